@@ -1,0 +1,3 @@
+from sigweb.celery import app as celery_app
+
+__all__ = ["celery_app"]

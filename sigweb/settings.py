@@ -1,0 +1,275 @@
+"""SigWeb settings: everything that differs between machines comes from the environment.
+
+Embedded default (no environment at all): SQLite in the project folder, an in-memory
+channel layer and Celery tasks executed in-process (eager) through the same task code.
+Set ``DATABASE_URL`` for PostgreSQL and ``REDIS_URL`` for a real broker + channel layer.
+
+Production (``DJANGO_ENV=production``, or ``DJANGO_DEBUG`` off) fails closed: it refuses to
+start without ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS`` and turns on secure
+cookies, HSTS and the SSL redirect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from sigweb.queues import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    return default if value is None else float(value)
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return default if value is None else int(value)
+
+
+# ---------------------------------------------------------------- mode and security
+
+DJANGO_ENV = env("DJANGO_ENV", "development")
+DEBUG = env_bool("DJANGO_DEBUG", DJANGO_ENV != "production")
+PRODUCTION = DJANGO_ENV == "production" or not DEBUG
+
+SECRET_KEY = env("DJANGO_SECRET_KEY") or env("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production (DJANGO_ENV=production or DEBUG off)")
+    SECRET_KEY = "django-insecure-sigweb-development-only-key-change-me-0123456789"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production (comma-separated host names)")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# ---------------------------------------------------------------- applications
+
+INSTALLED_APPS = [
+    "daphne",  # first: `runserver` then serves ASGI, websockets included
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "verification",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sigweb.urls"
+WSGI_APPLICATION = "sigweb.wsgi.application"
+ASGI_APPLICATION = "sigweb.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------- database
+
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("SIGWEB_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {"timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("SIGWEB_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
+LOGIN_URL = "/admin/login/"
+
+# ---------------------------------------------------------------- uploads and SigWeb
+
+# A signature image larger than this is refused with 413 before it is decoded.
+SIGWEB_MAX_UPLOAD_BYTES = env_int("SIGWEB_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+# Decoded images above this many pixels are refused (decompression bombs).
+SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 40_000_000)
+# The whole request body (JSON strokes included); files above the memory size spill to disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# None -> the checkpoint shipped in ml/weights/sigweb.pt
+SIGWEB_MODEL_PATH = env("SIGWEB_MODEL_PATH")
+SIGWEB_DEVICE = env("SIGWEB_DEVICE", "cpu")
+# score >= threshold: accept; score < threshold - margin: reject; otherwise review.
+SIGWEB_REVIEW_MARGIN = env_float("SIGWEB_REVIEW_MARGIN", 0.15)
+SIGWEB_MIN_REFERENCES = env_int("SIGWEB_MIN_REFERENCES", 3)
+SIGWEB_MAX_WAIT_SECONDS = env_float("SIGWEB_MAX_WAIT_SECONDS", 30.0)
+SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 7)
+# Progress updates for one job are sent at most this often (status changes always go out).
+SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
+# Test/debug only: ML jobs sleep this long (in progress steps) before their work, so a
+# test can kill a worker in the middle of a job. Never set it in production.
+SIGWEB_TASK_DELAY_SECONDS = env_float("SIGWEB_TASK_DELAY_SECONDS", 0.0)
+SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
+
+# ---------------------------------------------------------------- REST framework
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an anonymous API call gets 401 with WWW-Authenticate: Token
+        "rest_framework.authentication.TokenAuthentication",
+        "verification.api.authentication.SigningTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "verification.api.pagination.Pagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "verification.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SigWeb API",
+    "DESCRIPTION": "Offline handwritten-signature verification: customers, references, enrollment, verification, review.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# ---------------------------------------------------------------- Redis: Celery + Channels
+
+REDIS_URL = env("REDIS_URL")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Time limits (seconds) by task; the Redis visibility timeout must exceed the longest one,
+# or a late-acknowledged job is redelivered while it still runs.
+SIGWEB_TIME_LIMITS = {
+    "short": env_int("SIGWEB_SHORT_TASK_TIME_LIMIT", 300),
+    "reembed": env_int("SIGWEB_REEMBED_TIME_LIMIT", 2 * 3600),
+    "train": env_int("SIGWEB_TRAIN_TIME_LIMIT", 12 * 3600),
+}
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: run in-process, same task code
+CELERY_TASK_EAGER_PROPAGATES = False  # a failed job is recorded on its row, not raised into the request
+CELERY_TASK_IGNORE_RESULT = True  # results live in the Job table
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
+CELERY_TASK_ROUTES = {
+    "verification.tasks.reference_embed_task": {"queue": Queue.GPU.value},
+    "verification.tasks.enrollment_fit_task": {"queue": Queue.GPU.value},
+    "verification.tasks.verification_score_task": {"queue": Queue.GPU.value},
+    "verification.tasks.model_reembed_task": {"queue": Queue.GPU.value},
+    "verification.tasks.model_train_task": {"queue": Queue.GPU.value},
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("SIGWEB_BROKER_VISIBILITY_TIMEOUT", SIGWEB_TIME_LIMITS["train"] + 3600),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_SEND_SENT_EVENT = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

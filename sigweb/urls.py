@@ -1,0 +1,29 @@
+"""URLs: the REST API under /api/, its schema and offline docs, the admin, and the web pages
+(``verification.web``, owned by the front end) when that package exists."""
+
+from importlib.util import find_spec
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/", include("verification.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]
+
+if find_spec("verification.web") is not None and find_spec("verification.web.urls") is not None:
+    urlpatterns.append(path("", include("verification.web.urls")))
+else:  # until the web pages exist, the API docs are the front door
+    urlpatterns.append(path("", lambda request: redirect("api-docs"), name="home"))

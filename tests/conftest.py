@@ -1,0 +1,26 @@
+"""Fixtures shared by the web-service tests (tests/verification, tests/sigweb, tests/integration)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+
+
+def png_signature(seed: int = 0, size=(300, 120)) -> bytes:
+    """A small drawn 'signature' image, different per seed."""
+    im = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(im)
+    w, h = size
+    pts = [(20 + i * (w - 40) / 20, h / 2 + ((i * (seed + 3)) % 7 - 3) * 8) for i in range(21)]
+    draw.line(pts, fill=0, width=4)
+    draw.ellipse((30 + seed * 5, 20, 70 + seed * 5, 60), outline=0, width=3)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def signature_png():
+    return png_signature

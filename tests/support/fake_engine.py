@@ -1,0 +1,120 @@
+"""A small, deterministic stand-in for ``ml.engine.Engine`` with the same interface.
+
+Used by unit tests so that services and the API are tested without a checkpoint. It
+decodes images with Pillow like the real engine (so bad input fails the same way) and
+embeds a 8x8 thumbnail of the ink, which makes jittered samples of one demo writer similar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ml.errors import SignatureInputError
+
+
+@dataclass(frozen=True)
+class FakePrepared:
+    image: np.ndarray
+    quality: dict
+    kind: str
+
+
+def _points(stroke):
+    pts = stroke.get("points") if isinstance(stroke, dict) else stroke
+    out = []
+    for p in pts:
+        if isinstance(p, dict):
+            out.append((float(p["x"]), float(p["y"])))
+        else:
+            out.append((float(p[0]), float(p[1])))
+    return out
+
+
+class FakeEngine:
+    embedding_dim = 64
+    preprocess_version = "fake-pp-1"
+
+    def __init__(self, path: str | None = None, threshold: float = 0.5):
+        self.path = path or ""
+        self.model_version = "fake-" + hashlib.sha256(self.path.encode()).hexdigest()[:8]
+        self.threshold = threshold
+        self.checkpoint = {"metrics": {"eer": 0.1}}
+        self.calls = {"prepare": 0, "embed": 0, "verify": 0}
+
+    # inputs
+    def prepare(self, source):
+        if isinstance(source, FakePrepared):
+            return source
+        self.calls["prepare"] += 1
+        if isinstance(source, (bytes, bytearray)):
+            try:
+                with Image.open(io.BytesIO(source)) as im:
+                    im.load()
+                    gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+            except Exception:
+                raise SignatureInputError("unreadable", "The file is not a readable image") from None
+            ink = 1.0 - gray
+            kind = "image"
+        elif isinstance(source, list):
+            try:
+                strokes = [_points(s) for s in source]
+            except Exception:
+                raise SignatureInputError("invalid_strokes", "strokes are not lists of points") from None
+            if sum(len(s) for s in strokes) < 10:
+                raise SignatureInputError("too_few_points", "too few points to be a signature")
+            canvas = Image.new("L", (600, 200), 0)
+            draw = ImageDraw.Draw(canvas)
+            for s in strokes:
+                if len(s) > 1:
+                    draw.line(s, fill=255, width=4)
+            ink = np.asarray(canvas, dtype=np.float32) / 255.0
+            kind = "strokes"
+        else:
+            raise SignatureInputError("unreadable", f"cannot read {type(source).__name__}")
+        if ink.max() <= 0.1 or (ink > 0.3).sum() < 20:
+            raise SignatureInputError("blank", "no ink found")
+        ys, xs = np.nonzero(ink > 0.3)
+        crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        img = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((32, 16)), dtype=np.float32) / 255.0
+        return FakePrepared(image=img, quality={"ink_fraction": float((ink > 0.3).mean()), "kind": kind}, kind=kind)
+
+    @staticmethod
+    def preview_png(prepared) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray((prepared.image * 255).astype(np.uint8)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    def embed(self, items):
+        self.calls["embed"] += 1
+        rows = []
+        for item in items:
+            p = self.prepare(item)
+            v = np.asarray(Image.fromarray((p.image * 255).astype(np.uint8)).resize((8, 8)), dtype=np.float32).reshape(-1)
+            v = v - v.mean()
+            rows.append(v / (np.linalg.norm(v) + 1e-6))
+        return np.stack(rows).astype(np.float32)
+
+    # decisions
+    def fit_writer(self, refs):
+        refs = np.asarray(refs, np.float32)
+        if refs.ndim != 2 or len(refs) < 1:
+            raise ValueError("need (R, D) references")
+        return {"refs": refs.tolist(), "n_refs": int(len(refs)), "model_version": self.model_version}
+
+    def verify(self, wd, query, threshold=None):
+        self.calls["verify"] += 1
+        t = self.threshold if threshold is None else float(threshold)
+        refs = np.asarray(wd["refs"], np.float32)
+        sims = refs @ np.asarray(query, np.float32).reshape(-1)
+        score = float(np.clip((sims.mean() + 1) / 2, 0, 1))
+        return {"score": score, "accept": score >= t, "threshold": t, "similarities": [float(s) for s in sims]}
+
+    def identify(self, query, candidates, top_k=5):
+        ranked = [(k, self.verify(wd, query)["score"]) for k, wd in candidates.items()]
+        ranked.sort(key=lambda kv: kv[1], reverse=True)
+        return ranked[:top_k]

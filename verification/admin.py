@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, SigningToken, Verification
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["id", "external_ref", "name", "status", "consent_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["external_ref", "name"]
+
+
+@admin.register(ReferenceSignature)
+class ReferenceAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "source", "status", "model_version", "created_at"]
+    list_filter = ["status", "source"]
+    exclude = ["image", "preview_png", "embedding"]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "status", "model_version", "threshold", "created_at", "activated_at"]
+    list_filter = ["status"]
+    filter_horizontal = ["references"]
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "status", "decision", "score", "threshold", "channel", "model_version", "created_at"]
+    list_filter = ["status", "decision", "channel"]
+    exclude = ["query_image", "preview_png"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["id", "verification", "analyst", "verdict", "created_at"]
+    list_filter = ["verdict"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress", "attempts", "queue", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "is_active", "threshold", "embedding_dim", "created_at"]
+
+
+@admin.register(SigningToken)
+class SigningTokenAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "prefix", "expires_at", "revoked_at", "last_used_at"]
+    exclude = ["digest"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "action", "actor", "customer_external_ref", "created_at"]
+    list_filter = ["action"]

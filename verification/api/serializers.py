@@ -1,0 +1,130 @@
+"""Output serializers (small, logic-free) and the shared signature-input parsing."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from rest_framework import serializers
+
+from verification.errors import DomainError
+from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, Verification
+
+
+class CustomerOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "external_ref", "name", "status", "consent_at", "erased_at", "created_at", "updated_at"]
+
+
+class ReferenceOutput(serializers.ModelSerializer):
+    has_image = serializers.SerializerMethodField()
+    has_strokes = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReferenceSignature
+        fields = ["id", "customer", "source", "status", "quality", "model_version", "has_image", "has_strokes", "preview_url", "created_at", "erased_at"]
+
+    def get_has_image(self, obj) -> bool:
+        return obj.image_content_type != "" and obj.status != ReferenceSignature.Status.ERASED
+
+    def get_has_strokes(self, obj) -> bool:
+        return obj.strokes is not None
+
+    def get_preview_url(self, obj) -> str | None:
+        return None if obj.status == ReferenceSignature.Status.ERASED else f"/api/references/{obj.id}/preview.png"
+
+
+class JobOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "status", "progress", "message", "params", "result", "error", "queue", "attempts", "customer", "created_at", "started_at", "finished_at"]
+
+
+class EnrollmentOutput(serializers.ModelSerializer):
+    references = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Enrollment
+        fields = ["id", "customer", "status", "model_version", "threshold", "references", "history", "error", "created_at", "activated_at", "revoked_at"]
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    analyst = serializers.CharField(source="analyst.username", default=None, read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "verification", "analyst", "verdict", "note", "created_at"]
+
+
+class VerificationOutput(serializers.ModelSerializer):
+    flagged = serializers.BooleanField(read_only=True)
+    reviewed = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Verification
+        fields = [
+            "id", "customer", "enrollment", "job", "status", "decision", "flagged", "reviewed", "score", "threshold",
+            "similarities", "model_version", "timings", "quality", "source", "channel", "error", "preview_url",
+            "created_at", "completed_at", "erased_at",
+        ]
+
+    def get_reviewed(self, obj) -> bool:
+        count = getattr(obj, "_review_count", None)
+        return bool(count) if count is not None else obj.reviews.exists()
+
+    def get_preview_url(self, obj) -> str | None:
+        return None if obj.erased_at else f"/api/verifications/{obj.id}/preview.png"
+
+
+class VerificationCreatedOutput(serializers.Serializer):
+    verification = VerificationOutput()
+    job = JobOutput()
+
+
+class ModelVersionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "checkpoint_path", "preprocess_version", "embedding_dim", "threshold", "metrics", "is_active", "activated_at", "created_at"]
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "actor", "customer_id_ref", "customer_external_ref", "details", "created_at"]
+
+
+class SignatureInput(serializers.Serializer):
+    """Either ``image`` (multipart file) or ``strokes`` (JSON: signature_pad's toData())."""
+
+    image = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+    strokes = serializers.JSONField(required=False)
+    source = serializers.ChoiceField(choices=ReferenceSignature.Source.choices, required=False)
+
+
+def signature_from_request(data) -> dict:
+    """Read the signature part of a request into {image: bytes|None, strokes: list|None, source}."""
+    serializer = SignatureInput(data=data)
+    serializer.is_valid(raise_exception=True)
+    image_file = serializer.validated_data.get("image")
+    strokes = serializer.validated_data.get("strokes")
+    if isinstance(strokes, str):  # multipart sends the JSON as a string
+        try:
+            strokes = json.loads(strokes)
+        except ValueError:
+            raise DomainError("strokes is not valid JSON", code="malformed_request") from None
+    image = None
+    if image_file is not None:
+        if image_file.size is not None and image_file.size > settings.SIGWEB_MAX_UPLOAD_BYTES:
+            raise DomainError(
+                f"The upload is {image_file.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}", code="too_large", status=413
+            )
+        image = image_file.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    if image is None and strokes is None:
+        raise DomainError("send an image file (multipart field 'image') or strokes (JSON field 'strokes')", code="invalid")
+    if image is not None and strokes is not None:
+        raise DomainError("send either an image or strokes, not both", code="invalid")
+    source = serializer.validated_data.get("source") or ("pad" if strokes is not None else "upload")
+    return {"image": image, "strokes": strokes, "source": source}

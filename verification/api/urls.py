@@ -1,0 +1,30 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from verification.api import views
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/", views.MeApi.as_view(), name="me"),
+    path("customers/", views.CustomerListApi.as_view(), name="customer-list"),
+    path("customers/<int:customer_id>/", views.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("customers/<int:customer_id>/erase/", views.CustomerEraseApi.as_view(), name="customer-erase"),
+    path("customers/<int:customer_id>/signing-tokens/", views.SigningTokenCreateApi.as_view(), name="customer-signing-tokens"),
+    path("customers/<int:customer_id>/references/", views.ReferenceListApi.as_view(), name="customer-references"),
+    path("customers/<int:customer_id>/enrollment/", views.EnrollmentApi.as_view(), name="customer-enrollment"),
+    path("customers/<int:customer_id>/enrollment/revoke/", views.EnrollmentRevokeApi.as_view(), name="customer-enrollment-revoke"),
+    path("references/<int:reference_id>/preview.png", views.ReferencePreviewApi.as_view(), name="reference-preview"),
+    path("enrollments/", views.EnrollmentListApi.as_view(), name="enrollment-list"),
+    path("verifications/", views.VerificationListApi.as_view(), name="verification-list"),
+    path("verifications/flagged/", views.VerificationFlaggedApi.as_view(), name="verification-flagged"),
+    path("verifications/<int:verification_id>/", views.VerificationDetailApi.as_view(), name="verification-detail"),
+    path("verifications/<int:verification_id>/preview.png", views.VerificationPreviewApi.as_view(), name="verification-preview"),
+    path("verifications/<int:verification_id>/reviews/", views.VerificationReviewApi.as_view(), name="verification-reviews"),
+    path("reviews/", views.ReviewListApi.as_view(), name="review-list"),
+    path("jobs/", views.JobListApi.as_view(), name="job-list"),
+    path("jobs/<uuid:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
+    path("model-versions/", views.ModelVersionListApi.as_view(), name="model-version-list"),
+    path("model-versions/train/", views.ModelTrainApi.as_view(), name="model-version-train"),
+    path("model-versions/<int:model_version_id>/activate/", views.ModelVersionActivateApi.as_view(), name="model-version-activate"),
+    path("audit-events/", views.AuditEventListApi.as_view(), name="audit-event-list"),
+]

@@ -1,0 +1,433 @@
+"""REST API views: validate input, call one service or selector, serialize the output."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from verification.api.pagination import Pagination
+from verification.api.permissions import (
+    IsAdmin,
+    IsAdminOrCustomer,
+    IsBackOffice,
+    IsBackOfficeOrCustomer,
+    IsBackOfficeReadOrAdmin,
+)
+from verification.api.serializers import (
+    AuditEventOutput,
+    CustomerOutput,
+    EnrollmentOutput,
+    JobOutput,
+    ModelVersionOutput,
+    ReferenceOutput,
+    ReviewOutput,
+    SignatureInput,
+    VerificationCreatedOutput,
+    VerificationOutput,
+    signature_from_request,
+)
+from verification.errors import DomainError, not_found
+from verification.models import AuditEvent, Customer, Review, Verification
+from verification.roles import customer_scope, db_user, role_of
+from verification.selectors import queries
+from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_list
+from verification.services import customers as customer_services
+from verification.services import enrollments as enrollment_services
+from verification.services import model_versions as model_services
+from verification.services import verifications as verification_services
+
+SIGNATURE_PARSERS = [JSONParser, MultiPartParser]
+
+
+def paginated(view: APIView, request, queryset, serializer_class) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _scope(request) -> int | None:
+    return customer_scope(request.user)
+
+
+# ---------------------------------------------------------------- who am I
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=inline_serializer("Me", {"role": serializers.CharField(), "username": serializers.CharField(allow_null=True), "customer": serializers.IntegerField(allow_null=True)}))
+    def get(self, request):
+        role = role_of(request.user)
+        if role is None:
+            raise DomainError("this account has no SigWeb role", code="permission_denied", status=403)
+        return Response({"role": role, "username": getattr(request.user, "username", None), "customer": _scope(request)})
+
+
+# ---------------------------------------------------------------- customers
+
+
+class CustomerListApi(APIView):
+    permission_classes = [IsBackOfficeReadOrAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        external_ref = serializers.CharField(max_length=128)
+        name = serializers.CharField(max_length=200)
+        consent_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str), OpenApiParameter("external_ref", str)], responses=CustomerOutput(many=True))
+    def get(self, request):
+        return paginated(self, request, queries.customer_list(filters=request.query_params), CustomerOutput)
+
+    @extend_schema(request=InputSerializer, responses={201: CustomerOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_services.customer_create(**data.validated_data, created_by=db_user(request.user))
+        return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailApi(APIView):
+    class UpdateSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        consent_at = serializers.DateTimeField(required=False, allow_null=True)
+        status = serializers.ChoiceField(choices=[Customer.Status.ACTIVE, Customer.Status.SUSPENDED], required=False)
+
+    def get_permissions(self):
+        return [IsBackOfficeOrCustomer()] if self.request.method == "GET" else [IsAdmin()]
+
+    @extend_schema(responses=CustomerOutput)
+    def get(self, request, customer_id):
+        return Response(CustomerOutput(queries.customer_get(customer_id=customer_id, scope=_scope(request))).data)
+
+    @extend_schema(request=UpdateSerializer, responses=CustomerOutput)
+    def patch(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        data = self.UpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        customer = customer_services.customer_update(customer=customer, updated_by=db_user(request.user), **data.validated_data)
+        return Response(CustomerOutput(customer).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        customer_services.customer_delete(customer=customer, deleted_by=db_user(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerEraseApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(request=InputSerializer, responses=inline_serializer("Erased", {"customer": CustomerOutput(), "erased": serializers.DictField()}))
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        summary = customer_services.customer_erase_biometrics(customer=customer, erased_by=db_user(request.user), reason=data.validated_data.get("reason", ""))
+        customer.refresh_from_db()
+        return Response({"customer": CustomerOutput(customer).data, "erased": summary})
+
+
+class SigningTokenCreateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        ttl_hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365)
+
+    @extend_schema(request=InputSerializer, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = customer_services.signing_token_create(customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"))
+        return Response({"token": raw, "prefix": token.prefix, "expires_at": token.expires_at, "customer": customer.id}, status=status.HTTP_201_CREATED)
+
+
+class AuditEventListApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(parameters=[OpenApiParameter("customer", int)], responses=AuditEventOutput(many=True))
+    def get(self, request):
+        qs = AuditEvent.objects.all()
+        if request.query_params.get("customer", "").isdigit():
+            qs = qs.filter(customer_id_ref=int(request.query_params["customer"]))
+        return paginated(self, request, qs, AuditEventOutput)
+
+
+# ---------------------------------------------------------------- references and enrollment
+
+
+class ReferenceListApi(APIView):
+    permission_classes = [IsAdminOrCustomer]
+    parser_classes = SIGNATURE_PARSERS
+
+    @extend_schema(responses=ReferenceOutput(many=True))
+    def get(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
+        return paginated(self, request, queries.reference_list(customer=customer), ReferenceOutput)
+
+    @extend_schema(request={"multipart/form-data": SignatureInput, "application/json": SignatureInput}, responses={202: inline_serializer("ReferenceCreated", {"reference": ReferenceOutput(), "job": JobOutput()})})
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
+        signature = signature_from_request(request.data)
+        ref, job = enrollment_services.reference_create(customer=customer, created_by=db_user(request.user), **signature)
+        job.refresh_from_db()
+        ref.refresh_from_db()
+        return Response({"reference": ReferenceOutput(ref).data, "job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class ReferencePreviewApi(APIView):
+    permission_classes = [IsBackOfficeOrCustomer]
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, reference_id):
+        ref = queries.reference_get(reference_id=reference_id, scope=_scope(request))
+        if ref.preview_png is None:
+            raise not_found("preview")
+        return HttpResponse(bytes(ref.preview_png), content_type="image/png")
+
+
+class EnrollmentApi(APIView):
+    permission_classes = [IsAdminOrCustomer]
+
+    class InputSerializer(serializers.Serializer):
+        reference_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+        threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
+
+    @extend_schema(responses=inline_serializer("EnrollmentStatus", {"active": EnrollmentOutput(allow_null=True), "latest": EnrollmentOutput(allow_null=True)}))
+    def get(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
+        active = enrollment_get_active(customer=customer)
+        latest = enrollment_get_latest(customer=customer)
+        return Response({
+            "active": EnrollmentOutput(active).data if active else None,
+            "latest": EnrollmentOutput(latest).data if latest else None,
+        })
+
+    @extend_schema(request=InputSerializer, responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})})
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        threshold = data.validated_data.get("threshold")
+        if threshold is not None and _scope(request) is not None:
+            raise DomainError("only an admin can set a per-enrollment threshold", code="permission_denied", status=403)
+        enrollment, job = enrollment_services.enrollment_start(
+            customer=customer, reference_ids=data.validated_data.get("reference_ids"), threshold=threshold, created_by=db_user(request.user)
+        )
+        enrollment.refresh_from_db()
+        job.refresh_from_db()
+        return Response({"enrollment": EnrollmentOutput(enrollment).data, "job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class EnrollmentRevokeApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(request=InputSerializer, responses=EnrollmentOutput)
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrollment = enrollment_get_active(customer=customer)
+        if enrollment is None:
+            raise DomainError("this customer has no active enrollment", code="no_active_enrollment", status=409)
+        enrollment = enrollment_services.enrollment_revoke(enrollment=enrollment, revoked_by=db_user(request.user), note=data.validated_data.get("note", ""))
+        return Response(EnrollmentOutput(enrollment).data)
+
+
+class EnrollmentListApi(APIView):
+    permission_classes = [IsBackOffice]
+
+    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str)], responses=EnrollmentOutput(many=True))
+    def get(self, request):
+        return paginated(self, request, enrollment_list(filters=request.query_params), EnrollmentOutput)
+
+
+# ---------------------------------------------------------------- verifications and reviews
+
+
+class VerificationListApi(APIView):
+    parser_classes = SIGNATURE_PARSERS
+
+    def get_permissions(self):
+        return [IsBackOfficeOrCustomer()] if self.request.method == "GET" else [IsAdminOrCustomer()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, t) for n, t in [("customer", int), ("decision", str), ("status", str), ("channel", str), ("reviewed", bool), ("created_after", OpenApiTypes.DATETIME), ("created_before", OpenApiTypes.DATETIME)]],
+        responses=VerificationOutput(many=True),
+    )
+    def get(self, request):
+        return paginated(self, request, queries.verification_list(filters=request.query_params, scope=_scope(request)), VerificationOutput)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("wait", float, description="Wait up to this many seconds for the result (200) instead of answering 202 at once")],
+        request={"multipart/form-data": SignatureInput, "application/json": SignatureInput},
+        responses={200: VerificationCreatedOutput, 202: VerificationCreatedOutput},
+    )
+    def post(self, request):
+        customer_id = request.data.get("customer") if hasattr(request.data, "get") else None
+        scope = _scope(request)
+        if customer_id in (None, "") and scope is not None:
+            customer_id = scope
+        if customer_id in (None, ""):
+            raise DomainError("customer is required", code="invalid")
+        customer = queries.customer_get(customer_id=customer_id, scope=scope)
+        wait = _wait_seconds(request)
+        signature = signature_from_request(request.data)
+        channel = request.data.get("channel") or (Verification.Channel.CUSTOMER if scope is not None else Verification.Channel.API)
+        if scope is not None:
+            channel = Verification.Channel.CUSTOMER
+        verification = verification_services.verification_create(
+            customer=customer, channel=channel, requested_by=db_user(request.user), **signature
+        )
+        if wait > 0:
+            verification = queries.verification_wait(verification=verification, timeout=wait)
+        else:
+            verification = queries.verification_get(verification_id=verification.id)
+        done = verification.status != Verification.Status.PENDING
+        body = {"verification": VerificationOutput(verification).data, "job": JobOutput(verification.job).data if verification.job else None}
+        return Response(body, status=status.HTTP_200_OK if done and wait > 0 else status.HTTP_202_ACCEPTED)
+
+
+def _wait_seconds(request) -> float:
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise DomainError("wait must be a number of seconds", code="invalid") from None
+    if wait != wait or wait < 0:
+        raise DomainError("wait must be a number of seconds", code="invalid")
+    return min(wait, settings.SIGWEB_MAX_WAIT_SECONDS)
+
+
+class VerificationDetailApi(APIView):
+    permission_classes = [IsBackOfficeOrCustomer]
+
+    @extend_schema(responses=VerificationOutput)
+    def get(self, request, verification_id):
+        return Response(VerificationOutput(queries.verification_get(verification_id=verification_id, scope=_scope(request))).data)
+
+
+class VerificationPreviewApi(APIView):
+    permission_classes = [IsBackOfficeOrCustomer]
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, verification_id):
+        v = queries.verification_get(verification_id=verification_id, scope=_scope(request))
+        if v.preview_png is None:
+            raise not_found("preview")
+        return HttpResponse(bytes(v.preview_png), content_type="image/png")
+
+
+class VerificationFlaggedApi(APIView):
+    permission_classes = [IsBackOffice]
+
+    @extend_schema(parameters=[OpenApiParameter("reviewed", bool), OpenApiParameter("customer", int), OpenApiParameter("decision", str)], responses=VerificationOutput(many=True))
+    def get(self, request):
+        return paginated(self, request, queries.verification_list_flagged(filters=request.query_params), VerificationOutput)
+
+
+class VerificationReviewApi(APIView):
+    permission_classes = [IsBackOffice]
+
+    class InputSerializer(serializers.Serializer):
+        verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+    @extend_schema(responses=ReviewOutput(many=True))
+    def get(self, request, verification_id):
+        v = queries.verification_get(verification_id=verification_id)
+        return paginated(self, request, queries.review_list(verification=v), ReviewOutput)
+
+    @extend_schema(request=InputSerializer, responses={201: ReviewOutput})
+    def post(self, request, verification_id):
+        v = queries.verification_get(verification_id=verification_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = verification_services.review_create(verification=v, analyst=db_user(request.user), **data.validated_data)
+        return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewListApi(APIView):
+    permission_classes = [IsBackOffice]
+
+    @extend_schema(parameters=[OpenApiParameter("verdict", str), OpenApiParameter("verification", int), OpenApiParameter("analyst", int)], responses=ReviewOutput(many=True))
+    def get(self, request):
+        return paginated(self, request, queries.review_list(filters=request.query_params), ReviewOutput)
+
+
+# ---------------------------------------------------------------- jobs and model versions
+
+
+class JobListApi(APIView):
+    permission_classes = [IsBackOfficeOrCustomer]
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str), OpenApiParameter("customer", int)], responses=JobOutput(many=True))
+    def get(self, request):
+        return paginated(self, request, queries.job_list(filters=request.query_params, scope=_scope(request)), JobOutput)
+
+
+class JobDetailApi(APIView):
+    permission_classes = [IsBackOfficeOrCustomer]
+
+    @extend_schema(responses=JobOutput)
+    def get(self, request, job_id):
+        return Response(JobOutput(queries.job_get(job_id=job_id, scope=_scope(request))).data)
+
+
+class ModelVersionListApi(APIView):
+    permission_classes = [IsBackOfficeReadOrAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        checkpoint_path = serializers.CharField(max_length=500)
+
+    @extend_schema(responses=ModelVersionOutput(many=True))
+    def get(self, request):
+        model_services.model_version_active()  # registers the shipped default on first use
+        return paginated(self, request, queries.model_version_list(), ModelVersionOutput)
+
+    @extend_schema(request=InputSerializer, responses={201: ModelVersionOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mv = model_services.model_version_register(checkpoint_path=data.validated_data["checkpoint_path"])
+        return Response(ModelVersionOutput(mv).data, status=status.HTTP_201_CREATED)
+
+
+class ModelVersionActivateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={202: JobOutput})
+    def post(self, request, model_version_id):
+        model_services.model_version_active()
+        mv = queries.model_version_get(model_version_id=model_version_id)
+        job = model_services.model_version_activate(model_version=mv, created_by=db_user(request.user))
+        job.refresh_from_db()
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelTrainApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        config = serializers.DictField(help_text="ml.train config values (see ml/ configs); 'out' defaults to a folder per job")
+
+    @extend_schema(request=InputSerializer, responses={202: JobOutput})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = model_services.model_train_start(config=data.validated_data["config"], created_by=db_user(request.user))
+        job.refresh_from_db()
+        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)

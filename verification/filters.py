@@ -1,0 +1,67 @@
+"""django-filter sets used by the selectors (and so by the list endpoints)."""
+
+import django_filters
+from django.db.models import Q
+
+from verification.models import Customer, Enrollment, Job, Review, Verification
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="name or external reference contains")
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
+    external_ref = django_filters.CharFilter()
+
+    class Meta:
+        model = Customer
+        fields = ["status", "external_ref"]
+
+    def search(self, qs, name, value):
+        return qs.filter(Q(name__icontains=value) | Q(external_ref__icontains=value))
+
+
+class VerificationFilter(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    decision = django_filters.ChoiceFilter(choices=Verification.Decision.choices)
+    status = django_filters.ChoiceFilter(choices=Verification.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Verification.Channel.choices)
+    reviewed = django_filters.BooleanFilter(method="filter_reviewed")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+
+    class Meta:
+        model = Verification
+        fields = ["customer", "decision", "status", "channel"]
+
+    def filter_reviewed(self, qs, name, value):
+        return qs.filter(reviews__isnull=not value).distinct()
+
+
+class EnrollmentFilter(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
+
+    class Meta:
+        model = Enrollment
+        fields = ["customer", "status"]
+
+
+class JobFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Job.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Job.Status.choices)
+    customer = django_filters.NumberFilter(field_name="customer_id")
+
+    class Meta:
+        model = Job
+        fields = ["kind", "status", "customer"]
+
+
+class ReviewFilter(django_filters.FilterSet):
+    verdict = django_filters.ChoiceFilter(choices=Review.Verdict.choices)
+    verification = django_filters.NumberFilter(field_name="verification_id")
+    analyst = django_filters.NumberFilter(field_name="analyst_id")
+
+    class Meta:
+        model = Review
+        fields = ["verdict", "verification", "analyst"]

@@ -1,0 +1,180 @@
+"""Model versions: which checkpoint is live, switching to another (re-embed), training one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from verification import embeddings
+from verification.errors import DomainError
+from verification.ml_engine import engine_get
+from verification.models import Enrollment, Job, ModelVersion, ReferenceSignature
+from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+
+log = logging.getLogger(__name__)
+
+
+def _load_engine(path: str | None):
+    from ml.errors import CheckpointError
+
+    try:
+        return engine_get(path or None)
+    except CheckpointError as exc:
+        raise DomainError(str(exc), code="bad_checkpoint") from None
+
+
+def _fields_from_engine(engine, checkpoint_path: str) -> dict:
+    ck = getattr(engine, "checkpoint", None) or {}
+    return {
+        "checkpoint_path": checkpoint_path,
+        "preprocess_version": str(getattr(engine, "preprocess_version", "")),
+        "embedding_dim": int(getattr(engine, "embedding_dim", 0)),
+        "threshold": float(engine.threshold),
+        "metrics": _jsonable(ck.get("metrics", {}) if isinstance(ck, dict) else {}),
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def model_version_active() -> ModelVersion:
+    """The live model version; on first use registers and activates the configured default."""
+    active = ModelVersion.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
+    path = settings.SIGWEB_MODEL_PATH or ""
+    engine = _load_engine(path)
+    try:
+        with transaction.atomic():
+            mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, path))
+            if not ModelVersion.objects.select_for_update().filter(is_active=True).exists():
+                mv.is_active = True
+                mv.activated_at = timezone.now()
+                mv.save(update_fields=["is_active", "activated_at"])
+    except IntegrityError:  # another process activated one at the same moment
+        pass
+    return ModelVersion.objects.get(is_active=True)
+
+
+def engine_for_version(name: str):
+    """The engine that computed embeddings for ``name`` (a ModelVersion.name)."""
+    mv = ModelVersion.objects.filter(name=name).first()
+    if mv is None:
+        raise DomainError(f"model version {name} is not registered", code="unknown_model_version", status=409)
+    return _load_engine(mv.checkpoint_path)
+
+
+def active_engine() -> tuple[ModelVersion, object]:
+    mv = model_version_active()
+    return mv, _load_engine(mv.checkpoint_path)
+
+
+def model_version_register(*, checkpoint_path: str) -> ModelVersion:
+    """Register a checkpoint file (validated by loading it); does not activate it."""
+    if not checkpoint_path or not Path(checkpoint_path).is_file():
+        raise DomainError(f"checkpoint not found: {checkpoint_path}", code="bad_checkpoint")
+    engine = _load_engine(checkpoint_path)
+    mv, created = ModelVersion.objects.get_or_create(
+        name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint_path)
+    )
+    return mv
+
+
+def model_version_activate(*, model_version: ModelVersion, created_by=None) -> Job:
+    """Start the re-embed job that switches every enrollment to ``model_version``, then activates it."""
+    if model_version.is_active:
+        raise DomainError(f"{model_version.name} is already active", code="already_active", status=409)
+    with transaction.atomic():
+        return job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
+
+
+def model_reembed(*, job: Job) -> None:
+    """Re-embed every reference with the new model, refit each active enrollment, switch at once.
+
+    Embeddings are computed first (the slow part, with progress), then one transaction
+    writes them all and flips the active version, so verifications never mix models.
+    """
+    mv = ModelVersion.objects.get(id=job.params["model_version_id"])
+    engine = _load_engine(mv.checkpoint_path)
+    job_delay_for_tests(job=job)
+    refs = list(ReferenceSignature.objects.exclude(status=ReferenceSignature.Status.ERASED).only("id", "image", "strokes"))
+    new_embeddings: dict[int, bytes] = {}
+    failed: list[int] = []
+    for i, ref in enumerate(refs):
+        source = bytes(ref.image) if ref.image is not None else ref.strokes
+        try:
+            new_embeddings[ref.id] = embeddings.to_bytes(engine.embed([source])[0])
+        except Exception as exc:  # one unreadable reference must not block the switch
+            log.warning("reference %s could not be re-embedded: %s", ref.id, exc)
+            failed.append(ref.id)
+        if i % 5 == 0 or i == len(refs) - 1:
+            job_progress(job=job, fraction=0.9 * (i + 1) / max(1, len(refs)), message=f"embedded {i + 1}/{len(refs)} references")
+    enrollments = list(Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).prefetch_related("references"))
+    new_params: dict[int, dict] = {}
+    for enrollment in enrollments:
+        ref_ids = [r.id for r in enrollment.references.all() if r.id in new_embeddings]
+        if ref_ids:
+            new_params[enrollment.id] = engine.fit_writer(embeddings.stack([new_embeddings[r] for r in ref_ids]))
+    job_progress(job=job, fraction=0.95, message="switching")
+    with job_finishing(job_id=job.id) as locked:
+        if locked is None:
+            return
+        now = timezone.now()
+        for ref_id, emb in new_embeddings.items():
+            ReferenceSignature.objects.filter(id=ref_id).update(
+                embedding=emb, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
+            )
+        for enrollment in enrollments:
+            params = new_params.get(enrollment.id)
+            if params is None:
+                continue
+            enrollment.writer_params = params
+            enrollment.model_version = mv.name
+            enrollment.history = [*enrollment.history, {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"}]
+            enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
+        ModelVersion.objects.filter(is_active=True).update(is_active=False)
+        ModelVersion.objects.filter(id=mv.id).update(is_active=True, activated_at=now)
+        job_succeed(
+            job=locked,
+            result={"model_version": mv.name, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+        )
+
+
+def model_train_start(*, config: dict, created_by=None) -> Job:
+    if not isinstance(config, dict):
+        raise DomainError("config must be a JSON object", code="invalid")
+    with transaction.atomic():
+        return job_create(kind=Job.Kind.TRAIN, params={"config": config}, created_by=created_by)
+
+
+def model_train(*, job: Job) -> None:
+    """Full writer-independent training through ``ml.train.train``; registers (not activates) the result."""
+    from ml.train import train
+
+    config = dict(job.params.get("config") or {})
+    config.setdefault("out", str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / str(job.id)))
+
+    def progress(fraction: float, message: str = "") -> None:
+        job_progress(job=job, fraction=0.95 * float(fraction), message=message or "training")
+
+    checkpoint = str(train(config, progress=progress))
+    engine = _load_engine(checkpoint)
+    with job_finishing(job_id=job.id) as locked:
+        if locked is None:
+            return
+        mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint))
+        job_succeed(job=locked, result={"model_version": mv.name, "model_version_id": mv.id, "checkpoint": checkpoint})

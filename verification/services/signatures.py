@@ -1,0 +1,125 @@
+"""Checking a signature input (image bytes or pad strokes) before anything is stored.
+
+Cheap checks come first (size, image header, stroke structure), so an oversize upload or a
+decompression bomb is refused before it is decoded; then the engine's own preprocessing
+runs, whose ``SignatureInputError`` codes become the API's error codes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from verification.errors import DomainError
+
+MAX_STROKE_POINTS = 20_000
+MAX_STROKES = 500
+_STATUS_FOR_CODE = {"too_large": 413}
+
+
+@dataclass
+class CheckedSignature:
+    kind: str  # "image" or "strokes"
+    image: bytes | None
+    content_type: str
+    strokes: list | None
+    prepared: Any
+    preview_png: bytes
+
+    @property
+    def source(self):
+        """What the engine is given: the original bytes or strokes (deterministic to re-prepare)."""
+        return self.image if self.kind == "image" else self.strokes
+
+
+def _check_image_bytes(data: bytes) -> str:
+    if len(data) == 0:
+        raise DomainError("The uploaded file is empty", code="unreadable")
+    if len(data) > settings.SIGWEB_MAX_UPLOAD_BYTES:
+        raise DomainError(
+            f"The upload is {len(data)} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}",
+            code="too_large",
+            status=413,
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+                width, height = im.size
+                fmt = (im.format or "").lower()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise DomainError("The file is not a readable image (PNG, JPEG, TIFF, BMP, ...)", code="unreadable") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DomainError("The image has too many pixels (decompression bomb?)", code="too_large", status=413) from None
+    if width * height > settings.SIGWEB_MAX_IMAGE_PIXELS:
+        raise DomainError(
+            f"The image is {width}x{height} pixels; the limit is {settings.SIGWEB_MAX_IMAGE_PIXELS} pixels",
+            code="too_large",
+            status=413,
+        )
+    return f"image/{fmt}" if fmt else "application/octet-stream"
+
+
+def _is_point(p: Any) -> bool:
+    if isinstance(p, dict):
+        return isinstance(p.get("x"), Real) and isinstance(p.get("y"), Real) and not isinstance(p.get("x"), bool)
+    if isinstance(p, (list, tuple)) and len(p) >= 2:
+        return all(isinstance(v, Real) and not isinstance(v, bool) for v in p[:2])
+    return False
+
+
+def _check_strokes(strokes: Any) -> list:
+    bad = DomainError(
+        'strokes must be a list of strokes, each {"points": [{"x": .., "y": .., "time": .., "pressure": ..}, ...]} '
+        "or a list of points",
+        code="invalid_strokes",
+    )
+    if not isinstance(strokes, list) or not strokes:
+        raise bad
+    if len(strokes) > MAX_STROKES:
+        raise DomainError(f"at most {MAX_STROKES} strokes are accepted", code="invalid_strokes")
+    total = 0
+    for stroke in strokes:
+        points = stroke.get("points") if isinstance(stroke, dict) else stroke
+        if not isinstance(points, list) or not all(_is_point(p) for p in points):
+            raise bad
+        total += len(points)
+    if total > MAX_STROKE_POINTS:
+        raise DomainError(f"at most {MAX_STROKE_POINTS} points are accepted", code="invalid_strokes")
+    return strokes
+
+
+def signature_check(*, engine, image: bytes | None = None, strokes: Any = None) -> CheckedSignature:
+    """Validate and preprocess one signature; raises DomainError (4xx) on bad input."""
+    from ml.errors import SignatureInputError
+
+    if (image is None) == (strokes is None):
+        raise DomainError("Send exactly one of an image file or strokes", code="invalid")
+    if image is not None:
+        content_type = _check_image_bytes(image)
+        source: Any = image
+    else:
+        strokes = _check_strokes(strokes)
+        content_type = ""
+        source = strokes
+    try:
+        prepared = engine.prepare(source)
+        preview = engine.preview_png(prepared)
+    except SignatureInputError as exc:
+        raise DomainError(str(exc), code=exc.code, status=_STATUS_FOR_CODE.get(exc.code, 400)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DomainError("The image has too many pixels (decompression bomb?)", code="too_large", status=413) from None
+    return CheckedSignature(
+        kind="image" if image is not None else "strokes",
+        image=image,
+        content_type=content_type,
+        strokes=strokes,
+        prepared=prepared,
+        preview_png=preview,
+    )

@@ -1,0 +1,153 @@
+"""Verification: check the query, queue the scoring job, map the score to a decision."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from verification.broadcast import broadcast_verification
+from verification.errors import DomainError
+from verification.models import Customer, Job, Review, Verification
+from verification.selectors.enrollments import enrollment_get_active
+from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.model_versions import engine_for_version
+from verification.services.signatures import signature_check
+
+
+def verification_decide(*, score: float, threshold: float, margin: float | None = None) -> str:
+    """accept at or above the threshold; reject below threshold - margin; review in between."""
+    margin = settings.SIGWEB_REVIEW_MARGIN if margin is None else margin
+    if score >= threshold:
+        return Verification.Decision.ACCEPT
+    if score < threshold - margin:
+        return Verification.Decision.REJECT
+    return Verification.Decision.REVIEW
+
+
+def verification_create(
+    *,
+    customer: Customer,
+    source: str = "upload",
+    image: bytes | None = None,
+    strokes: Any = None,
+    channel: str = Verification.Channel.API,
+    requested_by=None,
+) -> Verification:
+    """Check the query signature against the customer's active enrollment and queue scoring."""
+    if customer.status != Customer.Status.ACTIVE:
+        raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
+    enrollment = enrollment_get_active(customer=customer)
+    if enrollment is None:
+        raise DomainError("this customer has no active enrollment", code="no_active_enrollment", status=409)
+    if channel not in Verification.Channel.values:
+        raise DomainError(f"channel must be one of {', '.join(Verification.Channel.values)}", code="invalid")
+    if strokes is not None and source not in ("pad",):
+        source = "pad"
+    if source not in ("pad", "upload", "document"):
+        raise DomainError("source must be one of pad, upload, document", code="invalid")
+    engine = engine_for_version(enrollment.model_version)
+    t0 = time.perf_counter()
+    checked = signature_check(engine=engine, image=image, strokes=strokes)
+    preprocess_ms = (time.perf_counter() - t0) * 1000
+    with transaction.atomic():
+        verification = Verification.objects.create(
+            customer=customer,
+            enrollment=enrollment,
+            source=source,
+            query_image=checked.image,
+            query_image_content_type=checked.content_type,
+            query_strokes=checked.strokes,
+            preview_png=checked.preview_png,
+            quality={k: (v if isinstance(v, (str, bool, int)) or v is None else float(v)) for k, v in (checked.prepared.quality or {}).items()},
+            channel=channel,
+            requested_by=requested_by,
+            model_version=enrollment.model_version,
+            timings={"check_ms": round(preprocess_ms, 2)},
+        )
+        job = job_create(
+            kind=Job.Kind.VERIFY, params={"verification_id": verification.id}, customer=customer, created_by=requested_by
+        )
+        verification.job = job
+        verification.save(update_fields=["job"])
+        broadcast_verification(verification)
+    return verification
+
+
+def verification_score(*, job: Job) -> None:
+    started = time.perf_counter()
+    verification = Verification.objects.select_related("enrollment").get(id=job.params["verification_id"])
+    enrollment = verification.enrollment
+    if verification.status != Verification.Status.PENDING:  # finished by an earlier delivery
+        with job_finishing(job_id=job.id) as locked:
+            if locked is not None:
+                job_succeed(job=locked, result={"verification_id": verification.id, "decision": verification.decision})
+        return
+    if enrollment is None or enrollment.writer_params is None:
+        raise DomainError("the enrollment this verification was made against is gone", code="no_active_enrollment", status=409)
+    engine = engine_for_version(enrollment.model_version)
+    job_delay_for_tests(job=job)
+    job_progress(job=job, fraction=0.6, message="embedding")
+    source = bytes(verification.query_image) if verification.query_image is not None else verification.query_strokes
+    if source is None:
+        raise DomainError("the query signature was erased before it was scored", code="erased", status=409)
+    t0 = time.perf_counter()
+    prepared = engine.prepare(source)
+    t1 = time.perf_counter()
+    query = engine.embed([prepared])[0]
+    t2 = time.perf_counter()
+    result = engine.verify(enrollment.writer_params, query, threshold=enrollment.threshold)
+    t3 = time.perf_counter()
+    threshold = float(result["threshold"])
+    score = float(result["score"])
+    decision = verification_decide(score=score, threshold=threshold)
+    with job_finishing(job_id=job.id) as locked:
+        if locked is None:
+            return
+        v = Verification.objects.select_for_update().get(id=verification.id)
+        if v.status != Verification.Status.PENDING:
+            job_succeed(job=locked, result={"verification_id": v.id, "decision": v.decision})
+            return
+        queued_ms = (job.started_at - v.created_at).total_seconds() * 1000 if job.started_at else None
+        v.score = score
+        v.threshold = threshold
+        v.decision = decision
+        v.similarities = [float(s) for s in result.get("similarities", [])]
+        v.status = Verification.Status.DONE
+        v.completed_at = timezone.now()
+        v.timings = {
+            **v.timings,
+            "queue_ms": round(queued_ms, 2) if queued_ms is not None else None,
+            "preprocess_ms": round((t1 - t0) * 1000, 2),
+            "embed_ms": round((t2 - t1) * 1000, 2),
+            "score_ms": round((t3 - t2) * 1000, 2),
+            "job_ms": round((time.perf_counter() - started) * 1000, 2),
+            "total_ms": round((v.completed_at - v.created_at).total_seconds() * 1000, 2),
+        }
+        v.save(update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"])
+        job_succeed(job=locked, result={"verification_id": v.id, "score": score, "decision": decision, "threshold": threshold})
+        broadcast_verification(v)
+
+
+def verification_score_failed(job: Job) -> None:
+    v = Verification.objects.filter(id=job.params.get("verification_id"), status=Verification.Status.PENDING).first()
+    if v is not None:
+        v.status = Verification.Status.FAILED
+        v.error = job.error[:2000]
+        v.completed_at = timezone.now()
+        v.save(update_fields=["status", "error", "completed_at", "updated_at"])
+        broadcast_verification(v)
+
+
+def review_create(*, verification: Verification, analyst, verdict: str, note: str = "") -> Review:
+    if verdict not in Review.Verdict.values:
+        raise DomainError("verdict must be genuine or forgery", code="invalid")
+    if verification.status != Verification.Status.DONE:
+        raise DomainError("only a finished verification can be reviewed", code="not_finished", status=409)
+    with transaction.atomic():
+        review = Review.objects.create(verification=verification, analyst=analyst, verdict=verdict, note=note or "")
+        broadcast_verification(verification)
+    return review
