@@ -1,0 +1,127 @@
+"""``python -m ml``: train, calibrate, evaluate, embed, export.
+
+Every command fails with one clear line on stderr and exit status 2 on bad arguments,
+missing or empty data folders, unreadable files and checkpoints of the wrong kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage dump
+        raise CliError(f"{self.prog}: {message} (see --help)")
+
+
+def _cmd_train(a):
+    from ml.train import resolve_config, train
+
+    try:
+        cfg = resolve_config(a.config, a.overrides)
+    except (KeyError, ValueError, OSError) as exc:
+        raise CliError(f"bad config: {exc}") from None
+    root = Path(cfg["data"]["root"])
+    if not root.is_dir():
+        raise CliError(f"data folder not found: {root}")
+    if a.resume and not Path(a.resume).is_file():
+        raise CliError(f"resume checkpoint not found: {a.resume}")
+    path = train(cfg, resume=a.resume)
+    print(json.dumps({"model": str(path)}))
+
+
+def _cmd_calibrate(a):
+    from ml.train import calibrate
+
+    calibrate(a.model, a.out or a.model)
+
+
+def _cmd_evaluate(a):
+    from ml.evaluate import evaluate
+
+    report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots,
+                      engine_device=a.device)
+    text = json.dumps(report, indent=2)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+    print(text)
+
+
+def _cmd_embed(a):
+    from ml.evaluate import embed_folder
+
+    n = embed_folder(a.data, a.out, model=a.model, engine_device=a.device)
+    print(json.dumps({"out": a.out, "n": n}))
+
+
+def _cmd_export(a):
+    from ml.export import export
+
+    print(json.dumps(export(a.model, a.out, fmt=a.format), indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m ml", description="SigWeb's signature verification engine.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="writer-independent training, then calibration (writes model.pt)")
+    t.add_argument("--config", help="YAML config file (see configs/)")
+    t.add_argument("--resume", help="a last.pt to resume from")
+    t.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. optim.epochs=3")
+    t.set_defaults(func=_cmd_train)
+
+    c = sub.add_parser("calibrate", help="fit the writer-dependent decision on validation writers")
+    c.add_argument("--model", required=True, help="a best.pt or model.pt")
+    c.add_argument("--out", help="where to write (default: overwrite --model)")
+    c.set_defaults(func=_cmd_calibrate)
+
+    e = sub.add_parser("evaluate", help="EER, FAR/FRR and AUC on a folder of writers")
+    e.add_argument("--data", required=True, help="folder of <writer>/{genuine,forged}/*")
+    e.add_argument("--references", type=int, default=5, help="references per writer (default 5)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", help="write the report here")
+    e.add_argument("--model", help="checkpoint (default: the shipped model)")
+    e.add_argument("--plots", help="folder for ROC/DET curves and score histograms (PNG)")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=_cmd_evaluate)
+
+    m = sub.add_parser("embed", help="embeddings of a folder of writers as .npz")
+    m.add_argument("--data", required=True)
+    m.add_argument("--out", required=True, help="output .npz")
+    m.add_argument("--model")
+    m.add_argument("--device", default="cpu")
+    m.set_defaults(func=_cmd_embed)
+
+    x = sub.add_parser("export", help="TorchScript or ONNX export of the embedding network, with a parity check")
+    x.add_argument("--model", help="checkpoint (default: the shipped model)")
+    x.add_argument("--out", required=True)
+    x.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript")
+    x.set_defaults(func=_cmd_export)
+    return p
+
+
+def main(argv=None) -> int:
+    from ml.errors import CheckpointError, SignatureInputError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        args.func(args)
+        return 0
+    except (CliError, CheckpointError, SignatureInputError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

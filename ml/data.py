@@ -1,0 +1,163 @@
+"""Signature folders, writer splits and the preprocessed-image cache.
+
+Layout: ``<root>/<dataset>/<writer>/{genuine,forged}/<file>`` (any readable image format)
+or, for one dataset given directly, ``<root>/<writer>/{genuine,forged}/<file>``.
+
+Test writers (``TEST_WRITERS``, from ``../shared/data/README.md``) are removed by
+``training_writers``, the only function training reads its writers from, so no
+configuration can put them into training, validation or calibration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.errors import SignatureInputError
+from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_gray, preprocess_gray
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
+LABELS = ("genuine", "forged")
+
+
+def _num(writer: str) -> int | None:
+    m = re.search(r"(\d+)$", writer)
+    return int(m.group(1)) if m else None
+
+
+def _range(lo, hi):
+    return lambda w: (n := _num(w)) is not None and lo <= n <= hi
+
+
+# Test writers per dataset: never trained, tuned, validated or calibrated on.
+TEST_WRITERS = {
+    "cedar": _range(305, 314),
+    "bhsig_bengali": _range(91, 100),
+    "sigcomp2011_dutch": _range(49, 69),
+    "cross_media_chinese": _range(91, 100),
+    "nisdcc_preview": lambda w: True,
+}
+
+
+def is_test_writer(dataset: str, writer: str) -> bool:
+    rule = TEST_WRITERS.get(dataset)
+    return bool(rule and rule(writer))
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str
+    dataset: str
+    writer: str  # "<dataset>/<writer>": unique across datasets
+    label: str  # "genuine" or "forged"
+
+    @property
+    def forged(self) -> bool:
+        return self.label == "forged"
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+
+
+def scan_writers(folder: str | os.PathLike, dataset: str | None = None) -> list[Sample]:
+    """Samples of one dataset folder ``<folder>/<writer>/{genuine,forged}/*``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data folder not found: {folder}")
+    dataset = dataset or folder.name
+    out = []
+    for wdir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for label in LABELS:
+            for f in _files(wdir / label):
+                out.append(Sample(str(f), dataset, f"{dataset}/{wdir.name}", label))
+    return out
+
+
+def scan_datasets(root: str | os.PathLike, datasets: list[str]) -> list[Sample]:
+    out = []
+    for d in datasets:
+        out.extend(scan_writers(Path(root) / d, d))
+    return out
+
+
+def training_writers(root, datasets: list[str]) -> list[Sample]:
+    """All samples of ``datasets`` except test writers' (the only source training uses)."""
+    return [s for s in scan_datasets(root, datasets) if not is_test_writer(s.dataset, s.writer.split("/", 1)[1])]
+
+
+def split_validation(samples: list[Sample], fraction: float, seed: int, min_per_dataset: int = 3):
+    """Writer-disjoint (train, validation) split, drawn per dataset with a fixed seed."""
+    rng = np.random.default_rng(seed)
+    by_ds: dict[str, list[str]] = {}
+    for s in samples:
+        by_ds.setdefault(s.dataset, [])
+        if s.writer not in by_ds[s.dataset]:
+            by_ds[s.dataset].append(s.writer)
+    val = set()
+    for ds, writers in sorted(by_ds.items()):
+        writers = sorted(writers)
+        k = max(min_per_dataset, int(round(len(writers) * fraction))) if fraction > 0 else 0
+        k = min(k, len(writers) // 2)
+        val.update(rng.permutation(writers)[:k].tolist())
+    train = [s for s in samples if s.writer not in val]
+    valid = [s for s in samples if s.writer in val]
+    return train, valid
+
+
+# --------------------------------------------------------------------------- cache
+
+def _prep_one(path: str) -> np.ndarray | None:
+    try:
+        gray, _ = load_gray(path)
+        return preprocess_gray(gray, CANVAS)
+    except SignatureInputError:
+        return None
+
+
+def preprocess_all(paths: list[str], cache_dir: str | os.PathLike | None = None, workers: int = 2,
+                   progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Preprocess many files once: (uint8 images (N, H, W), ok mask (N,)).
+
+    With ``cache_dir`` the result is kept in an .npz keyed by the preprocessing version and
+    the list of files (their paths, sizes and modification times).
+    """
+    key = hashlib.sha1()
+    key.update(PREPROCESS_VERSION.encode())
+    for p in paths:
+        st = os.stat(p)
+        key.update(f"{p}|{st.st_size}|{int(st.st_mtime)}\n".encode())
+    cache = None
+    if cache_dir:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        cache = Path(cache_dir) / f"prep-{PREPROCESS_VERSION}-{key.hexdigest()[:16]}.npz"
+        if cache.exists():
+            z = np.load(cache)
+            return z["images"], z["ok"]
+    images = np.zeros((len(paths), *CANVAS), np.uint8)
+    ok = np.zeros(len(paths), bool)
+    if workers > 1 and len(paths) > 64:
+        with ProcessPoolExecutor(workers) as ex:
+            for i, img in enumerate(ex.map(_prep_one, paths, chunksize=32)):
+                if img is not None:
+                    images[i], ok[i] = img, True
+                if progress and i % 200 == 0:
+                    progress(i / len(paths), f"preprocessed {i}/{len(paths)}")
+    else:
+        for i, p in enumerate(paths):
+            img = _prep_one(p)
+            if img is not None:
+                images[i], ok[i] = img, True
+    if cache is not None:
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, images=images, ok=ok)
+        os.replace(tmp, cache)
+    return images, ok

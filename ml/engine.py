@@ -1,0 +1,105 @@
+"""The interface the web app uses: prepare, embed, enroll (fit), verify, identify.
+
+    engine = Engine.load()                      # shipped model, no network
+    refs = engine.embed([png_bytes, strokes, ...])
+    wd = engine.fit_writer(refs)                # JSON-serialisable, store per enrollment
+    result = engine.verify(wd, engine.embed([query])[0])
+    # {"score": 0.93, "accept": True, "threshold": 0.5, "similarities": [...]}
+
+Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
+was fixed on validation writers at the operating point recorded in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from ml import checkpoint as ckpt
+from ml.errors import CheckpointError
+from ml.preprocess import PREPROCESS_VERSION, Prepared, prepare, to_png
+from ml.writer import Calibrator, features, fit_writer
+
+
+class Engine:
+    def __init__(self, ck: dict, device: str = "cpu", model: torch.nn.Module | None = None):
+        self.checkpoint = ck
+        self.device = torch.device(device)
+        self.model = (model or ckpt.build_model(ck)).to(self.device).eval()
+        self.arch = ck["arch"]
+        self.canvas = tuple(ck["preprocess"]["canvas"])
+        self.embedding_dim = int(self.model.embedding_dim)
+        decision = ck.get("decision") or {}
+        self.calibrator = Calibrator(decision.get("calibrator"))
+        neg = decision.get("negatives")
+        self.negatives = (neg.float().numpy() if isinstance(neg, torch.Tensor) else np.zeros((0, self.embedding_dim), np.float32))
+        self.svm_c = float(decision.get("svm_c", 1.0))
+        self.threshold = float(decision.get("threshold", 0.5))
+        self.operating_point = decision.get("operating_point", "uncalibrated")
+        path = ck.get("_path")
+        self.model_version = f"{self.arch}-{ckpt.file_hash(path)[:8]}" if path else f"{self.arch}-unsaved"
+        self.preprocess_version = PREPROCESS_VERSION
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path=None, device: str = "cpu") -> "Engine":
+        ck = ckpt.load(path)
+        if "decision" not in ck:
+            raise CheckpointError(f"{ck['_path']} is a training checkpoint without a calibrated decision")
+        return cls(ck, device)
+
+    # ---------------------------------------------------------------- inputs
+
+    def prepare(self, source) -> Prepared:
+        if isinstance(source, Prepared):
+            return source
+        return prepare(source, self.canvas)
+
+    @staticmethod
+    def preview_png(prepared: Prepared) -> bytes:
+        return to_png(prepared.image)
+
+    @torch.inference_mode()
+    def embed_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """(N, H, W) float32 in [0, 1] or uint8 preprocessed images -> (N, D) float32."""
+        out = []
+        with self._lock:  # BatchNorm in eval mode is stateless, but keep one batch at a time
+            for i in range(0, len(images), batch_size):
+                x = torch.as_tensor(np.asarray(images[i : i + batch_size]))
+                x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+                out.append(self.model(x.unsqueeze(1).to(self.device)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.embedding_dim), np.float32)
+
+    def embed(self, items: Iterable, batch_size: int = 64) -> np.ndarray:
+        prepared = [self.prepare(s) for s in items]
+        return self.embed_images(np.stack([p.image for p in prepared]) if prepared else np.zeros((0, *self.canvas)), batch_size)
+
+    # ---------------------------------------------------------------- decisions
+
+    def fit_writer(self, reference_embeddings: np.ndarray) -> dict:
+        refs = np.asarray(reference_embeddings, np.float32)
+        if refs.ndim != 2 or len(refs) < 1 or refs.shape[1] != self.embedding_dim:
+            raise ValueError(f"references must be (R >= 1, {self.embedding_dim}) embeddings, got {refs.shape}")
+        wd = fit_writer(refs, self.negatives, C=self.svm_c)
+        wd["model_version"] = self.model_version
+        return wd
+
+    def score(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores (Q,), similarities (Q, R)) for query embeddings against one writer."""
+        f, sims = features(wd, queries)
+        return self.calibrator.score(f, wd["n_refs"]), sims
+
+    def verify(self, wd: dict, query_embedding: np.ndarray, threshold: float | None = None) -> dict:
+        t = self.threshold if threshold is None else float(threshold)
+        scores, sims = self.score(wd, np.asarray(query_embedding, np.float32).reshape(1, -1))
+        s = float(scores[0])
+        return {"score": s, "accept": bool(s >= t), "threshold": t, "similarities": [float(v) for v in sims[0]]}
+
+    def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5) -> list[tuple]:
+        q = np.asarray(query_embedding, np.float32).reshape(1, -1)
+        ranked = [(key, float(self.score(wd, q)[0][0])) for key, wd in candidates.items()]
+        ranked.sort(key=lambda kv: kv[1], reverse=True)
+        return ranked[:top_k]

@@ -1,0 +1,358 @@
+"""Signature preprocessing: any scan, photo, canvas drawing or pad stroke set to one tensor.
+
+The pipeline (version ``PREPROCESS_VERSION``) follows sigver (Hafemann et al.) with a
+flat-field step so that gray paper, coloured paper and uneven phone-photo lighting all
+reduce to ink on white:
+
+1. decode (PNG, JPEG, TIFF, BMP, ...; RGBA and palette images are composited on white,
+   16-bit images scaled to 8 bits) and refuse images over ``MAX_PIXELS``;
+2. flat-field: divide by a background estimate (a grey-level closing larger than a stroke);
+3. Otsu threshold on a Gaussian-smoothed copy; pixels above it become background;
+4. drop specks, crop to the ink, refuse an image with no ink;
+5. invert (background 0, ink keeps its grey level), fit into the canvas keeping the
+   aspect ratio, centre, and scale to [0, 1].
+
+Pad strokes are rendered with a pen width proportional to the signature's size, then go
+through the same steps, so a pad enrollment and a scanned query look alike.
+Everything is deterministic: OpenCV's area resize and fixed kernel sizes only.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence, Union
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ml.errors import SignatureInputError
+
+PREPROCESS_VERSION = "sigweb-pp-1"
+CANVAS = (150, 220)  # height, width: the SigNet input size
+MAX_PIXELS = 40_000_000  # a 300 dpi A4 page is about 8.7 MP
+MIN_STROKE_POINTS = 10
+MIN_INK_PIXELS = 30
+WORK_MAX_SIDE = 800  # larger inputs are downscaled first: the output is 220 wide, so 3.6x is plenty
+
+Source = Union[bytes, bytearray, str, os.PathLike, Image.Image, np.ndarray, Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A preprocessed signature: ``image`` is float32 (H, W) in [0, 1], ink bright."""
+
+    image: np.ndarray
+    quality: dict
+    kind: str  # "image" or "strokes"
+
+
+# --------------------------------------------------------------------------- decoding
+
+def _open_image(source) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (bytes, bytearray)):
+        fp = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise SignatureInputError("unreadable", f"no such image file: {source}")
+        fp = source
+    elif hasattr(source, "read"):
+        fp = source
+    else:
+        raise SignatureInputError("unreadable", f"cannot read a signature from {type(source).__name__}")
+    try:
+        im = Image.open(fp)  # lazy: reads the header only, so the pixel cap is checked before decoding
+    except UnidentifiedImageError:
+        raise SignatureInputError("unreadable", "the file is not an image this system can read") from None
+    except Image.DecompressionBombError:
+        raise SignatureInputError("too_large", f"image is over the {MAX_PIXELS:,} pixel limit") from None
+    except OSError as exc:
+        raise SignatureInputError("unreadable", f"the image could not be read ({exc})") from None
+    return im
+
+
+def _to_gray(im: Image.Image) -> np.ndarray:
+    """Decode fully and return uint8 grey (ink dark, paper light)."""
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        raise SignatureInputError(
+            "too_large", f"image is {w}x{h} = {w * h:,} pixels, over the {MAX_PIXELS:,} pixel limit"
+        )
+    if w < 8 or h < 8:
+        raise SignatureInputError("unreadable", f"image is only {w}x{h} pixels")
+    try:
+        im.load()
+        try:
+            im = ImageOps.exif_transpose(im)
+        except Exception:  # a broken EXIF block is no reason to refuse the image
+            pass
+        mode = im.mode
+        if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            arr = np.asarray(im, dtype=np.float64)
+            lo, hi = float(arr.min()), float(arr.max())
+            top = 65535.0 if hi > 255 else 255.0
+            if mode == "F" and hi <= 1.0:
+                top = 1.0
+            return np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if mode == "1":
+            return np.asarray(im.convert("L"), dtype=np.uint8)
+        if mode == "P":
+            im = im.convert("RGBA")
+            mode = "RGBA"
+        if mode in ("LA", "PA", "RGBa", "La"):
+            im = im.convert("RGBA")
+            mode = "RGBA"
+        if mode == "RGBA":
+            white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(white, im)
+        if mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
+            im = im.convert("RGB")
+        return np.asarray(im.convert("L"), dtype=np.uint8)
+    except SignatureInputError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise SignatureInputError("unreadable", f"the image is damaged or truncated ({exc})") from None
+
+
+# --------------------------------------------------------------------------- strokes
+
+def _point_xy(p) -> tuple[float, float, float | None, float | None]:
+    if isinstance(p, dict):
+        x, y = p.get("x"), p.get("y")
+        t, pr = p.get("time", p.get("t")), p.get("pressure")
+    elif isinstance(p, (list, tuple)) and len(p) >= 2:
+        x, y = p[0], p[1]
+        t = p[2] if len(p) > 2 else None
+        pr = p[3] if len(p) > 3 else None
+    else:
+        raise SignatureInputError("invalid_strokes", "each point must be {x, y, time, pressure} or [x, y, ...]")
+    try:
+        x, y = float(x), float(y)
+        t = None if t is None else float(t)
+        pr = None if pr is None else float(pr)
+    except (TypeError, ValueError):
+        raise SignatureInputError("invalid_strokes", "point coordinates must be numbers") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise SignatureInputError("invalid_strokes", "point coordinates must be finite numbers")
+    if t is not None and not math.isfinite(t):
+        t = None
+    if pr is not None and not math.isfinite(pr):
+        pr = None
+    return x, y, t, pr
+
+
+def parse_strokes(strokes) -> list[np.ndarray]:
+    """Normalise signature_pad data (``[{points: [...]}, ...]``) or lists of points.
+
+    Returns one float64 array (n, 4) per stroke: x, y, time (ms or NaN), pressure (or NaN).
+    """
+    if isinstance(strokes, dict) and "strokes" in strokes:
+        strokes = strokes["strokes"]
+    if not isinstance(strokes, (list, tuple)) or not strokes:
+        raise SignatureInputError("invalid_strokes", "strokes must be a non-empty list of strokes")
+    out = []
+    for s in strokes:
+        pts = s.get("points") if isinstance(s, dict) else s
+        if not isinstance(pts, (list, tuple)):
+            raise SignatureInputError("invalid_strokes", "each stroke must be a list of points")
+        rows = [_point_xy(p) for p in pts]
+        if rows:
+            arr = np.array([[x, y, np.nan if t is None else t, np.nan if p is None else p] for x, y, t, p in rows])
+            out.append(arr)
+    n = sum(len(a) for a in out)
+    if n < MIN_STROKE_POINTS:
+        raise SignatureInputError(
+            "too_few_points", f"the signature has {n} points; at least {MIN_STROKE_POINTS} are needed"
+        )
+    return out
+
+
+def render_strokes(strokes, size: int = 600) -> np.ndarray:
+    """Draw strokes as dark ink on white, uint8, longest side ``size`` pixels plus margin.
+
+    Pen width is 0.6% of the signature's longest side (about a ballpoint at 300 dpi);
+    where the pad reports a varying pressure the width follows it between 0.6x and 1.4x.
+    """
+    parsed = parse_strokes(strokes)
+    allpts = np.concatenate(parsed)[:, :2]
+    lo, hi = allpts.min(0), allpts.max(0)
+    span = float(max(hi[0] - lo[0], hi[1] - lo[1]))
+    if span < 1e-6:
+        raise SignatureInputError("blank", "the strokes have no extent: nothing was drawn")
+    scale = (size - 1) / span
+    margin = 12
+    w = int(math.ceil((hi[0] - lo[0]) * scale)) + 2 * margin
+    h = int(math.ceil((hi[1] - lo[1]) * scale)) + 2 * margin
+    canvas = np.full((h, w), 255, np.uint8)
+    base = max(1.5, 0.006 * size)
+    pressures = np.concatenate([a[:, 3] for a in parsed])
+    finite = pressures[np.isfinite(pressures)]
+    varying = finite.size > 0 and float(finite.max() - finite.min()) > 0.05
+    shift = 4  # sub-pixel precision for cv2 drawing
+    f = float(1 << shift)
+    for a in parsed:
+        xy = (a[:, :2] - lo) * scale + margin
+        for i in range(len(xy)):
+            p = a[i, 3]
+            width = base * (0.6 + 0.8 * float(np.clip(p, 0, 1))) if varying and np.isfinite(p) else base
+            thick = max(1, int(round(width)))
+            p0 = xy[i - 1] if i > 0 else xy[i]
+            p1 = xy[i]
+            cv2.line(
+                canvas,
+                (int(round(p0[0] * f)), int(round(p0[1] * f))),
+                (int(round(p1[0] * f)), int(round(p1[1] * f))),
+                color=20,
+                thickness=thick,
+                lineType=cv2.LINE_AA,
+                shift=shift,
+            )
+    return canvas
+
+
+def stroke_quality(strokes) -> dict:
+    """Measures of how a pad signature was drawn: points, strokes, duration, speed."""
+    parsed = parse_strokes(strokes)
+    allp = np.concatenate(parsed)
+    t = allp[:, 2]
+    duration = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else None
+    length = float(sum(np.linalg.norm(np.diff(a[:, :2], axis=0), axis=1).sum() for a in parsed))
+    xy = allp[:, :2]
+    extent = (xy.max(0) - xy.min(0)).tolist()
+    pressure = allp[:, 3]
+    return {
+        "points": int(len(allp)),
+        "strokes": len(parsed),
+        "duration_ms": duration,
+        "path_length": round(length, 2),
+        "width": round(extent[0], 2),
+        "height": round(extent[1], 2),
+        "speed_px_per_ms": round(length / duration, 4) if duration else None,
+        "has_pressure": bool(np.isfinite(pressure).any() and np.nanmax(pressure) - np.nanmin(pressure) > 0.05),
+    }
+
+
+# --------------------------------------------------------------------------- pipeline
+
+def _flat_field(gray: np.ndarray) -> np.ndarray:
+    """Divide by a background estimate so paper becomes 255 whatever its tone or shading."""
+    h, w = gray.shape
+    k = max(15, int(round(max(h, w) / 25)) | 1)
+    # closing removes dark strokes thinner than the kernel and keeps the paper's shading
+    bg = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.blur(bg, (k, k))
+    bg = np.maximum(bg.astype(np.float32), 1.0)
+    flat = gray.astype(np.float32) / bg * 255.0
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
+def clean_gray(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (ink-only grey image with white background, ink mask) at working resolution."""
+    h, w = gray.shape
+    if max(h, w) > WORK_MAX_SIDE:
+        s = WORK_MAX_SIDE / max(h, w)
+        gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    if int(gray.max()) - int(gray.min()) < 25:
+        raise SignatureInputError("blank", "the image has no ink: it is blank or nearly uniform")
+    flat = _flat_field(gray)
+    smooth = cv2.GaussianBlur(flat, (5, 5), 0)
+    thr, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = smooth <= thr
+    # Otsu always splits; demand real contrast between the two classes
+    ink_mean = float(flat[mask].mean()) if mask.any() else 255.0
+    paper_mean = float(flat[~mask].mean()) if (~mask).any() else 0.0
+    if paper_mean - ink_mean < 40:
+        raise SignatureInputError("blank", "the image has no ink: nothing stands out from the paper")
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n > 1:
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        min_area = max(4, int(0.0005 * max(h, w) ** 2 / 100))
+        keep = np.zeros(n, bool)
+        keep[1:] = areas >= min_area
+        mask = keep[labels]
+    if int(mask.sum()) < MIN_INK_PIXELS:
+        raise SignatureInputError("blank", "the image has no ink: no signature was found")
+    out = np.where(mask, flat, 255).astype(np.uint8)
+    return out, mask
+
+
+def _fit_canvas(ink: np.ndarray, mask: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = (255 - ink[y0:y1, x0:x1]).astype(np.float32)  # invert: ink bright, background 0
+    # normalise ink contrast: the 90th percentile of ink becomes full intensity, so a faint
+    # pencil scan, a dark ballpoint and a rendered pad stroke sit on the same scale
+    level = float(np.percentile(crop[mask[y0:y1, x0:x1]], 90))
+    crop = np.clip(crop * (255.0 / max(level, 1.0)), 0, 255).astype(np.uint8)
+    H, W = canvas
+    margin = 4
+    ch, cw = crop.shape
+    s = min((H - 2 * margin) / ch, (W - 2 * margin) / cw)
+    nh, nw = max(1, int(round(ch * s))), max(1, int(round(cw * s)))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop, (nw, nh), interpolation=interp)
+    out = np.zeros((H, W), np.uint8)
+    oy, ox = (H - nh) // 2, (W - nw) // 2
+    out[oy : oy + nh, ox : ox + nw] = small
+    return out
+
+
+def _is_strokes(source) -> bool:
+    if isinstance(source, dict) and "strokes" in source:
+        return True
+    if isinstance(source, (list, tuple)) and not isinstance(source, (bytes, bytearray)):
+        return True
+    return False
+
+
+def load_gray(source: Source) -> tuple[np.ndarray, str]:
+    """Decode any accepted source to a uint8 grey image (ink dark) and its kind."""
+    if _is_strokes(source):
+        return render_strokes(source), "strokes"
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.ndim == 3:
+            arr = cv2.cvtColor(arr[..., :3].astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr, 0, 255).astype(np.uint8)
+        if arr.size > MAX_PIXELS:
+            raise SignatureInputError("too_large", f"image is over the {MAX_PIXELS:,} pixel limit")
+        return arr, "image"
+    return _to_gray(_open_image(source)), "image"
+
+
+def preprocess_gray(gray: np.ndarray, canvas: tuple[int, int] = CANVAS) -> np.ndarray:
+    """uint8 grey (ink dark) to uint8 (H, W) with ink bright on black, fitted to ``canvas``."""
+    ink, mask = clean_gray(gray)
+    return _fit_canvas(ink, mask, canvas)
+
+
+def prepare(source: Source, canvas: tuple[int, int] = CANVAS) -> Prepared:
+    """Any accepted source to a ``Prepared`` signature. Raises ``SignatureInputError``."""
+    gray, kind = load_gray(source)
+    ink, mask = clean_gray(gray)
+    out = _fit_canvas(ink, mask, canvas)
+    ys, xs = np.nonzero(mask)
+    quality = {
+        "ink_fraction": round(float(mask.mean()), 5),
+        "ink_width": int(xs.max() - xs.min() + 1),
+        "ink_height": int(ys.max() - ys.min() + 1),
+        "source_width": int(gray.shape[1]),
+        "source_height": int(gray.shape[0]),
+    }
+    if kind == "strokes":
+        quality.update(stroke_quality(source))
+    return Prepared(image=out.astype(np.float32) / 255.0, quality=quality, kind=kind)
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """A preprocessed image as the model sees it, as PNG bytes (ink bright on black)."""
+    arr = image if image.dtype == np.uint8 else np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr, "L").save(buf, format="PNG")
+    return buf.getvalue()
