@@ -54,7 +54,12 @@ def reference_get(*, reference_id, scope: int | None = None) -> ReferenceSignatu
 
 
 def _verifications() -> QuerySet:
-    return Verification.objects.defer("query_image", "preview_png").annotate(_review_count=Count("reviews"))
+    # explicit order: Meta.ordering is not applied to aggregated (GROUP BY) queries
+    return (
+        Verification.objects.defer("query_image", "preview_png")
+        .annotate(_review_count=Count("reviews"))
+        .order_by("-created_at", "-id")
+    )
 
 
 def verification_list(*, filters: dict | None = None, scope: int | None = None) -> QuerySet:
