@@ -350,6 +350,9 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
                 bar.set_postfix(loss=f"{sums['loss'] / n:.3f}")
             if step % 20 == 0:
                 frac = (epoch + step / len(sampler)) / epochs
+                if not os.isatty(2):  # a log file gets a line per 20 steps instead of a bar
+                    print(f"epoch {epoch + 1}/{epochs} step {step}/{len(sampler)} loss {sums['loss'] / n:.4f} "
+                          f"{(time.time() - t0) / (step + 1):.2f}s/step", flush=True)
                 say(0.02 + 0.9 * frac, f"epoch {epoch + 1}/{epochs} step {step}/{len(sampler)} loss {sums['loss'] / n:.3f}")
             if deadline and time.time() > deadline:
                 stopped_early = True

@@ -108,15 +108,15 @@ def writer_rng(seed: int, writer: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(writer.encode())])
 
 
-def protocol_features(emb: dict[str, dict[str, np.ndarray]], n_refs: int, seed: int, negatives: np.ndarray,
-                      C: float = 1.0):
+def protocol(emb: dict[str, dict[str, np.ndarray]], n_refs: int, seed: int, fit, score):
     """Run the standard protocol on embedded writers.
 
     ``emb[writer] = {"genuine": (G, D), "forged": (F, D)}``. For each writer: shuffle its
     genuine signatures with ``seed``, the first ``n_refs`` are references (fewer if it has
     fewer, keeping at least one query), the rest are genuine queries; all its forgeries are
     skilled forgeries; all genuine signatures of the other writers are random forgeries.
-    Yields (writer, refs used, {"genuine": F_g, "skilled": F_s, "random": F_r}).
+    ``fit(refs) -> wd`` and ``score(wd, queries) -> values`` are the decision under test.
+    Yields (writer, references used, {"genuine": ..., "skilled": ..., "random": ...}).
     """
     writers = sorted(emb)
     for w in writers:
@@ -125,14 +125,16 @@ def protocol_features(emb: dict[str, dict[str, np.ndarray]], n_refs: int, seed: 
             continue
         order = writer_rng(seed, w).permutation(len(g))
         r = min(n_refs, len(g) - 1)
-        refs, queries = g[order[:r]], g[order[r:]]
-        wd = fit_writer(refs, negatives, C=C)
+        wd = fit(g[order[:r]])
         others = [emb[o]["genuine"] for o in writers if o != w and len(emb[o]["genuine"])]
-        rnd = np.concatenate(others) if others else np.zeros((0, g.shape[1]), np.float32)
-        forged = emb[w].get("forged")
-        forged = forged if forged is not None and len(forged) else np.zeros((0, g.shape[1]), np.float32)
-        yield w, r, {
-            "genuine": features(wd, queries)[0],
-            "skilled": features(wd, forged)[0] if len(forged) else np.zeros((0, len(FEATURES))),
-            "random": features(wd, rnd)[0] if len(rnd) else np.zeros((0, len(FEATURES))),
+        sets = {
+            "genuine": g[order[r:]],
+            "skilled": emb[w].get("forged", g[:0]),
+            "random": np.concatenate(others) if others else g[:0],
         }
+        yield w, r, {k: (score(wd, v) if len(v) else np.zeros((0,) + np.shape(score(wd, g[:1]))[1:])) for k, v in sets.items()}
+
+
+def protocol_features(emb, n_refs: int, seed: int, negatives: np.ndarray, C: float = 1.0):
+    """``protocol`` with the raw decision features (for fitting calibrators)."""
+    return protocol(emb, n_refs, seed, lambda refs: fit_writer(refs, negatives, C=C), lambda wd, q: features(wd, q)[0])

@@ -1,0 +1,132 @@
+"""Evaluation with the field's standard protocol, scored by the engine the app uses.
+
+``evaluate(DIR, references=R, seed=S)``: DIR holds ``<writer>/genuine/*`` and optionally
+``<writer>/forged/*``. For each writer, its genuine signatures are shuffled with the
+seed; the first R are references, the rest genuine queries; its forgeries are skilled
+forgeries and the other writers' genuine signatures random forgeries (``ml.writer.protocol``).
+Each writer's decision is built by ``Engine.fit_writer`` and scored by ``Engine.score``,
+exactly as a customer's enrollment and verification are in the app.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ml.data import preprocess_all, scan_writers
+from ml.engine import Engine
+from ml.metrics import summarize
+from ml.writer import protocol
+
+
+def _load(data: str, engine: Engine, workers: int = 2):
+    if not Path(data).is_dir():
+        raise FileNotFoundError(f"data folder not found: {data}")
+    samples = scan_writers(data)
+    if not samples:
+        raise FileNotFoundError(f"no signatures in {data}: expected <writer>/genuine/* image files")
+    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers)
+    skipped = [samples[i].path for i in np.nonzero(~ok)[0]]
+    keep = np.nonzero(ok)[0]
+    if len(keep) == 0:
+        raise FileNotFoundError(f"no readable signature in {data}")
+    samples = [samples[i] for i in keep]
+    emb = engine.embed_images(imgs[keep])
+    return samples, emb, skipped
+
+
+def _group(samples, emb) -> dict:
+    by: dict[str, dict[str, list]] = {}
+    for s, e in zip(samples, emb):
+        by.setdefault(s.writer, {"genuine": [], "forged": []})[s.label].append(e)
+    d = emb.shape[1]
+    return {w: {k: np.stack(v) if v else np.zeros((0, d), np.float32) for k, v in x.items()} for w, x in by.items()}
+
+
+def evaluate(data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None,
+             engine_device: str = "cpu") -> dict:
+    if references < 1:
+        raise ValueError("--references must be at least 1")
+    engine = Engine.load(model, device=engine_device)
+    samples, emb, skipped = _load(data, engine)
+    by = _group(samples, emb)
+    if sum(1 for d in by.values() if len(d["genuine"]) >= 2) < 2:
+        raise FileNotFoundError(f"{data}: evaluation needs at least two writers with two genuine signatures each")
+    pg, ps, pr = {}, {}, {}
+    refs_used = []
+    for w, r, s in protocol(by, references, seed, engine.fit_writer, lambda wd, q: engine.score(wd, q)[0]):
+        pg[w], ps[w], pr[w] = s["genuine"], s["skilled"], s["random"]
+        refs_used.append(r)
+    cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)  # noqa: E731
+    report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=engine.threshold)
+    report.update({
+        "n_writers": len(pg),
+        "references": int(references),
+        "references_min_used": int(min(refs_used)),
+        "seed": int(seed),
+        "model": engine.model_version,
+        "operating_point": engine.operating_point,
+        "skipped_files": skipped,
+    })
+    if plots:
+        write_plots(plots, cat(pg), cat(ps), cat(pr), engine.threshold, report)
+    return report
+
+
+def write_plots(folder: str, genuine, skilled, random, threshold: float, report: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import norm
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    ts = np.linspace(0, 1, 501)
+    out = []
+    fig, (roc, det, hist) = plt.subplots(1, 3, figsize=(15, 4.5))
+    for name, neg in (("skilled", skilled), ("random", random)):
+        if not len(neg):
+            continue
+        far = np.array([(neg >= t).mean() for t in ts])
+        frr = np.array([(genuine < t).mean() for t in ts])
+        roc.plot(far, 1 - frr, label=f"{name} forgeries")
+        eps = 1e-4
+        det.plot(norm.ppf(np.clip(far, eps, 1 - eps)), norm.ppf(np.clip(frr, eps, 1 - eps)), label=name)
+    roc.set(xlabel="FAR", ylabel="1 - FRR", title=f"ROC (AUC {report['auc']:.3f})")
+    ticks = [0.001, 0.01, 0.05, 0.2, 0.5]
+    det.set_xticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
+    det.set_yticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
+    det.set(xlabel="FAR", ylabel="FRR", title="DET")
+    bins = np.linspace(0, 1, 41)
+    hist.hist(genuine, bins, alpha=0.6, density=True, label="genuine")
+    if len(skilled):
+        hist.hist(skilled, bins, alpha=0.6, density=True, label="skilled")
+    if len(random):
+        hist.hist(random, bins, alpha=0.4, density=True, label="random")
+    hist.axvline(threshold, color="k", ls="--", label="shipped threshold")
+    hist.set(xlabel="score", title=f"scores (EER {report['eer_global']:.3f})")
+    for ax in (roc, det, hist):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    p = os.path.join(folder, "curves.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    out.append(p)
+    return out
+
+
+def embed_folder(data: str, out: str, model: str | None = None, engine_device: str = "cpu") -> int:
+    engine = Engine.load(model, device=engine_device)
+    samples, emb, _ = _load(data, engine)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        out,
+        embeddings=emb.astype(np.float32),
+        writer=np.array([s.writer.split("/", 1)[1] for s in samples]),
+        label=np.array([s.label for s in samples]),
+        path=np.array([s.path for s in samples]),
+    )
+    return len(samples)
