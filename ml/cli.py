@@ -46,6 +46,8 @@ def _cmd_calibrate(a):
 def _cmd_evaluate(a):
     from ml.evaluate import evaluate
 
+    if a.references < 1:
+        raise CliError("--references must be at least 1")
     report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots,
                       engine_device=a.device)
     text = json.dumps(report, indent=2)

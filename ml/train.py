@@ -15,6 +15,7 @@ import math
 import os
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import yaml
 from ml import checkpoint as ckpt
 from ml.augment import AugmentConfig, BatchAugment, raw_augment
 from ml.data import Sample, preprocess_all, split_validation, training_writers
+from ml.errors import CheckpointError
 from ml.losses import CombinedLoss
 from ml.metrics import eer
 from ml.models import build
@@ -249,6 +251,16 @@ def _checkpoint(model, cfg, epoch, metrics, extra=None) -> dict:
     return ck
 
 
+def _load_resume(path: str) -> dict:
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip or truncation errors: not one of ours
+        raise CheckpointError(f"{path} is not a SigWeb checkpoint ({type(exc).__name__})") from None
+    if not isinstance(st, dict) or st.get("kind") != ckpt.KIND or "optimizer" not in st:
+        raise CheckpointError(f"{path} is not a resumable SigWeb training checkpoint (a last.pt)")
+    return st
+
+
 def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
     """Train, validate, checkpoint and calibrate. Returns the path of ``model.pt``."""
     t_start = time.time()
@@ -261,12 +273,17 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
     if cfg["threads"]:
         torch.set_num_threads(int(cfg["threads"]))
     device = pick_device(cfg["device"])
+    st = _load_resume(resume) if resume else None  # before preprocessing: a wrong file fails at once
 
     samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
     if not samples:
-        raise ValueError(f"no training signatures found under {cfg['data']['root']} for {cfg['data']['datasets']}")
+        raise FileNotFoundError(f"no training signatures found under {cfg['data']['root']} for {cfg['data']['datasets']}")
     say(0.0, f"preprocessing {len(samples)} signatures")
     (train_x, train_s), (val_x, val_s) = _split_images(samples, cfg, lambda f, m: say(0.02 * f, m))
+    n_genuine = Counter(s.writer for s in train_s if not s.forged)
+    if sum(1 for c in n_genuine.values() if c >= 2) < 2:
+        raise FileNotFoundError(f"no usable training data under {cfg['data']['root']}: need at least two writers with "
+                                f"two readable genuine signatures each ({len(train_s)} readable training signatures)")
     writers = sorted({s.writer for s in train_s})
     wid = {w: i for i, w in enumerate(writers)}
     labels = np.array([wid[s.writer] if not s.forged else -wid[s.writer] - 1 for s in train_s])
@@ -293,10 +310,7 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
     use_amp = bool(cfg["amp"]) and device.type == "cuda"
     start_epoch, best = 0, float("inf")
     history = []
-    if resume:
-        st = torch.load(resume, map_location="cpu", weights_only=True)
-        if st.get("kind") != ckpt.KIND or "optimizer" not in st:
-            raise ValueError(f"{resume} is not a resumable SigWeb training checkpoint")
+    if st is not None:
         model.load_state_dict(st["state_dict"])
         loss_fn.load_state_dict(st["loss_state"])
         opt.load_state_dict(st["optimizer"])
