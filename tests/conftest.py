@@ -24,3 +24,13 @@ def png_signature(seed: int = 0, size=(300, 120)) -> bytes:
 @pytest.fixture
 def signature_png():
     return png_signature
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """No persistent connections under test: a thread's idle connection would keep the
+    test database busy at teardown (websocket consumers run DB code in worker threads)."""
+    from django.db import connections
+
+    for alias in connections.settings:
+        connections.settings[alias]["CONN_MAX_AGE"] = 0

@@ -76,7 +76,7 @@ class MeApi(APIView):
 class CustomerListApi(APIView):
     permission_classes = [IsBackOfficeReadOrAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class CustomerCreateInput(serializers.Serializer):
         external_ref = serializers.CharField(max_length=128)
         name = serializers.CharField(max_length=200)
         consent_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -85,16 +85,16 @@ class CustomerListApi(APIView):
     def get(self, request):
         return paginated(self, request, queries.customer_list(filters=request.query_params), CustomerOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: CustomerOutput})
+    @extend_schema(request=CustomerCreateInput, responses={201: CustomerOutput})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.CustomerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         customer = customer_services.customer_create(**data.validated_data, created_by=db_user(request.user))
         return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
 
 
 class CustomerDetailApi(APIView):
-    class UpdateSerializer(serializers.Serializer):
+    class CustomerUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         consent_at = serializers.DateTimeField(required=False, allow_null=True)
         status = serializers.ChoiceField(choices=[Customer.Status.ACTIVE, Customer.Status.SUSPENDED], required=False)
@@ -106,10 +106,10 @@ class CustomerDetailApi(APIView):
     def get(self, request, customer_id):
         return Response(CustomerOutput(queries.customer_get(customer_id=customer_id, scope=_scope(request))).data)
 
-    @extend_schema(request=UpdateSerializer, responses=CustomerOutput)
+    @extend_schema(request=CustomerUpdateInput, responses=CustomerOutput)
     def patch(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        data = self.UpdateSerializer(data=request.data, partial=True)
+        data = self.CustomerUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         customer = customer_services.customer_update(customer=customer, updated_by=db_user(request.user), **data.validated_data)
         return Response(CustomerOutput(customer).data)
@@ -124,13 +124,13 @@ class CustomerDetailApi(APIView):
 class CustomerEraseApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class CustomerEraseInput(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    @extend_schema(request=InputSerializer, responses=inline_serializer("Erased", {"customer": CustomerOutput(), "erased": serializers.DictField()}))
+    @extend_schema(request=CustomerEraseInput, responses=inline_serializer("Erased", {"customer": CustomerOutput(), "erased": serializers.DictField()}))
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.CustomerEraseInput(data=request.data)
         data.is_valid(raise_exception=True)
         summary = customer_services.customer_erase_biometrics(customer=customer, erased_by=db_user(request.user), reason=data.validated_data.get("reason", ""))
         customer.refresh_from_db()
@@ -140,13 +140,13 @@ class CustomerEraseApi(APIView):
 class SigningTokenCreateApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class SigningTokenInput(serializers.Serializer):
         ttl_hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365)
 
-    @extend_schema(request=InputSerializer, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
+    @extend_schema(request=SigningTokenInput, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.SigningTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = customer_services.signing_token_create(customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"))
         return Response({"token": raw, "prefix": token.prefix, "expires_at": token.expires_at, "customer": customer.id}, status=status.HTTP_201_CREATED)
@@ -199,7 +199,7 @@ class ReferencePreviewApi(APIView):
 class EnrollmentApi(APIView):
     permission_classes = [IsAdminOrCustomer]
 
-    class InputSerializer(serializers.Serializer):
+    class EnrollmentStartInput(serializers.Serializer):
         reference_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
         threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
 
@@ -213,10 +213,10 @@ class EnrollmentApi(APIView):
             "latest": EnrollmentOutput(latest).data if latest else None,
         })
 
-    @extend_schema(request=InputSerializer, responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})})
+    @extend_schema(request=EnrollmentStartInput, responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})})
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
-        data = self.InputSerializer(data=request.data)
+        data = self.EnrollmentStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         threshold = data.validated_data.get("threshold")
         if threshold is not None and _scope(request) is not None:
@@ -232,13 +232,13 @@ class EnrollmentApi(APIView):
 class EnrollmentRevokeApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class EnrollmentRevokeInput(serializers.Serializer):
         note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    @extend_schema(request=InputSerializer, responses=EnrollmentOutput)
+    @extend_schema(request=EnrollmentRevokeInput, responses=EnrollmentOutput)
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.EnrollmentRevokeInput(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = enrollment_get_active(customer=customer)
         if enrollment is None:
@@ -342,7 +342,7 @@ class VerificationFlaggedApi(APIView):
 class VerificationReviewApi(APIView):
     permission_classes = [IsBackOffice]
 
-    class InputSerializer(serializers.Serializer):
+    class ReviewInput(serializers.Serializer):
         verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
         note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
@@ -351,10 +351,10 @@ class VerificationReviewApi(APIView):
         v = queries.verification_get(verification_id=verification_id)
         return paginated(self, request, queries.review_list(verification=v), ReviewOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: ReviewOutput})
+    @extend_schema(request=ReviewInput, responses={201: ReviewOutput})
     def post(self, request, verification_id):
         v = queries.verification_get(verification_id=verification_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         review = verification_services.review_create(verification=v, analyst=db_user(request.user), **data.validated_data)
         return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)
@@ -390,7 +390,7 @@ class JobDetailApi(APIView):
 class ModelVersionListApi(APIView):
     permission_classes = [IsBackOfficeReadOrAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class ModelVersionRegisterInput(serializers.Serializer):
         checkpoint_path = serializers.CharField(max_length=500)
 
     @extend_schema(responses=ModelVersionOutput(many=True))
@@ -398,9 +398,9 @@ class ModelVersionListApi(APIView):
         model_services.model_version_active()  # registers the shipped default on first use
         return paginated(self, request, queries.model_version_list(), ModelVersionOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: ModelVersionOutput})
+    @extend_schema(request=ModelVersionRegisterInput, responses={201: ModelVersionOutput})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelVersionRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         mv = model_services.model_version_register(checkpoint_path=data.validated_data["checkpoint_path"])
         return Response(ModelVersionOutput(mv).data, status=status.HTTP_201_CREATED)
@@ -421,12 +421,12 @@ class ModelVersionActivateApi(APIView):
 class ModelTrainApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class ModelTrainInput(serializers.Serializer):
         config = serializers.DictField(help_text="ml.train config values (see ml/ configs); 'out' defaults to a folder per job")
 
-    @extend_schema(request=InputSerializer, responses={202: JobOutput})
+    @extend_schema(request=ModelTrainInput, responses={202: JobOutput})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelTrainInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = model_services.model_train_start(config=data.validated_data["config"], created_by=db_user(request.user))
         job.refresh_from_db()

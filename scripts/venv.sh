@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11+) and install requirements.txt when it changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for candidate in python3.11 python3.12 python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PY="$candidate"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.sigweb-requirements.sha256
+want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "installing requirements.txt into .venv"
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > "$stamp"
+fi
