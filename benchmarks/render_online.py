@@ -1,0 +1,116 @@
+"""Render the online (pen-tablet) test users as signature images, the way a pad drawing is.
+
+    python benchmarks/render_online.py [--root ../shared/data/online] [--out cache/online]
+
+Each signature's points go through ``ml.preprocess.render_strokes``, the same path a
+customer's signature_pad strokes take, into ``OUT/<set>/<user>/{genuine,forged}/NN.png``.
+Only test users are written (``../shared/data/README.md``): SVC2004 task 2 users 31-40,
+SUSIG visual users 101-115 and all of SUSIG blind (a different tablet). Exact duplicate
+files are dropped; timestamps are not used for rendering, so SUSIG's clock glitches do
+not matter here.
+"""
+
+import argparse
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ml.preprocess import render_strokes  # noqa: E402
+
+
+def _split(points, pen_down, ends=None):
+    strokes, cur = [], []
+    for i, p in enumerate(points):
+        if pen_down is not None and not pen_down[i]:
+            if cur:
+                strokes.append(cur)
+            cur = []
+            continue
+        cur.append(p)
+        if ends is not None and ends[i]:
+            strokes.append(cur)
+            cur = []
+    if cur:
+        strokes.append(cur)
+    return [s for s in strokes if s]
+
+
+def read_svc(path):
+    rows = np.loadtxt(path, skiprows=1, ndmin=2)
+    # x, y, t, button, azimuth, altitude, pressure; tablet y grows upwards
+    pts = [[x, -y, t, p / 1023.0] for x, y, t, _, _, _, p in rows]
+    return _split(pts, rows[:, 3] > 0)
+
+
+def read_susig(path):
+    rows = np.loadtxt(path, skiprows=2, ndmin=2)
+    # x, y, t, pressure, end-of-stroke; pressure 0 means the pen is lifted
+    pts = [[x, -y, t, p / 255.0] for x, y, t, p, _ in rows]
+    return _split(pts, rows[:, 3] > 0, rows[:, 4] > 0)
+
+
+def _write(out: Path, user: str, label: str, strokes_list):
+    d = out / user / label
+    d.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for strokes in strokes_list:
+        if sum(len(s) for s in strokes) < 10:
+            continue
+        Image.fromarray(render_strokes(strokes), "L").save(d / f"{n + 1:02d}.png")
+        n += 1
+    return n
+
+
+def _dedupe(paths):
+    seen, out = set(), []
+    for p in sorted(paths):
+        h = hashlib.md5(Path(p).read_bytes()).hexdigest()
+        if h not in seen:
+            seen.add(h)
+            out.append(p)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default="../shared/data/online")
+    ap.add_argument("--out", default="cache/online")
+    a = ap.parse_args()
+    root, out = Path(a.root), Path(a.out)
+    svc = root / "svc2004_task2"
+    if svc.is_dir():
+        for u in range(31, 41):
+            files = {s: svc / f"U{u}S{s}.TXT" for s in range(1, 41)}
+            gen = [read_svc(f) for s, f in files.items() if s <= 20 and f.exists()]
+            forg = [read_svc(f) for s, f in files.items() if s > 20 and f.exists()]
+            _write(out / "svc2004_task2", f"user_{u:03d}", "genuine", gen)
+            _write(out / "svc2004_task2", f"user_{u:03d}", "forged", forg)
+        print(out / "svc2004_task2", "written")
+    for part, users in (("visual", range(101, 116)), ("blind", None)):
+        base = root / "susig" / part
+        if not base.is_dir():
+            continue
+        by_user: dict[int, dict[str, list]] = {}
+        for f in base.rglob("*.sig"):
+            m = re.match(r"(\d+)_([0-9gf])_", f.name)
+            if not m:
+                continue
+            u = int(m.group(1))
+            if users is not None and u not in users:
+                continue
+            label = "forged" if m.group(2) == "f" or "FORGERY" in f.parts else "genuine"
+            by_user.setdefault(u, {"genuine": [], "forged": []})[label].append(f)
+        for u, d in sorted(by_user.items()):
+            for label, files in d.items():
+                _write(out / f"susig_{part}", f"user_{u:03d}", label, [read_susig(f) for f in _dedupe(files)])
+        print(out / f"susig_{part}", len(by_user), "users written")
+
+
+if __name__ == "__main__":
+    main()
