@@ -242,7 +242,7 @@ SIGWEB_TIME_LIMITS = {
     "reembed": env_int("SIGWEB_REEMBED_TIME_LIMIT", 2 * 3600),
     "train": env_int("SIGWEB_TRAIN_TIME_LIMIT", 12 * 3600),
 }
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: run in-process, same task code
 CELERY_TASK_EAGER_PROPAGATES = False  # a failed job is recorded on its row, not raised into the request
 CELERY_TASK_IGNORE_RESULT = True  # results live in the Job table
@@ -271,5 +271,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # in-process (eager) mode would log every task; workers keep the default
+        "celery.app.trace": {"level": "WARNING" if not REDIS_URL else "INFO"},
+    },
 }

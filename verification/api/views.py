@@ -395,7 +395,10 @@ class ModelVersionListApi(APIView):
 
     @extend_schema(responses=ModelVersionOutput(many=True))
     def get(self, request):
-        model_services.model_version_active()  # registers the shipped default on first use
+        try:
+            model_services.model_version_active()  # registers the shipped default on first use
+        except DomainError:
+            pass  # no loadable default checkpoint: list what is registered
         return paginated(self, request, queries.model_version_list(), ModelVersionOutput)
 
     @extend_schema(request=ModelVersionRegisterInput, responses={201: ModelVersionOutput})
@@ -411,7 +414,6 @@ class ModelVersionActivateApi(APIView):
 
     @extend_schema(request=None, responses={202: JobOutput})
     def post(self, request, model_version_id):
-        model_services.model_version_active()
         mv = queries.model_version_get(model_version_id=model_version_id)
         job = model_services.model_version_activate(model_version=mv, created_by=db_user(request.user))
         job.refresh_from_db()

@@ -155,10 +155,30 @@ def model_reembed(*, job: Job) -> None:
 
 
 def model_train_start(*, config: dict, created_by=None) -> Job:
+    """Queue a full writer-independent training run; ``config`` overrides ml.train's defaults."""
     if not isinstance(config, dict):
         raise DomainError("config must be a JSON object", code="invalid")
+    _resolve_train_config(config, out=str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / "validate"))  # fail fast on bad keys
     with transaction.atomic():
         return job_create(kind=Job.Kind.TRAIN, params={"config": config}, created_by=created_by)
+
+
+def _resolve_train_config(config: dict, *, out: str) -> dict:
+    """ml's defaults + ``config`` (unknown keys refused), through ml.train.resolve_config."""
+    import tempfile
+
+    import yaml
+    from ml.train import resolve_config
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump({"out": out, **config}, f)
+        path = f.name
+    try:
+        return resolve_config(path)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise DomainError(f"invalid training config: {exc}", code="invalid_config") from None
+    finally:
+        Path(path).unlink(missing_ok=True)
 
 
 def model_train(*, job: Job) -> None:
@@ -166,12 +186,13 @@ def model_train(*, job: Job) -> None:
     from ml.train import train
 
     config = dict(job.params.get("config") or {})
-    config.setdefault("out", str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / str(job.id)))
+    cfg = _resolve_train_config(config, out=config.get("out") or str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / str(job.id)))
+    job_delay_for_tests(job=job)
 
     def progress(fraction: float, message: str = "") -> None:
         job_progress(job=job, fraction=0.95 * float(fraction), message=message or "training")
 
-    checkpoint = str(train(config, progress=progress))
+    checkpoint = str(train(cfg, progress=progress))
     engine = _load_engine(checkpoint)
     with job_finishing(job_id=job.id) as locked:
         if locked is None:

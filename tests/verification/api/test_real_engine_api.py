@@ -1,0 +1,85 @@
+"""The shipped model through the API: a score and decision in under a second, bad input refused.
+
+Uses the real ``ml.engine.Engine`` with ``SIGWEB_MODEL_PATH`` or the shipped
+``ml/weights/sigweb.pt``; skipped while neither exists.
+"""
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from PIL import Image
+
+from verification import ml_engine
+from verification.demo import demo_strokes
+from verification.models import Job, Verification
+
+ROOT = Path(__file__).resolve().parents[3]
+CHECKPOINT = Path(django_settings.SIGWEB_MODEL_PATH or ROOT / "ml" / "weights" / "sigweb.pt")
+
+pytestmark = [
+    pytest.mark.real_engine,
+    pytest.mark.skipif(not CHECKPOINT.is_file(), reason=f"no checkpoint at {CHECKPOINT} yet"),
+]
+
+
+@pytest.fixture
+def real_engine(fake_engine):
+    ml_engine.engine_override(None)
+    engine = ml_engine.engine_get(django_settings.SIGWEB_MODEL_PATH)
+    yield engine
+    ml_engine.engine_override(None)
+
+
+def _enroll(admin_client, writer, n=5):
+    cid = admin_client.post("/api/customers/", {"external_ref": f"R-{writer}", "name": writer}, format="json").json()["id"]
+    for i in range(n):
+        r = admin_client.post(f"/api/customers/{cid}/references/", {"strokes": demo_strokes(writer, i)}, format="json")
+        assert r.status_code == 202, r.content
+    r = admin_client.post(f"/api/customers/{cid}/enrollment/", {}, format="json")
+    assert r.status_code == 202 and r.json()["job"]["status"] == "succeeded", r.content
+    return cid
+
+
+def test_verification_through_the_api_under_a_second(admin_client, real_engine):
+    cid = _enroll(admin_client, "real-writer")
+    admin_client.post("/api/verifications/?wait=5", {"customer": cid, "strokes": demo_strokes("real-writer", 50)}, format="json")
+    latencies = []
+    for i in range(5):
+        t0 = time.perf_counter()
+        r = admin_client.post("/api/verifications/?wait=5", {"customer": cid, "strokes": demo_strokes("real-writer", 60 + i)}, format="json")
+        latencies.append(time.perf_counter() - t0)
+        assert r.status_code == 200, r.content
+        v = r.json()["verification"]
+        assert v["status"] == "done" and v["decision"] in {"accept", "reject", "review"}
+        assert 0.0 <= v["score"] <= 1.0 and v["model_version"] == real_engine.model_version
+        assert v["threshold"] == pytest.approx(real_engine.threshold)
+    latencies.sort()
+    print(f"API verification latency (real engine, in-process): median {latencies[2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    assert latencies[2] < 1.0
+
+
+def test_real_engine_refuses_bad_images(admin_client, real_engine, signature_png):
+    cid = _enroll(admin_client, "real-writer-2", n=3)
+    before = (Verification.objects.count(), Job.objects.count())
+    data = signature_png(3)
+    blank = io.BytesIO()
+    Image.new("L", (300, 120), 255).save(blank, format="PNG")
+    for payload, status in ((data[: len(data) // 2], 400), (b"GIF89a garbage", 400), (blank.getvalue(), 400)):
+        f = io.BytesIO(payload)
+        f.name = "x.png"
+        r = admin_client.post("/api/verifications/", {"customer": cid, "image": f}, format="multipart")
+        assert r.status_code == status, r.content
+        assert r.json()["error"]["code"] in {"unreadable", "blank"}
+    assert (Verification.objects.count(), Job.objects.count()) == before
+
+
+def test_real_engine_accepts_an_uploaded_scan(admin_client, real_engine, signature_png):
+    cid = _enroll(admin_client, "real-writer-3", n=3)
+    f = io.BytesIO(signature_png(4))
+    f.name = "scan.png"
+    r = admin_client.post("/api/verifications/?wait=5", {"customer": cid, "image": f, "source": "document"}, format="multipart")
+    assert r.status_code == 200, r.content
+    assert r.json()["verification"]["source"] == "document"
