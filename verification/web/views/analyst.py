@@ -67,7 +67,7 @@ def flagged(request):
             filters["created_after"] = timezone.make_aware(datetime.combine(data["since"], dtime.min)).isoformat()
     else:
         filters["reviewed"] = "false"
-    qs = verification_list_flagged(filters=filters).filter(qs_extra).select_related("customer")
+    qs = verification_list_flagged(filters=filters).filter(qs_extra).select_related("customer").prefetch_related("reviews")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

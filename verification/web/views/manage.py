@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from verification.errors import DomainError
-from verification.models import AuditEvent, Job
+from verification.models import AuditEvent, Customer, Job
 from verification.roles import db_user
 from verification.selectors.dashboard import enrollment_score_profile
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest
@@ -66,7 +66,7 @@ def customers(request):
         enrollments = list(c.enrollments.all())
         active = next((e for e in enrollments if e.status == "active"), None)
         rows.append({"customer": c, "active": active, "latest": enrollments[0] if enrollments else None})
-    return render(request, "web/customers.html", page_context(request, form=form, page=page, rows=rows, q=q, status=status, nav="customers"))
+    return render(request, "web/customers.html", page_context(request, form=form, page=page, rows=rows, q=q, status=status, statuses=Customer.Status.choices, nav="customers"))
 
 
 @admin_required
