@@ -317,9 +317,9 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
         sched.load_state_dict(st["scheduler"])
         gen.set_state(st["rng"]["augment"])
         torch.set_rng_state(st["rng"]["torch"])
-        start_epoch, best = int(st["epoch"]) + 1, float(st["best"])
+        start_epoch, best = int(st["epoch"]), float(st["best"])  # "epoch" counts completed epochs
         history = list(st.get("history", []))
-        say(start_epoch / epochs, f"resumed from {resume} at epoch {start_epoch}")
+        say(start_epoch / epochs, f"resumed from {resume} after epoch {start_epoch}")
 
     try:
         from tqdm import tqdm
