@@ -54,8 +54,9 @@ def is_test_writer(dataset: str, writer: str) -> bool:
 class Sample:
     path: str
     dataset: str
-    writer: str  # "<dataset>/<writer>": unique across datasets
+    writer: str  # the signature identity, unique across datasets: "<dataset>/<writer>[/<name>]"
     label: str  # "genuine" or "forged"
+    person: str = ""  # the physical writer "<dataset>/<writer>": splits and test exclusion use this
 
     @property
     def forged(self) -> bool:
@@ -68,17 +69,30 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
 
+def _chinese_name_identity(writer_key: str, f: Path) -> str:
+    """cross_media_chinese: every writer writes the same 10 names on 4 media, files
+    numbered name-fastest (01-10 paper scans, 11-20 ..., checked by eye). A signature
+    identity is (writer, name), so "genuine" pairs share content as signatures do."""
+    n = int(re.match(r"(\d+)", f.stem).group(1))
+    return f"{writer_key}/name{(n - 1) % 10:02d}"
+
+
+IDENTITY = {"cross_media_chinese": _chinese_name_identity}
+
+
 def scan_writers(folder: str | os.PathLike, dataset: str | None = None) -> list[Sample]:
     """Samples of one dataset folder ``<folder>/<writer>/{genuine,forged}/*``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"data folder not found: {folder}")
     dataset = dataset or folder.name
+    ident = IDENTITY.get(dataset)
     out = []
     for wdir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        person = f"{dataset}/{wdir.name}"
         for label in LABELS:
             for f in _files(wdir / label):
-                out.append(Sample(str(f), dataset, f"{dataset}/{wdir.name}", label))
+                out.append(Sample(str(f), dataset, ident(person, f) if ident else person, label, person))
     return out
 
 
@@ -91,25 +105,25 @@ def scan_datasets(root: str | os.PathLike, datasets: list[str]) -> list[Sample]:
 
 def training_writers(root, datasets: list[str]) -> list[Sample]:
     """All samples of ``datasets`` except test writers' (the only source training uses)."""
-    return [s for s in scan_datasets(root, datasets) if not is_test_writer(s.dataset, s.writer.split("/", 1)[1])]
+    return [s for s in scan_datasets(root, datasets) if not is_test_writer(s.dataset, s.person.split("/", 1)[1])]
 
 
 def split_validation(samples: list[Sample], fraction: float, seed: int, min_per_dataset: int = 3):
-    """Writer-disjoint (train, validation) split, drawn per dataset with a fixed seed."""
+    """Writer-disjoint (train, validation) split by physical writer, per dataset, seeded."""
     rng = np.random.default_rng(seed)
     by_ds: dict[str, list[str]] = {}
     for s in samples:
         by_ds.setdefault(s.dataset, [])
-        if s.writer not in by_ds[s.dataset]:
-            by_ds[s.dataset].append(s.writer)
+        if s.person not in by_ds[s.dataset]:
+            by_ds[s.dataset].append(s.person)
     val = set()
     for ds, writers in sorted(by_ds.items()):
         writers = sorted(writers)
         k = max(min_per_dataset, int(round(len(writers) * fraction))) if fraction > 0 else 0
         k = min(k, len(writers) // 2)
         val.update(rng.permutation(writers)[:k].tolist())
-    train = [s for s in samples if s.writer not in val]
-    valid = [s for s in samples if s.writer in val]
+    train = [s for s in samples if s.person not in val]
+    valid = [s for s in samples if s.person in val]
     return train, valid
 
 

@@ -131,10 +131,10 @@ def _split_images(samples: list[Sample], cfg: dict, progress=None):
     """Preprocess all samples once (one cache entry), then split writer-disjointly."""
     imgs, ok = preprocess_all([s.path for s in samples], cfg["data"]["cache_dir"], cfg["workers"], progress)
     train_s, val_s = split_validation(samples, cfg["data"]["val_fraction"], cfg["seed"])
-    val_w = {s.writer for s in val_s}
+    val_w = {s.person for s in val_s}
     parts = []
     for want_val in (False, True):
-        keep = [i for i, s in enumerate(samples) if ok[i] and (s.writer in val_w) == want_val]
+        keep = [i for i, s in enumerate(samples) if ok[i] and (s.person in val_w) == want_val]
         parts.append((imgs[keep], [samples[i] for i in keep]))
     return parts[0], parts[1]
 
@@ -158,7 +158,26 @@ def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict:
 
 
 def quick_validation(emb_by_writer: dict, refs: int, seed: int) -> dict:
-    """Validation EER with the writer-independent cosine score (no SVM; fast, for selection)."""
+    """Validation EERs, per dataset and their mean (``val_eer``, used for model selection).
+
+    Scores are the writer-independent mean cosine similarity to the references (no SVM;
+    fast). Datasets are scored separately: pooling them mixes similarity scales and
+    hides real progress. Each dataset's EER is against skilled forgeries where it has
+    them, random forgeries otherwise.
+    """
+    by_ds: dict[str, dict] = {}
+    for w, d in emb_by_writer.items():
+        by_ds.setdefault(w.split("/", 1)[0], {})[w] = d
+    out, prim = {}, []
+    for ds, sub in sorted(by_ds.items()):
+        r = _cosine_eers(sub, refs, seed)
+        out[f"val_eer_{ds}"] = r["val_eer"]
+        prim.append(r["val_eer"])
+    out["val_eer"] = float(np.mean(prim))
+    return out
+
+
+def _cosine_eers(emb_by_writer: dict, refs: int, seed: int) -> dict:
     g, s, r = [], [], []
     for w, d in sorted(emb_by_writer.items()):
         gen = d["genuine"]
