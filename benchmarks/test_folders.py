@@ -36,6 +36,33 @@ def main():
                     os.symlink(os.path.abspath(src / w), link)
                 n += 1
         print(f"{dst}: {n} test writers")
+    chinese_names(Path(a.root) / "cross_media_chinese", Path(a.out) / "cross_media_chinese_names")
+
+
+def chinese_names(src: Path, dst: Path):
+    """Cross-media identities: each (test writer, name) with its 4 media as genuine and
+    the other test writers' versions of the same name as forgeries (same content,
+    another hand: the closest these data come to skilled forgeries)."""
+    if not src.is_dir():
+        return
+    writers = sorted(p.name for p in src.iterdir() if p.is_dir() and is_test_writer("cross_media_chinese", p.name))
+    files = {w: sorted((src / w / "genuine").glob("*.png")) for w in writers}
+    n = 0
+    for w in writers:
+        for k in range(10):
+            mine = [f for f in files[w] if (int(f.stem) - 1) % 10 == k]
+            theirs = [(o, f) for o in writers if o != w for f in files[o] if (int(f.stem) - 1) % 10 == k]
+            gdir, fdir = dst / f"{w}_name{k:02d}" / "genuine", dst / f"{w}_name{k:02d}" / "forged"
+            gdir.mkdir(parents=True, exist_ok=True)
+            fdir.mkdir(parents=True, exist_ok=True)
+            for f in mine:
+                if not (gdir / f.name).exists():
+                    os.symlink(os.path.abspath(f), gdir / f.name)
+            for o, f in theirs:
+                if not (fdir / f"{o}_{f.name}").exists():
+                    os.symlink(os.path.abspath(f), fdir / f"{o}_{f.name}")
+            n += 1
+    print(f"{dst}: {n} cross-media identities")
 
 
 if __name__ == "__main__":
