@@ -31,7 +31,19 @@ function badge(v) {
   return `<span class="badge badge--${v.decision}">${v.decision}</span>${reviewed}`;
 }
 
+const latest = new Map();
+
+// Messages can arrive out of order (in-process jobs finish before "pending" is sent):
+// a finished verification never goes back to pending.
+function newer(v) {
+  const old = latest.get(v.id);
+  if (old && old.status !== "pending" && v.status === "pending") return false;
+  latest.set(v.id, v);
+  return true;
+}
+
 function renderRow(v, isNew) {
+  if (!newer(v)) return;
   let tr = rows.get(v.id);
   if (!tr) {
     tr = document.createElement("tr");

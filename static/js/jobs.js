@@ -27,8 +27,10 @@ export function jobsPanel(container, { limit = 10 } = {}) {
     }));
   }
 
+  const finished = (j) => j && (j.status === "succeeded" || j.status === "failed");
+  const keep = (j) => { if (!(finished(jobs.get(j.id)) && !finished(j))) jobs.set(j.id, j); };
   return {
-    snapshot(list) { list.forEach((j) => jobs.set(j.id, j)); render(); },
-    update(job) { jobs.set(job.id, job); render(); },
+    snapshot(list) { list.forEach(keep); render(); },
+    update(job) { keep(job); render(); },
   };
 }

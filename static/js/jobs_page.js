@@ -5,6 +5,8 @@ const tbody = document.querySelector("#jobs-table tbody");
 const KIND = { embed_reference: "Embed a reference signature", enroll: "Enroll a customer", verify: "Verify a signature", reembed: "Re-embed references for a model version", train: "Train a writer-independent model" };
 
 function update(job) {
+  const prev = tbody.querySelector(`tr[data-job="${job.id}"] [data-role="status"]`);
+  if (prev && ["succeeded", "failed"].includes(prev.textContent.trim()) && !["succeeded", "failed"].includes(job.status)) return;
   let tr = tbody.querySelector(`tr[data-job="${job.id}"]`);
   if (!tr) {
     if (new URLSearchParams(location.search).get("page") > 1) return;

@@ -48,6 +48,8 @@ async function api(path, body) {
 // ------------------------------------------------------------------ live results
 
 const seenVerifications = new Map();
+// A finished verification never goes back to pending, whatever order messages arrive in.
+const keep = (v) => { const old = seenVerifications.get(v.id); if (!(old && old.status !== "pending" && v.status === "pending")) seenVerifications.set(v.id, v); };
 const seenJobs = new Map();
 const waiters = [];
 
@@ -62,10 +64,10 @@ function deliver() {
 const live = new LiveSocket(`/ws/customer/${customer}/?token=${encodeURIComponent(token)}`, {
   onMessage(msg) {
     if (msg.type === "snapshot") {
-      (msg.verifications || []).forEach((v) => seenVerifications.set(v.id, v));
+      (msg.verifications || []).forEach(keep);
       (msg.jobs || []).forEach((j) => seenJobs.set(j.id, j));
     } else if (msg.type === "verification") {
-      seenVerifications.set(msg.verification.id, msg.verification);
+      keep(msg.verification);
     } else if (msg.type === "job") {
       seenJobs.set(msg.job.id, msg.job);
     }
@@ -141,6 +143,7 @@ async function finishEnrollment() {
   root.querySelector("#enroll-status").textContent = "Learning your signature…";
   const started = await api(`/api/customers/${customer}/enrollment/`, {});
   const jobId = started.job.id;
+  if (!seenJobs.has(jobId) || ["queued", "running"].includes(seenJobs.get(jobId).status)) seenJobs.set(jobId, started.job);
   const job = await waitFor("job", jobId, (j) => j.status === "succeeded" || j.status === "failed", `/api/jobs/${jobId}/`);
   if (job.status === "failed") throw new Error("Enrollment failed. Please try again later.");
   root.querySelector("#enroll-status").textContent = "Enrollment complete";
@@ -179,8 +182,7 @@ async function verify() {
   setFeedback("Checking your signature…", "busy");
   const created = await api("/api/verifications/", { customer, strokes: pad.strokes(), source: "pad" });
   const id = created.verification.id;
-  seenVerifications.set(id, seenVerifications.get(id) || created.verification);
-  if (created.verification.status !== "pending") seenVerifications.set(id, created.verification);
+  keep(created.verification);
   const v = await waitFor("verification", id, (x) => x.status !== "pending", `/api/verifications/${id}/`);
   setFeedback("", "");
   root.dataset.state = v.status === "done" ? v.decision : "failed";
