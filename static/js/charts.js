@@ -74,7 +74,8 @@ export function tradeoffChart(container, profile, { width = 560, height = 260 } 
   for (const [t, label, dash] of [[profile.threshold, "this customer", "5 4"], [profile.model_threshold, "model", "2 3"]]) {
     if (t === null || t === undefined) continue;
     svg.appendChild(el("line", { x1: x(t), x2: x(t), y1: m.top, y2: y(0), class: "threshold", "stroke-dasharray": dash }));
-    svg.appendChild(el("text", { x: x(t) + 4, y: m.top + 10 + (label === "model" ? 12 : 0) }, `${label} ${t.toFixed(2)}`));
+    const right = t > 0.75;
+    svg.appendChild(el("text", { x: x(t) + (right ? -4 : 4), y: m.top + 10 + (label === "model" ? 14 : 0), "text-anchor": right ? "end" : "start" }, `${label} ${t.toFixed(2)}`));
   }
   for (const t of [0, 0.25, 0.5, 0.75, 1]) svg.appendChild(el("text", { x: x(t), y: height - 8, "text-anchor": "middle" }, t.toFixed(2)));
   container.replaceChildren(svg);
