@@ -13,6 +13,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from verification.routing import websocket_urlpatterns  # noqa: E402
 from verification.ws_auth import SigWebAuthMiddlewareStack  # noqa: E402
 
+if os.environ.get("SIGWEB_PRELOAD_ENGINE", "1") != "0":  # first verification without the model-load wait
+    import threading
+
+    from verification.ml_engine import engine_warm_up
+
+    threading.Thread(target=engine_warm_up, name="sigweb-engine-warm-up", daemon=True).start()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -174,6 +174,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
 # None -> the checkpoint shipped in ml/weights/sigweb.pt
 SIGWEB_MODEL_PATH = env("SIGWEB_MODEL_PATH")
 SIGWEB_DEVICE = env("SIGWEB_DEVICE", "cpu")
+# CPU threads torch uses for inference in this process (0: torch's default, all cores).
+SIGWEB_TORCH_THREADS = env_int("SIGWEB_TORCH_THREADS", 1)
 # score >= threshold: accept; score < threshold - margin: reject; otherwise review.
 SIGWEB_REVIEW_MARGIN = env_float("SIGWEB_REVIEW_MARGIN", 0.15)
 SIGWEB_MIN_REFERENCES = env_int("SIGWEB_MIN_REFERENCES", 3)

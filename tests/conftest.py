@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from PIL import Image, ImageDraw
+
+# sigweb.asgi (imported by the websocket tests) would warm the real engine up in a thread
+os.environ.setdefault("SIGWEB_PRELOAD_ENGINE", "0")
 
 
 def png_signature(seed: int = 0, size=(300, 120)) -> bytes:

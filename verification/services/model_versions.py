@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -187,6 +188,8 @@ def model_train(*, job: Job) -> None:
 
     config = dict(job.params.get("config") or {})
     cfg = _resolve_train_config(config, out=config.get("out") or str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / str(job.id)))
+    if not cfg.get("threads"):  # inference keeps torch at SIGWEB_TORCH_THREADS; training uses every core
+        cfg["threads"] = os.cpu_count() or 1
     job_delay_for_tests(job=job)
 
     def progress(fraction: float, message: str = "") -> None:
