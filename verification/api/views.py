@@ -137,11 +137,26 @@ class CustomerEraseApi(APIView):
         return Response({"customer": CustomerOutput(customer).data, "erased": summary})
 
 
-class SigningTokenCreateApi(APIView):
+class SigningTokenApi(APIView):
+    """Admins: list a customer's signing tokens (never the tokens themselves), make one, revoke all."""
+
     permission_classes = [IsAdmin]
 
     class SigningTokenInput(serializers.Serializer):
         ttl_hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365)
+
+    class SigningTokenOutput(serializers.Serializer):
+        id = serializers.IntegerField()
+        prefix = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        expires_at = serializers.DateTimeField()
+        revoked_at = serializers.DateTimeField(allow_null=True)
+        last_used_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses=SigningTokenOutput(many=True))
+    def get(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        return paginated(self, request, queries.signing_token_list(customer=customer), self.SigningTokenOutput)
 
     @extend_schema(request=SigningTokenInput, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
     def post(self, request, customer_id):
@@ -150,6 +165,11 @@ class SigningTokenCreateApi(APIView):
         data.is_valid(raise_exception=True)
         token, raw = customer_services.signing_token_create(customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"))
         return Response({"token": raw, "prefix": token.prefix, "expires_at": token.expires_at, "customer": customer.id}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=inline_serializer("SigningTokensRevoked", {"revoked": serializers.IntegerField()}))
+    def delete(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        return Response({"revoked": customer_services.signing_token_revoke_all(customer=customer)})
 
 
 class AuditEventListApi(APIView):

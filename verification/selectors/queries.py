@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 
 from verification.errors import not_found
 from verification.filters import CustomerFilter, JobFilter, ReviewFilter, VerificationFilter
-from verification.models import Customer, Job, ModelVersion, ReferenceSignature, Review, Verification
+from verification.models import Customer, Job, ModelVersion, ReferenceSignature, Review, SigningToken, Verification
 
 
 def _validated(filterset) -> QuerySet:
@@ -37,6 +37,10 @@ def customer_get(*, customer_id, scope: int | None = None) -> Customer:
     if customer is None:
         raise not_found("customer")
     return customer
+
+
+def signing_token_list(*, customer: Customer) -> QuerySet:
+    return SigningToken.objects.filter(customer=customer).order_by("-created_at")
 
 
 def reference_list(*, customer: Customer) -> QuerySet:

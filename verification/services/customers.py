@@ -138,3 +138,8 @@ def signing_token_authenticate(*, raw: str) -> SigningToken | None:
 
 def signing_token_revoke(*, token: SigningToken) -> None:
     SigningToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def signing_token_revoke_all(*, customer: Customer) -> int:
+    """Revoke every live signing token of a customer; returns how many were revoked."""
+    return SigningToken.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -14,7 +14,9 @@ ENDPOINTS = [
     ("patch", "/api/customers/{c}/"),
     ("delete", "/api/customers/{c}/"),
     ("post", "/api/customers/{c}/erase/"),
+    ("get", "/api/customers/{c}/signing-tokens/"),
     ("post", "/api/customers/{c}/signing-tokens/"),
+    ("delete", "/api/customers/{c}/signing-tokens/"),
     ("get", "/api/customers/{c}/references/"),
     ("post", "/api/customers/{c}/references/"),
     ("get", "/api/customers/{c}/enrollment/"),
@@ -141,3 +143,17 @@ def test_token_login_for_back_office(admin_user):
     assert r.status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Token {r.json()['token']}")
     assert client.get("/api/me/").json()["role"] == "admin"
+
+
+def test_admin_lists_and_revokes_signing_tokens(admin_client, make_customer):
+    customer = make_customer()
+    r = admin_client.post(f"/api/customers/{customer.id}/signing-tokens/", {"ttl_hours": 2}, format="json")
+    assert r.status_code == 201
+    raw = r.json()["token"]
+    listed = admin_client.get(f"/api/customers/{customer.id}/signing-tokens/").json()["results"]
+    assert len(listed) == 1 and listed[0]["prefix"] == raw[:8] and "token" not in listed[0]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Signing {raw}")
+    assert client.get(f"/api/customers/{customer.id}/").status_code == 200
+    assert admin_client.delete(f"/api/customers/{customer.id}/signing-tokens/").json() == {"revoked": 1}
+    assert client.get(f"/api/customers/{customer.id}/").status_code == 401
