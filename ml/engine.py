@@ -28,7 +28,8 @@ class Engine:
     def __init__(self, ck: dict, device: str = "cpu", model: torch.nn.Module | None = None):
         self.checkpoint = ck
         self.device = torch.device(device)
-        self.model = (model or ckpt.build_model(ck)).to(self.device).eval()
+        # channels-last: about 1.8x faster for one signature on one CPU thread (docs/BENCHMARKS.md)
+        self.model = (model or ckpt.build_model(ck)).to(self.device, memory_format=torch.channels_last).eval()
         self.arch = ck["arch"]
         self.canvas = tuple(ck["preprocess"]["canvas"])
         self.embedding_dim = int(self.model.embedding_dim)
@@ -70,7 +71,8 @@ class Engine:
             for i in range(0, len(images), batch_size):
                 x = torch.as_tensor(np.asarray(images[i : i + batch_size]))
                 x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-                out.append(self.model(x.unsqueeze(1).to(self.device)).float().cpu().numpy())
+                x = x.unsqueeze(1).to(self.device).contiguous(memory_format=torch.channels_last)
+                out.append(self.model(x).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.embedding_dim), np.float32)
 
     def embed(self, items: Iterable, batch_size: int = 64) -> np.ndarray:
