@@ -1,5 +1,6 @@
 """Integration tests: real PostgreSQL (DATABASE_URL), real Redis (REDIS_URL), real Celery
-worker processes, the real engine once ml/weights/sigweb.pt exists. Skipped without the URLs."""
+worker processes and the real ml engine (the shipped checkpoint, or a tiny one trained here
+while none is shipped). Skipped without the URLs."""
 
 from __future__ import annotations
 
@@ -44,24 +45,33 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=_skip))
 
 
-def real_engine_available() -> bool:
-    return REAL_CHECKPOINT.is_file() and (ROOT / "ml" / "engine.py").is_file()
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory) -> str:
+    """The shipped checkpoint; until it exists, one trained here in seconds (tiny, synthetic)."""
+    if REAL_CHECKPOINT.is_file():
+        return str(REAL_CHECKPOINT)
+    from ml.train import resolve_config, train
+    from tiny_training import tiny_train_config
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    cfg = resolve_config(None)
+    for section, values in tiny_train_config(folder).items():
+        if isinstance(values, dict):
+            cfg[section].update(values)
+        else:
+            cfg[section] = values
+    return str(train(cfg))
 
 
 @pytest.fixture
-def engine_in_test_process():
-    """The real engine when shipped; the fake one (in this process) until then."""
+def engine_in_test_process(checkpoint_path, settings):
+    """The real ml engine, in this process and (through SIGWEB_MODEL_PATH) in the workers."""
     from verification import ml_engine
 
-    if real_engine_available():
-        ml_engine.engine_override(None)
-        yield "real"
-    else:
-        from fake_engine import FakeEngine
-
-        ml_engine.engine_override(lambda path: FakeEngine(path))
-        yield "fake"
-        ml_engine.engine_override(None)
+    settings.SIGWEB_MODEL_PATH = checkpoint_path
+    ml_engine.engine_override(None)
+    yield checkpoint_path
+    ml_engine.engine_cache_clear()
 
 
 @pytest.fixture
@@ -87,12 +97,10 @@ class Worker:
         self.log_path = log_dir / f"{name}.log"
         env = dict(os.environ)
         env.update({"DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0"})
-        if not real_engine_available():
-            env["SIGWEB_TEST_FAKE_ENGINE"] = "1"
         env.update({k: str(v) for k, v in env_extra.items()})
         self.log = open(self.log_path, "w")
         cmd = [
-            sys.executable, str(ROOT / "tests" / "support" / "celery_worker.py"), "-A", "sigweb", "worker",
+            sys.executable, "-m", "celery", "-A", "sigweb", "worker",
             "-Q", "gpu,default", "--concurrency", "1", "--pool", "prefork", "-l", "info", "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]
@@ -137,10 +145,11 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(tmp_path, clean_redis, transactional_db):
+def start_worker(tmp_path, clean_redis, transactional_db, engine_in_test_process):
     workers: list[Worker] = []
 
     def start(**env_extra) -> Worker:
+        env_extra.setdefault("SIGWEB_MODEL_PATH", engine_in_test_process)
         worker = Worker(env_extra, f"w{len(workers)}-{uuid.uuid4().hex[:6]}", tmp_path)
         workers.append(worker)
         worker.wait_ready()
