@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -38,3 +39,28 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
     for alias in connections.settings:
         connections.settings[alias]["CONN_MAX_AGE"] = 0
+
+
+REAL_CHECKPOINT = Path(__file__).resolve().parents[1] / "ml" / "weights" / "sigweb.pt"
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory) -> str:
+    """The shipped checkpoint; until it exists, one trained here in seconds (tiny, synthetic)."""
+    if os.environ.get("SIGWEB_MODEL_PATH"):
+        return os.environ["SIGWEB_MODEL_PATH"]
+    if REAL_CHECKPOINT.is_file():
+        return str(REAL_CHECKPOINT)
+    from ml.train import resolve_config, train
+    from tiny_training import tiny_train_config
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    cfg = resolve_config(None)
+    for section, values in tiny_train_config(folder).items():
+        if isinstance(values, dict):
+            cfg[section].update(values)
+        else:
+            cfg[section] = values
+    return str(train(cfg))
+
+

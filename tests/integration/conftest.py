@@ -45,24 +45,6 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=_skip))
 
 
-@pytest.fixture(scope="session")
-def checkpoint_path(tmp_path_factory) -> str:
-    """The shipped checkpoint; until it exists, one trained here in seconds (tiny, synthetic)."""
-    if REAL_CHECKPOINT.is_file():
-        return str(REAL_CHECKPOINT)
-    from ml.train import resolve_config, train
-    from tiny_training import tiny_train_config
-
-    folder = tmp_path_factory.mktemp("tiny-model")
-    cfg = resolve_config(None)
-    for section, values in tiny_train_config(folder).items():
-        if isinstance(values, dict):
-            cfg[section].update(values)
-        else:
-            cfg[section] = values
-    return str(train(cfg))
-
-
 @pytest.fixture
 def engine_in_test_process(checkpoint_path, settings):
     """The real ml engine, in this process and (through SIGWEB_MODEL_PATH) in the workers."""
