@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from verification.demo import DEMO_CUSTOMERS, demo_strokes
+from verification.errors import DomainError
 from verification.models import Customer, Verification
 from verification.selectors.enrollments import enrollment_get_active
 from verification.services.customers import customer_create, signing_token_create
@@ -29,7 +30,10 @@ class Command(BaseCommand):
     def handle(self, *args, force, no_users, verifications, **options):
         if settings.PRODUCTION and not force:
             raise CommandError("seed_demo is for development; pass --force to run it in production mode")
-        mv = model_version_active()
+        try:
+            mv = model_version_active()
+        except DomainError as exc:
+            raise CommandError(f"{exc} (set SIGWEB_MODEL_PATH to a SigWeb checkpoint)") from None
         self.stdout.write(f"model version: {mv.name} (threshold {mv.threshold})")
         if not no_users:
             password = os.environ.get("SIGWEB_DEMO_PASSWORD") or "sigweb-demo"
