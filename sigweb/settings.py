@@ -102,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from daphne in production too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -159,6 +160,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("SIGWEB_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
+WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the apps' static folders
+try:  # WhiteNoise warns on every start while collectstatic has never run
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
 LOGIN_URL = "/admin/login/"
 
 # ---------------------------------------------------------------- uploads and SigWeb
