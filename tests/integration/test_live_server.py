@@ -41,8 +41,9 @@ def daphne_server(tmp_path, engine_in_test_process):
 
     def up():
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return True
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/me/", timeout=1)
+        except urllib.error.HTTPError as e:
+            return e.code == 401  # up, and refusing anonymous callers
         except (urllib.error.URLError, ConnectionError, OSError):
             assert proc.poll() is None, (tmp_path / "daphne.log").read_text()
             return False
