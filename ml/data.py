@@ -127,6 +127,15 @@ def split_validation(samples: list[Sample], fraction: float, seed: int, min_per_
     return train, valid
 
 
+def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Embeddings per identity: ``{writer: {"genuine": (G, D), "forged": (F, D)}}``."""
+    by: dict[str, dict[str, list]] = {}
+    for s, e in zip(samples, emb):
+        by.setdefault(s.writer, {"genuine": [], "forged": []})[s.label].append(e)
+    dim = emb.shape[1]
+    return {w: {k: np.stack(v) if v else np.zeros((0, dim), np.float32) for k, v in d.items()} for w, d in by.items()}
+
+
 # --------------------------------------------------------------------------- cache
 
 def _prep_one(path: str) -> np.ndarray | None:

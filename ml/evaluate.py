@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.data import preprocess_all, scan_writers
+from ml.data import group_by_writer, preprocess_all, scan_writers
 from ml.engine import Engine
 from ml.metrics import summarize
 from ml.writer import protocol
@@ -37,21 +37,13 @@ def _load(data: str, engine: Engine, workers: int = 2):
     return samples, emb, skipped
 
 
-def _group(samples, emb) -> dict:
-    by: dict[str, dict[str, list]] = {}
-    for s, e in zip(samples, emb):
-        by.setdefault(s.writer, {"genuine": [], "forged": []})[s.label].append(e)
-    d = emb.shape[1]
-    return {w: {k: np.stack(v) if v else np.zeros((0, d), np.float32) for k, v in x.items()} for w, x in by.items()}
-
-
 def evaluate(data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None,
              engine_device: str = "cpu") -> dict:
     if references < 1:
         raise ValueError("--references must be at least 1")
     engine = Engine.load(model, device=engine_device)
     samples, emb, skipped = _load(data, engine)
-    by = _group(samples, emb)
+    by = group_by_writer(samples, emb)
     if sum(1 for d in by.values() if len(d["genuine"]) >= 2) < 2:
         raise FileNotFoundError(f"{data}: evaluation needs at least two writers with two genuine signatures each")
     pg, ps, pr = {}, {}, {}

@@ -24,7 +24,7 @@ import yaml
 
 from ml import checkpoint as ckpt
 from ml.augment import AugmentConfig, BatchAugment, raw_augment
-from ml.data import Sample, preprocess_all, split_validation, training_writers
+from ml.data import Sample, group_by_writer, preprocess_all, split_validation, training_writers
 from ml.errors import CheckpointError
 from ml.losses import CombinedLoss
 from ml.metrics import eer
@@ -147,14 +147,6 @@ def embed_array(model, images: np.ndarray, device, batch_size: int = 128) -> np.
         x = torch.from_numpy(images[i : i + batch_size]).to(device).float().div_(255).unsqueeze(1)
         out.append(model(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.embedding_dim), np.float32)
-
-
-def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict:
-    by: dict[str, dict[str, list]] = {}
-    for s, e in zip(samples, emb):
-        by.setdefault(s.writer, {"genuine": [], "forged": []})["genuine" if not s.forged else "forged"].append(e)
-    dim = emb.shape[1]
-    return {w: {k: (np.stack(v) if v else np.zeros((0, dim), np.float32)) for k, v in d.items()} for w, d in by.items()}
 
 
 def quick_validation(emb_by_writer: dict, refs: int, seed: int) -> dict:
