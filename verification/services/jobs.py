@@ -40,8 +40,14 @@ def _queue_for(task_name: str) -> str:
     return route.get("queue", Queue.DEFAULT.value)
 
 
-def job_create(*, kind: str, params: dict | None = None, customer: Customer | None = None, created_by=None) -> Job:
-    """Record a job and send its task once the surrounding transaction commits."""
+def job_create(*, kind: str, params: dict | None = None, customer: Customer | None = None, created_by=None,
+               dispatch: bool = True) -> Job:
+    """Record a job and send its task once the surrounding transaction commits.
+
+    ``dispatch=False`` leaves the sending to ``job_dispatch``, for callers that must
+    register their own after-commit broadcasts first: on-commit callbacks run in the
+    order they were registered, and an in-process task finishes inside its send.
+    """
     task_name = TASK_FOR_KIND[kind]
     job = Job.objects.create(
         kind=kind,
@@ -53,9 +59,15 @@ def job_create(*, kind: str, params: dict | None = None, customer: Customer | No
         message="queued",
     )
     broadcast_job(job)
-    job_id, task_id = str(job.id), job.task_id
-    transaction.on_commit(lambda: _send_task(task_name, job_id, task_id))
+    if dispatch:
+        job_dispatch(job=job)
     return job
+
+
+def job_dispatch(*, job: Job) -> None:
+    """Send the job's task once the surrounding transaction commits."""
+    task_name, job_id, task_id = TASK_FOR_KIND[job.kind], str(job.id), job.task_id
+    transaction.on_commit(lambda: _send_task(task_name, job_id, task_id))
 
 
 def _send_task(task_name: str, job_id: str, task_id: str) -> None:

@@ -13,7 +13,14 @@ from verification.broadcast import broadcast_verification
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
 from verification.selectors.enrollments import enrollment_get_active
-from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.jobs import (
+    job_create,
+    job_delay_for_tests,
+    job_dispatch,
+    job_finishing,
+    job_progress,
+    job_succeed,
+)
 from verification.services.model_versions import engine_for_version
 from verification.services.signatures import signature_check
 
@@ -69,11 +76,15 @@ def verification_create(
             timings={"check_ms": round(preprocess_ms, 2)},
         )
         job = job_create(
-            kind=Job.Kind.VERIFY, params={"verification_id": verification.id}, customer=customer, created_by=requested_by
+            kind=Job.Kind.VERIFY, params={"verification_id": verification.id}, customer=customer,
+            created_by=requested_by, dispatch=False,
         )
         verification.job = job
         verification.save(update_fields=["job"])
+        # "pending" goes out before the task is sent: an in-process task broadcasts its
+        # result inside the send, and clients must not see the result and then "pending"
         broadcast_verification(verification)
+        job_dispatch(job=job)
     return verification
 
 

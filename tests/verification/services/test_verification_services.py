@@ -31,6 +31,21 @@ def test_verification_runs_and_records_everything(enrolled_customer):
     assert v.job.result["decision"] == v.decision
 
 
+def test_in_process_result_is_broadcast_after_pending(enrolled_customer, monkeypatch):
+    """In-process jobs finish inside the task send, so the order of the after-commit
+    callbacks decides what clients see last: the result, never a stale "pending"."""
+    import verification.broadcast as broadcast
+
+    customer = enrolled_customer("writer-a")
+    sent = []
+    monkeypatch.setattr(broadcast, "_send", lambda groups, message: sent.append(message))
+    v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 5))
+    statuses = [m["verification"]["status"] for m in sent if m["type"] == "verification.update"
+                and m["verification"]["id"] == v.id]
+    assert statuses[0] == Verification.Status.PENDING
+    assert statuses[-1] == Verification.Status.DONE
+
+
 def test_genuine_scores_above_another_writer(enrolled_customer):
     customer = enrolled_customer("writer-a")
     genuine = verification_create(customer=customer, strokes=demo_strokes("writer-a", 77))
