@@ -4,8 +4,9 @@
 
 Each signature's points go through ``ml.preprocess.render_strokes``, the same path a
 customer's signature_pad strokes take, into ``OUT/<set>/<user>/{genuine,forged}/NN.png``.
-Only test users are written (``../shared/data/README.md``): SVC2004 task 2 users 31-40,
-SUSIG visual users 101-115 and all of SUSIG blind (a different tablet). Exact duplicate
+By default only test users are written (``../shared/data/README.md``): SVC2004 task 2
+users 31-40, SUSIG visual users 101-115 and all of SUSIG blind (a different tablet).
+``--train`` writes the others instead (SVC2004 1-30, SUSIG visual 1-100) for training. Exact duplicate
 files are dropped; timestamps are not used for rendering, so SUSIG's clock glitches do
 not matter here.
 """
@@ -81,18 +82,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="../shared/data/online")
     ap.add_argument("--out", default="cache/online")
+    ap.add_argument("--train", action="store_true",
+                    help="render the NON-test users instead (training data; ml.data drops test users anyway)")
     a = ap.parse_args()
     root, out = Path(a.root), Path(a.out)
     svc = root / "svc2004_task2"
     if svc.is_dir():
-        for u in range(31, 41):
+        for u in (range(1, 31) if a.train else range(31, 41)):
             files = {s: svc / f"U{u}S{s}.TXT" for s in range(1, 41)}
             gen = [read_svc(f) for s, f in files.items() if s <= 20 and f.exists()]
             forg = [read_svc(f) for s, f in files.items() if s > 20 and f.exists()]
             _write(out / "svc2004_task2", f"user_{u:03d}", "genuine", gen)
             _write(out / "svc2004_task2", f"user_{u:03d}", "forged", forg)
         print(out / "svc2004_task2", "written")
-    for part, users in (("visual", range(101, 116)), ("blind", None)):
+    parts = (("visual", range(1, 101)),) if a.train else (("visual", range(101, 116)), ("blind", None))
+    for part, users in parts:
         base = root / "susig" / part
         if not base.is_dir():
             continue

@@ -42,6 +42,10 @@ TEST_WRITERS = {
     "sigcomp2011_dutch": _range(49, 69),
     "cross_media_chinese": _range(91, 100),
     "nisdcc_preview": lambda w: True,
+    # online sets, rendered as pad drawings by benchmarks/render_online.py (user_NNN folders)
+    "svc2004_task2": _range(31, 40),
+    "susig_visual": _range(101, 115),
+    "susig_blind": lambda w: True,  # a different tablet: a cross-device test only
 }
 
 
@@ -96,10 +100,16 @@ def scan_writers(folder: str | os.PathLike, dataset: str | None = None) -> list[
     return out
 
 
+def dataset_folder(root: str | os.PathLike, dataset: str) -> Path:
+    """A dataset name lives under ``root``; an entry with a slash is a folder path itself."""
+    return Path(dataset) if "/" in dataset else Path(root) / dataset
+
+
 def scan_datasets(root: str | os.PathLike, datasets: list[str]) -> list[Sample]:
     out = []
     for d in datasets:
-        out.extend(scan_writers(Path(root) / d, d))
+        folder = dataset_folder(root, d)
+        out.extend(scan_writers(folder, folder.name))
     return out
 
 
