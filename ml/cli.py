@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
-            parser.print_help()
+            parser.print_help(sys.stderr)
+            print("error: no command given (train, calibrate, evaluate, embed or export)", file=sys.stderr)
             return 2
         args.func(args)
         return 0

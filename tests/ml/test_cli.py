@@ -124,6 +124,12 @@ def test_help_lists_the_commands():
         assert sub.returncode == 0 and "usage:" in sub.stdout
 
 
+def test_bare_command_shows_help_and_an_error_on_stderr():
+    r = _run()
+    assert r.returncode == 2 and r.stdout == ""
+    assert "usage:" in r.stderr and r.stderr.strip().splitlines()[-1].startswith("error: no command given")
+
+
 @pytest.mark.parametrize("name", [
     "no command", "train unknown flag", "evaluate without --data", "embed without --out",  # no torch import
     # two that import torch (3-5 s each); evaluate and embed run as processes in test_end_to_end
