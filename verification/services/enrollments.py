@@ -38,20 +38,10 @@ def reference_create(
             image_content_type=checked.content_type,
             strokes=checked.strokes,
             preview_png=checked.preview_png,
-            quality=_jsonable_quality(checked.prepared.quality),
+            quality=checked.quality,
         )
         job = job_create(kind=Job.Kind.EMBED_REFERENCE, params={"reference_id": ref.id}, customer=customer, created_by=created_by)
     return ref, job
-
-
-def _jsonable_quality(quality: dict) -> dict:
-    out = {}
-    for k, v in (quality or {}).items():
-        try:
-            out[str(k)] = v if isinstance(v, (str, bool, int)) or v is None else float(v)
-        except (TypeError, ValueError):
-            out[str(k)] = str(v)
-    return out
 
 
 def _reference_source(ref: ReferenceSignature):

@@ -37,6 +37,17 @@ class CheckedSignature:
         """What the engine is given: the original bytes or strokes (deterministic to re-prepare)."""
         return self.image if self.kind == "image" else self.strokes
 
+    @property
+    def quality(self) -> dict:
+        """The engine's quality measures as JSON-safe values, for a model's JSONField."""
+        out = {}
+        for k, v in (self.prepared.quality or {}).items():
+            try:
+                out[str(k)] = v if isinstance(v, (str, bool, int)) or v is None else float(v)
+            except (TypeError, ValueError):
+                out[str(k)] = str(v)
+        return out
+
 
 def _check_image_bytes(data: bytes) -> str:
     if len(data) == 0:

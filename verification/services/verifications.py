@@ -69,7 +69,7 @@ def verification_create(
             query_image_content_type=checked.content_type,
             query_strokes=checked.strokes,
             preview_png=checked.preview_png,
-            quality={k: (v if isinstance(v, (str, bool, int)) or v is None else float(v)) for k, v in (checked.prepared.quality or {}).items()},
+            quality=checked.quality,
             channel=channel,
             requested_by=requested_by,
             model_version=enrollment.model_version,
