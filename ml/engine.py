@@ -24,6 +24,22 @@ from ml.preprocess import PREPROCESS_VERSION, Prepared, prepare, to_png
 from ml.writer import Calibrator, features, fit_writer
 
 
+@torch.inference_mode()
+def embed_batches(model: torch.nn.Module, images: np.ndarray, device, batch_size: int = 64) -> np.ndarray:
+    """(N, H, W) uint8 or float32-in-[0, 1] preprocessed images -> (N, D) float32 embeddings.
+
+    Channels-last: about 1.8x faster for one signature on one CPU thread (docs/BENCHMARKS.md).
+    """
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = torch.as_tensor(np.asarray(images[i : i + batch_size]))
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        x = x.unsqueeze(1).to(device).contiguous(memory_format=torch.channels_last)
+        out.append(model(x).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.embedding_dim), np.float32)
+
+
 class Engine:
     def __init__(self, ck: dict, device: str = "cpu", model: torch.nn.Module | None = None):
         self.checkpoint = ck
@@ -63,17 +79,10 @@ class Engine:
     def preview_png(prepared: Prepared) -> bytes:
         return to_png(prepared.image)
 
-    @torch.inference_mode()
     def embed_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, H, W) float32 in [0, 1] or uint8 preprocessed images -> (N, D) float32."""
-        out = []
         with self._lock:  # BatchNorm in eval mode is stateless, but keep one batch at a time
-            for i in range(0, len(images), batch_size):
-                x = torch.as_tensor(np.asarray(images[i : i + batch_size]))
-                x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-                x = x.unsqueeze(1).to(self.device).contiguous(memory_format=torch.channels_last)
-                out.append(self.model(x).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.embedding_dim), np.float32)
+            return embed_batches(self.model, images, self.device, batch_size)
 
     def embed(self, items: Iterable, batch_size: int = 64) -> np.ndarray:
         prepared = [self.prepare(s) for s in items]

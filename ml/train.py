@@ -25,13 +25,14 @@ import yaml
 from ml import checkpoint as ckpt
 from ml.augment import AugmentConfig, BatchAugment, raw_augment
 from ml.data import Sample, group_by_writer, preprocess_all, split_validation, training_writers
+from ml.engine import embed_batches
 from ml.errors import CheckpointError
 from ml.losses import CombinedLoss
 from ml.metrics import eer
 from ml.models import build
 from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_gray, preprocess_gray
 from ml.samplers import WriterBatchSampler
-from ml.writer import BUCKETS, Calibrator, bucket_name, protocol_features
+from ml.writer import Calibrator, bucket_name, protocol_features
 
 DEFAULTS: dict = {
     "data": {
@@ -137,16 +138,6 @@ def _split_images(samples: list[Sample], cfg: dict, progress=None):
         keep = [i for i, s in enumerate(samples) if ok[i] and (s.person in val_w) == want_val]
         parts.append((imgs[keep], [samples[i] for i in keep]))
     return parts[0], parts[1]
-
-
-@torch.inference_mode()
-def embed_array(model, images: np.ndarray, device, batch_size: int = 128) -> np.ndarray:
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = torch.from_numpy(images[i : i + batch_size]).to(device).float().div_(255).unsqueeze(1)
-        out.append(model(x).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.embedding_dim), np.float32)
 
 
 def quick_validation(emb_by_writer: dict, refs: int, seed: int) -> dict:
@@ -382,7 +373,7 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
             if deadline and time.time() > deadline:
                 stopped_early = True
                 break
-        vemb = embed_array(model, val_x, device)
+        vemb = embed_batches(model, val_x, device, 128)
         val = quick_validation(group_by_writer(val_s, vemb), cfg["validation"]["refs"], cfg["validation"]["seed"])
         rec = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1), "lr": sched.get_last_lr()[0],
                **{k: round(v / max(n, 1), 5) for k, v in sums.items()}, **val}
@@ -424,9 +415,9 @@ def calibrate(src, dst, cfg: dict | None = None, train_data=None, val_data=None,
     vx, vs = val_data
     cal = {**DEFAULTS["calibration"], **cfg.get("calibration", {})}
     bank_idx = [i for i, s in enumerate(ts) if not s.forged]
-    bank_emb = embed_array(model, tx[bank_idx], device)
+    bank_emb = embed_batches(model, tx[bank_idx], device, 128)
     negatives = negative_bank([ts[i] for i in bank_idx], bank_emb, cal["negatives"], cfg["seed"])
-    val_emb = group_by_writer(vs, embed_array(model, vx, device))
+    val_emb = group_by_writer(vs, embed_batches(model, vx, device, 128))
     decision, report = calibrate_decision(val_emb, negatives, cal)
     out = {k: v for k, v in ck.items() if k not in ("optimizer", "scheduler", "loss_state", "rng", "history", "_path")}
     out["decision"] = decision
