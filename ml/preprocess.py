@@ -94,7 +94,7 @@ def _to_gray(im: Image.Image) -> np.ndarray:
         mode = im.mode
         if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             arr = np.asarray(im, dtype=np.float64)
-            lo, hi = float(arr.min()), float(arr.max())
+            hi = float(arr.max())
             top = 65535.0 if hi > 255 else 255.0
             if mode == "F" and hi <= 1.0:
                 top = 1.0
