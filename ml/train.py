@@ -54,7 +54,8 @@ DEFAULTS: dict = {
     "optim": {"lr": 0.002, "weight_decay": 0.0001, "epochs": 12, "steps_per_epoch": 0, "warmup_steps": 100},
     "augment": {},
     "validation": {"refs": 5, "seed": 0},
-    "calibration": {"refs": [1, 5, 10], "seeds": [0, 1], "negatives": 1000, "svm_c": 1.0, "threshold_refs": 5},
+    "calibration": {"refs": [1, 5, 10], "seeds": [0, 1], "negatives": 1000, "svm_c": 1.0, "threshold_refs": 5,
+                    "mode": "skilled_half"},
     "out": "runs/sigfast",
     "seed": 1,
     "device": "auto",
@@ -202,16 +203,15 @@ def negative_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> 
 
 def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple[dict, dict]:
     """Fit calibrators and the global threshold on validation writers. Returns (decision, report)."""
-    feats: dict[str, tuple[list, list]] = {}
+    feats: dict[str, dict[str, list]] = {}
     for n_refs in cal["refs"]:
         for seed in cal["seeds"]:
             for _, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=cal["svm_c"]):
-                X, y = feats.setdefault(bucket_name(r), ([], []))
+                parts = feats.setdefault(bucket_name(r), {"genuine": [], "skilled": [], "random": []})
                 for kind, arr in f.items():
-                    X.append(arr)
-                    y.append(np.full(len(arr), 1 if kind == "genuine" else 0))
-    data = {b: (np.concatenate(X), np.concatenate(y)) for b, (X, y) in feats.items()}
-    calib = Calibrator().fit(data)
+                    parts[kind].append(arr)
+    data = {b: {k: np.concatenate(v) for k, v in parts.items()} for b, parts in feats.items()}
+    calib = Calibrator().fit(data, mode=cal.get("mode", "skilled_half"))
     # threshold: validation EER (genuine vs skilled; random where a set has no forgeries)
     # at the operating reference count, scored with the calibrated decision
     tr = cal["threshold_refs"]

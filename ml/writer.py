@@ -79,19 +79,50 @@ def features(wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([cos_mean, sims.max(1), svm, rel], 1), sims
 
 
+CALIBRATION_MODES = ("balanced", "skilled_half", "skilled_only")
+
+
 class Calibrator:
-    """Logistic calibration per reference-count bucket: features -> probability genuine."""
+    """Logistic calibration per reference-count bucket: features -> probability genuine.
+
+    ``fit`` takes, per bucket, the features of genuine queries, skilled forgeries and
+    random forgeries. How the negatives are weighted (``mode``):
+
+    - ``balanced``: genuine against all forgeries pooled, classes balanced. Random
+      forgeries far outnumber skilled ones, so the fit mostly separates other people's
+      signatures, and genuine signatures and skilled forgeries both end up near 1.
+    - ``skilled_half`` (default): genuine weighs as much as all forgeries, and skilled and
+      random forgeries weigh half each, however many of each there are. Where a set has
+      no skilled forgeries, random forgeries take the whole negative weight.
+    - ``skilled_only``: genuine against skilled forgeries alone (random where none).
+    """
 
     def __init__(self, params: dict | None = None):
         self.params = params or {}
 
-    def fit(self, feats_by_bucket: dict[str, tuple[np.ndarray, np.ndarray]]):
-        for name, (X, y) in feats_by_bucket.items():
-            if len(np.unique(y)) < 2:
+    def fit(self, feats_by_bucket: dict[str, dict[str, np.ndarray]], mode: str = "skilled_half", C: float = 1.0):
+        if mode not in CALIBRATION_MODES:
+            raise ValueError(f"unknown calibration mode {mode!r}; one of {CALIBRATION_MODES}")
+        for name, parts in feats_by_bucket.items():
+            g = np.asarray(parts.get("genuine", ()), np.float64).reshape(-1, len(FEATURES))
+            s = np.asarray(parts.get("skilled", ()), np.float64).reshape(-1, len(FEATURES))
+            r = np.asarray(parts.get("random", ()), np.float64).reshape(-1, len(FEATURES))
+            if mode == "balanced":
+                neg = [(np.concatenate([s, r]), 1.0)]
+            elif mode == "skilled_only":
+                neg = [(s, 1.0)] if len(s) else [(r, 1.0)]
+            else:
+                neg = [(s, 0.5), (r, 0.5)] if len(s) else [(r, 1.0)]
+            neg = [(x, share) for x, share in neg if len(x)]
+            if not len(g) or not neg:
                 continue
-            lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-            lr.fit(X, y)
-            self.params[name] = {"coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0])}
+            X = np.concatenate([g] + [x for x, _ in neg])
+            y = np.concatenate([np.ones(len(g))] + [np.zeros(len(x)) for x, _ in neg])
+            # genuine carries half the total weight, each negative kind its share of the rest
+            w = np.concatenate([np.full(len(g), 0.5 / len(g))] + [np.full(len(x), 0.5 * sh / len(x)) for x, sh in neg])
+            lr = LogisticRegression(C=C, max_iter=2000)
+            lr.fit(X, y, sample_weight=w * len(X))
+            self.params[name] = {"coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0]), "mode": mode}
         return self
 
     def score(self, feats: np.ndarray, n_refs: int) -> np.ndarray:

@@ -1,0 +1,115 @@
+"""How should the writer-dependent features be calibrated? Measured on validation writers only.
+
+    python benchmarks/calibration_study.py [--model ml/weights/sigweb.pt] [--folds 4] [--json OUT]
+
+Rebuilds the checkpoint's validation writers (its own config: data, datasets, split seed),
+embeds them, computes the decision features of ``ml.writer`` with the shipped
+random-forgery negatives, and compares calibrator weightings (``ml.writer.CALIBRATION_MODES``)
+by writer-disjoint cross-validation: each variant is fitted on the other folds' writers and
+scores the held-out fold, so no score comes from a calibrator that saw its writer. Reports
+global EER (skilled and random), FRR / skilled FAR / random FAR at the threshold picked on
+the fitting folds, and how many genuine and skilled scores saturate above 0.99.
+Test writers are never read: ``ml.data.training_writers`` drops them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ml.data import group_by_writer, preprocess_all, split_validation, training_writers  # noqa: E402
+from ml.engine import Engine  # noqa: E402
+from ml.metrics import eer, far_frr  # noqa: E402
+from ml.writer import CALIBRATION_MODES, Calibrator, bucket_name, protocol_features  # noqa: E402
+
+
+def validation_embeddings(engine: Engine, cache_dir: str = "cache") -> dict:
+    cfg = engine.checkpoint["config"]
+    samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
+    imgs, ok = preprocess_all([s.path for s in samples], cache_dir, 2)
+    _, val = split_validation(samples, cfg["data"]["val_fraction"], cfg["seed"])
+    val_set = {id(s) for s in val}
+    keep = [i for i, s in enumerate(samples) if ok[i] and id(s) in val_set]
+    return group_by_writer([samples[i] for i in keep], engine.embed_images(imgs[keep]))
+
+
+def collect(val_emb: dict, negatives: np.ndarray, refs: list[int], seeds: list[int], C: float) -> list[dict]:
+    rows = []
+    for n_refs in refs:
+        for seed in seeds:
+            for w, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=C):
+                rows.append({"writer": w, "refs": r, "protocol": n_refs, "seed": seed, **f})
+    return rows
+
+
+def study(rows: list[dict], folds: int, eval_refs: int, modes=CALIBRATION_MODES) -> dict:
+    writers = sorted({r["writer"] for r in rows})
+    # folds by physical writer (cross_media_chinese identities share a writer)
+    persons = sorted({w.rsplit("/", 1)[0] if w.startswith("cross_media") else w for w in writers})
+    fold_of = {p: i % folds for i, p in enumerate(np.random.default_rng(0).permutation(persons))}
+    person = lambda w: w.rsplit("/", 1)[0] if w.startswith("cross_media") else w  # noqa: E731
+    out = {}
+    for mode in modes:
+        g, s, rnd, at = [], [], [], []
+        for k in range(folds):
+            fit_rows = [r for r in rows if fold_of[person(r["writer"])] != k]
+            test_rows = [r for r in rows if fold_of[person(r["writer"])] == k and r["protocol"] == eval_refs and r["seed"] == 0]
+            if not test_rows:
+                continue
+            data = {}
+            for r in fit_rows:
+                d = data.setdefault(bucket_name(r["refs"]), {"genuine": [], "skilled": [], "random": []})
+                for kind in d:
+                    d[kind].append(r[kind])
+            cal = Calibrator().fit({b: {kk: np.concatenate(v) for kk, v in d.items()} for b, d in data.items()}, mode=mode)
+            # threshold from the fitting folds, at the operating reference count
+            fg = np.concatenate([cal.score(r["genuine"], r["refs"]) for r in fit_rows if r["protocol"] == eval_refs and r["seed"] == 0])
+            fs = np.concatenate([cal.score(r["skilled"], r["refs"]) for r in fit_rows if r["protocol"] == eval_refs and r["seed"] == 0])
+            t = eer(fg, fs)[1]
+            for r in test_rows:
+                sg, ss, sr = (cal.score(r[kind], r["refs"]) for kind in ("genuine", "skilled", "random"))
+                g.append(sg)
+                s.append(ss)
+                rnd.append(sr)
+                at.append((sg, ss, sr, t))
+        g, s, rnd = np.concatenate(g), np.concatenate(s), np.concatenate(rnd)
+        frr = np.mean(np.concatenate([a[0] < a[3] for a in at]))
+        far_s = np.mean(np.concatenate([a[1] >= a[3] for a in at]))
+        far_r = np.mean(np.concatenate([a[2] >= a[3] for a in at]))
+        out[mode] = {
+            "eer_skilled": eer(g, s)[0], "eer_random": eer(g, rnd)[0],
+            "frr_at_fold_threshold": float(frr), "far_skilled_at_fold_threshold": float(far_s),
+            "far_random_at_fold_threshold": float(far_r),
+            "genuine_above_0.99": float((g > 0.99).mean()), "skilled_above_0.99": float((s > 0.99).mean()),
+            "n_genuine": int(g.size), "n_skilled": int(s.size),
+        }
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--refs", type=int, default=5, help="reference count the comparison is made at")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    engine = Engine.load(a.model)
+    val_emb = validation_embeddings(engine)
+    rows = collect(val_emb, engine.negatives, [1, 5, 10], [0, 1], engine.svm_c)
+    res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds,
+           "refs": a.refs, "modes": study(rows, a.folds, a.refs)}
+    text = json.dumps(res, indent=2)
+    print(text)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
