@@ -94,8 +94,9 @@ def scan_writers(folder: str | os.PathLike, dataset: str | None = None) -> list[
     out = []
     for wdir in sorted(p for p in folder.iterdir() if p.is_dir()):
         person = f"{dataset}/{wdir.name}"
+        subdirs = {p.name.lower(): p for p in wdir.iterdir() if p.is_dir()}  # "Genuine/" is fine too
         for label in LABELS:
-            for f in _files(wdir / label):
+            for f in _files(subdirs.get(label, wdir / label)):
                 out.append(Sample(str(f), dataset, ident(person, f) if ident else person, label, person))
     return out
 
