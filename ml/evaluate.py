@@ -84,8 +84,8 @@ def write_plots(folder: str, genuine, skilled, random, threshold: float, report:
         far = np.array([(neg >= t).mean() for t in ts])
         frr = np.array([(genuine < t).mean() for t in ts])
         roc.plot(far, 1 - frr, label=f"{name} forgeries")
-        eps = 1e-4
-        det.plot(norm.ppf(np.clip(far, eps, 1 - eps)), norm.ppf(np.clip(frr, eps, 1 - eps)), label=name)
+        inside = (far > 0) & (far < 1) & (frr > 0) & (frr < 1)  # the normal-deviate axes end before 0 and 1
+        det.plot(norm.ppf(far[inside]), norm.ppf(frr[inside]), label=name)
     roc.set(xlabel="FAR", ylabel="1 - FRR", title=f"ROC (AUC {report['auc']:.3f})")
     ticks = [0.001, 0.01, 0.05, 0.2, 0.5]
     det.set_xticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
