@@ -1,4 +1,4 @@
-"""TorchScript export of a small checkpoint: parity with eager outputs and metadata."""
+"""TorchScript and ONNX export of a small checkpoint: parity with eager outputs and metadata."""
 
 from __future__ import annotations
 
@@ -40,6 +40,22 @@ def test_torchscript_export_matches_eager(tiny_model_path, tmp_path):
     want = engine.embed_images(images)
     assert np.abs(got - want).max() <= PARITY_ATOL
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_export_runs_in_onnxruntime_with_a_dynamic_batch(tiny_model_path, tmp_path):
+    import onnxruntime as ort  # pinned in requirements.txt
+    out = tmp_path / "sigweb.onnx"
+    meta = export(str(tiny_model_path), str(out), fmt="onnx")
+    assert meta["parity_ok"] is True and meta["format"] == "onnx"
+    assert meta["embedding_dim"] == 64 and meta["input_shape"] == [None, 1, 150, 220]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sigweb.onnx", "sigweb.onnx.json"]  # no .data file
+
+    engine = Engine(ckpt.load(tiny_model_path))
+    images = np.stack([engine.prepare(synthetic.genuine(s, 1)).image for s in range(5)]).astype(np.float32)
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"image": images[:, None]})[0]  # batch of 5: not the traced batch of 1
+    assert got.shape == (5, 64)
+    assert np.abs(got - engine.embed_images(images)).max() <= PARITY_ATOL
 
 
 def test_export_refuses_unknown_format(tiny_model_path, tmp_path):
