@@ -23,20 +23,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml.data import group_by_writer, preprocess_all, split_validation, training_writers  # noqa: E402
+from ml.data import group_by_writer, training_writers  # noqa: E402
 from ml.engine import Engine  # noqa: E402
-from ml.metrics import eer, far_frr  # noqa: E402
+from ml.metrics import eer  # noqa: E402
+from ml.train import _split_images  # noqa: E402
 from ml.writer import CALIBRATION_MODES, Calibrator, bucket_name, protocol_features  # noqa: E402
 
 
-def validation_embeddings(engine: Engine, cache_dir: str = "cache") -> dict:
+def validation_embeddings(engine: Engine) -> dict:
+    """The checkpoint's validation writers, split exactly as its training run split them."""
     cfg = engine.checkpoint["config"]
     samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
-    imgs, ok = preprocess_all([s.path for s in samples], cache_dir, 2)
-    _, val = split_validation(samples, cfg["data"]["val_fraction"], cfg["seed"])
-    val_set = {id(s) for s in val}
-    keep = [i for i, s in enumerate(samples) if ok[i] and id(s) in val_set]
-    return group_by_writer([samples[i] for i in keep], engine.embed_images(imgs[keep]))
+    _, (val_x, val_s) = _split_images(samples, cfg)
+    return group_by_writer(val_s, engine.embed_images(val_x))
 
 
 def collect(val_emb: dict, negatives: np.ndarray, refs: list[int], seeds: list[int], C: float) -> list[dict]:
@@ -49,11 +48,10 @@ def collect(val_emb: dict, negatives: np.ndarray, refs: list[int], seeds: list[i
 
 
 def study(rows: list[dict], folds: int, eval_refs: int, modes=CALIBRATION_MODES) -> dict:
-    writers = sorted({r["writer"] for r in rows})
-    # folds by physical writer (cross_media_chinese identities share a writer)
-    persons = sorted({w.rsplit("/", 1)[0] if w.startswith("cross_media") else w for w in writers})
+    # folds by physical writer: an identity is "<dataset>/<writer>[/<name>]" (ml.data.Sample)
+    person = lambda w: "/".join(w.split("/")[:2])  # noqa: E731
+    persons = sorted({person(r["writer"]) for r in rows})
     fold_of = {p: i % folds for i, p in enumerate(np.random.default_rng(0).permutation(persons))}
-    person = lambda w: w.rsplit("/", 1)[0] if w.startswith("cross_media") else w  # noqa: E731
     out = {}
     for mode in modes:
         g, s, rnd, at = [], [], [], []

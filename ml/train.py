@@ -211,7 +211,7 @@ def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple
                 for kind, arr in f.items():
                     parts[kind].append(arr)
     data = {b: {k: np.concatenate(v) for k, v in parts.items()} for b, parts in feats.items()}
-    calib = Calibrator().fit(data, mode=cal.get("mode", "skilled_half"))
+    calib = Calibrator().fit(data, mode=cal["mode"])
     # threshold: validation EER (genuine vs skilled; random where a set has no forgeries)
     # at the operating reference count, scored with the calibrated decision
     tr = cal["threshold_refs"]
