@@ -38,11 +38,13 @@ def validation_embeddings(engine: Engine) -> dict:
     return group_by_writer(val_s, engine.embed_images(val_x))
 
 
-def collect(val_emb: dict, negatives: np.ndarray, refs: list[int], seeds: list[int], C: float) -> list[dict]:
+def collect(val_emb: dict, refs: list[int], seeds: list[int], run) -> list[dict]:
+    """One row per writer, reference count and seed; ``run(emb, n_refs, seed)`` is a
+    protocol iterator such as ``ml.writer.protocol_features`` with its decision bound."""
     rows = []
     for n_refs in refs:
         for seed in seeds:
-            for w, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=C):
+            for w, r, f in run(val_emb, n_refs, seed):
                 rows.append({"writer": w, "refs": r, "protocol": n_refs, "seed": seed, **f})
     return rows
 
@@ -99,7 +101,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     engine = Engine.load(a.model)
     val_emb = validation_embeddings(engine)
-    rows = collect(val_emb, engine.negatives, [1, 5, 10], [0, 1], engine.svm_c)
+    rows = collect(val_emb, [1, 5, 10], [0, 1],
+                   lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
     res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds,
            "refs": a.refs, "modes": study(rows, a.folds, a.refs)}
     text = json.dumps(res, indent=2)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ml.writer as W  # noqa: E402
-from calibration_study import study, validation_embeddings  # noqa: E402
+from calibration_study import collect, study, validation_embeddings  # noqa: E402
 from ml.engine import Engine  # noqa: E402
 
 EXTRA = ("cos_z", "cos_min", "svm_rel", "tnorm", "tnorm_top")
@@ -69,26 +69,18 @@ def main(argv=None):
     engine = Engine.load(a.model)
     val_emb = validation_embeddings(engine)
     bank = np.asarray(engine.negatives, np.float32)
-    rows = []
-    for n_refs in (1, 5, 10):
-        for seed in (0, 1):
-            for w, r, f in W.protocol(val_emb, n_refs, seed, lambda refs: fit(refs, bank, engine.svm_c),
-                                      lambda wd, q: all_features(wd, q, bank)):
-                rows.append({"writer": w, "refs": r, "protocol": n_refs, "seed": seed, **f})
-    base = list(W.FEATURES)
-    names = base + list(EXTRA)
+    rows = collect(val_emb, [1, 5, 10], [0, 1],
+                   lambda emb, n_refs, seed: W.protocol(emb, n_refs, seed, lambda refs: fit(refs, bank, engine.svm_c),
+                                                        lambda wd, q: all_features(wd, q, bank)))
+    names = list(W.FEATURES) + list(EXTRA)
     res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds, "variants": {}}
-    try:
-        for variant, extra in VARIANTS.items():
-            cols = [names.index(n) for n in base + list(extra)]
-            W.FEATURES = tuple(names[c] for c in cols)  # Calibrator sizes its input by FEATURES
-            sub = [{**r, **{k: r[k][:, cols] for k in ("genuine", "skilled", "random")}} for r in rows]
-            res["variants"][variant] = {
-                str(refs): {k: round(v, 4) for k, v in study(sub, a.folds, refs, modes=("skilled_half",))["skilled_half"].items()}
-                for refs in (1, 5, 10)}
-            print(variant, {refs: v["eer_skilled"] for refs, v in res["variants"][variant].items()}, flush=True)
-    finally:
-        W.FEATURES = tuple(base)
+    for variant, extra in VARIANTS.items():
+        cols = [names.index(n) for n in W.FEATURES + extra]
+        sub = [{**r, **{k: r[k][:, cols] for k in ("genuine", "skilled", "random")}} for r in rows]
+        res["variants"][variant] = {
+            str(refs): {k: round(v, 4) for k, v in study(sub, a.folds, refs, modes=("skilled_half",))["skilled_half"].items()}
+            for refs in (1, 5, 10)}
+        print(variant, {refs: v["eer_skilled"] for refs, v in res["variants"][variant].items()}, flush=True)
     text = json.dumps(res, indent=2)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)

@@ -104,9 +104,10 @@ class Calibrator:
         if mode not in CALIBRATION_MODES:
             raise ValueError(f"unknown calibration mode {mode!r}; one of {CALIBRATION_MODES}")
         for name, parts in feats_by_bucket.items():
-            g = np.asarray(parts.get("genuine", ()), np.float64).reshape(-1, len(FEATURES))
-            s = np.asarray(parts.get("skilled", ()), np.float64).reshape(-1, len(FEATURES))
-            r = np.asarray(parts.get("random", ()), np.float64).reshape(-1, len(FEATURES))
+            arrays = [np.asarray(parts.get(k, ()), np.float64) for k in ("genuine", "skilled", "random")]
+            # as many features as the data has (FEATURES unless a study passes others); a missing part is empty
+            width = next((x.shape[1] for x in arrays if x.ndim == 2), len(FEATURES))
+            g, s, r = (x.reshape(-1, width) for x in arrays)
             if mode == "balanced":
                 neg = [(np.concatenate([s, r]), 1.0)]
             elif mode == "skilled_only":
