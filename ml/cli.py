@@ -1,4 +1,4 @@
-"""``python -m ml``: train, calibrate, evaluate, embed, export.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, embed, export.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -43,6 +43,20 @@ def _cmd_calibrate(a):
     calibrate(a.model, a.out or a.model)
 
 
+def _cmd_ensemble(a):
+    from ml import checkpoint as ckpt
+    from ml.ensemble import combine
+    from ml.train import calibrate
+
+    combined = combine(a.models)
+    staging = Path(a.out).with_name(Path(a.out).name + ".uncalibrated")
+    ckpt.save(combined, staging)
+    try:  # OUT appears only once it is calibrated, so the engine never loads half an ensemble
+        calibrate(staging, a.out)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
 def _cmd_evaluate(a):
     from ml.evaluate import evaluate
 
@@ -85,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="where to write (default: overwrite --model)")
     c.set_defaults(func=_cmd_calibrate)
 
+    s = sub.add_parser("ensemble", help="combine trained checkpoints into one model, then calibrate it")
+    s.add_argument("--models", nargs="+", required=True, help="two or more checkpoints trained on the same writer split")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_ensemble)
+
     e = sub.add_parser("evaluate", help="EER, FAR/FRR and AUC on a folder of writers")
     e.add_argument("--data", required=True, help="folder of <writer>/{genuine,forged}/*")
     e.add_argument("--references", type=int, default=5, help="references per writer (default 5)")
@@ -118,7 +137,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
-            print("error: no command given (train, calibrate, evaluate, embed or export)", file=sys.stderr)
+            print("error: no command given (train, calibrate, ensemble, evaluate, embed or export)", file=sys.stderr)
             return 2
         args.func(args)
         return 0

@@ -11,6 +11,9 @@ embedding network alone.
 - ``sigfast``: ours. A small residual network (about 0.13 GMAC) that keeps a coarse
   spatial layout (2x3 pooling grid) before the projection, because where strokes are
   matters as much as what they look like.
+- ``ensemble``: several trained networks side by side (built by ``ml.ensemble``); its
+  embedding is their embeddings concatenated and scaled by 1/sqrt(k), so it is unit
+  length and its cosine similarity is the mean of the members' cosine similarities.
 """
 
 from __future__ import annotations
@@ -116,3 +119,21 @@ class SigFast(nn.Module):
         x = self.stages(self.stem(x))
         x = self.head(torch.flatten(self.pool(x), 1))
         return F.normalize(x, dim=1)
+
+
+@register("ensemble")
+class Ensemble(nn.Module):
+    """Trained networks side by side; ``members`` = [{"arch": ..., "kwargs": {...}}, ...]."""
+
+    def __init__(self, members: list[dict]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        if any(m["arch"] == "ensemble" for m in members):
+            raise ValueError("ensemble members must be single networks (flatten nested ensembles)")
+        self.members = nn.ModuleList(build(m["arch"], **m.get("kwargs", {})) for m in members)
+        self.embedding_dim = sum(int(m.embedding_dim) for m in self.members)
+        self._scale = 1.0 / len(self.members) ** 0.5
+
+    def forward(self, x):
+        return torch.cat([m(x) for m in self.members], dim=1) * self._scale

@@ -1,6 +1,6 @@
 """``python -m ml``: the command list, and one clear line with exit status 2 on user errors.
 
-Every subcommand (train, evaluate, embed, export, calibrate) is tried against bad
+Every subcommand (train, evaluate, embed, export, calibrate, ensemble) is tried against bad
 arguments, a missing data folder, an empty one, a folder of non-images and checkpoints
 that are not ours (random bytes, a ``torch.save`` of a plain tensor, a dict of the wrong
 kind, a model where a resumable ``last.pt`` is needed).
@@ -63,6 +63,8 @@ def _cases(f):
         "embed without --out": ["embed", "--data", str(d)],
         "export bad --format": ["export", "--model", model, "--out", str(d / "x"), "--format", "nope"],
         "export without --out": ["export", "--model", model],
+        "ensemble without --out": ["ensemble", "--models", model, model],
+        "ensemble of one model": ["ensemble", "--models", model, "--out", str(d / "ens.pt")],
         # missing data folder
         "train missing data": train + [f"data.root={d}/nowhere"],
         "evaluate missing data": ["evaluate", "--data", str(d / "nowhere"), "--model", model],
@@ -85,6 +87,7 @@ def _cases(f):
                "embed": ["embed", "--data", str(d / "junk"), "--out", out, "--model"],
                "export": ["export", "--out", str(d / "x.ts"), "--model"],
                "calibrate": ["calibrate", "--model"],
+               "ensemble": ["ensemble", "--out", str(d / "ens.pt"), "--models", model],
            }.items()},
         "train --resume of a model, not a last.pt": train + [f"data.root={d}/troot", "data.datasets=[syn]",
                                                             "--resume", model],
@@ -117,9 +120,9 @@ def _run(*args, timeout=120):
 def test_help_lists_the_commands():
     r = _run("--help")
     assert r.returncode == 0
-    for cmd in ("train", "evaluate", "embed", "export"):
+    for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export"):
         assert cmd in r.stdout
-    for cmd in ("train", "evaluate", "embed", "export"):
+    for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export"):
         sub = _run(cmd, "--help")
         assert sub.returncode == 0 and "usage:" in sub.stdout
 

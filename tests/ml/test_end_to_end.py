@@ -136,3 +136,41 @@ def test_resume_continues_where_training_stopped(data):
         assert (one / "model.pt").is_file()
     finally:
         torch.set_num_threads(threads)
+
+
+def test_ensemble_cli_combines_calibrates_and_evaluates(data, model, tmp_path):
+    from ml import checkpoint as ckpt
+    from ml.engine import Engine
+    from ml.ensemble import combine
+    from ml.errors import CheckpointError
+
+    threads = torch.get_num_threads()
+    try:  # a second, different member on the same writer split: narrower embedding, fewer steps
+        second = train(tiny_config(data / "train", data / "run_b", epochs=1, steps=15,
+                                   extra=["model.kwargs={widths: [8, 16, 32, 64], embedding_dim: 32}"]))
+    finally:
+        torch.set_num_threads(threads)
+    out = data / "ensemble.pt"
+    _ml("ensemble", "--models", model, second, "--out", out)
+    assert not (data / "ensemble.pt.uncalibrated").exists()
+    ens = Engine.load(out)
+    assert ens.arch == "ensemble" and ens.embedding_dim == 64 + 32
+    assert 0.0 <= ens.threshold <= 1.0 and ens.checkpoint["validation_writers"]
+
+    # its cosine similarity is the mean of the members' cosine similarities
+    images = sorted((data / "eval").glob("*/genuine/*.png"))[:6]
+    e = ens.embed(images)
+    a, b = Engine.load(model).embed(images), Engine.load(second).embed(images)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(e @ e.T, (a @ a.T + b @ b.T) / 2, atol=1e-5)
+
+    report = data / "ensemble.json"
+    _ml("evaluate", "--data", data / "eval", "--references", 3, "--model", out, "--json", report)
+    assert json.loads(report.read_text())["auc"] > 0.80
+
+    # members trained on another writer split are refused: their training writers could be validation ones
+    other = ckpt.load(second)
+    other["config"]["seed"] = 7
+    ckpt.save({k: v for k, v in other.items() if k != "_path"}, tmp_path / "other_split.pt")
+    with pytest.raises(CheckpointError, match="another writer split"):
+        combine([str(model), str(tmp_path / "other_split.pt")])
