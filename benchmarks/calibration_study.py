@@ -49,39 +49,48 @@ def collect(val_emb: dict, refs: list[int], seeds: list[int], run) -> list[dict]
     return rows
 
 
-def study(rows: list[dict], folds: int, eval_refs: int, modes=CALIBRATION_MODES) -> dict:
-    # folds by physical writer: an identity is "<dataset>/<writer>[/<name>]" (ml.data.Sample)
-    person = lambda w: "/".join(w.split("/")[:2])  # noqa: E731
+def person(identity: str) -> str:
+    """The physical writer of an identity "<dataset>/<writer>[/<name>]" (ml.data.Sample)."""
+    return "/".join(identity.split("/")[:2])
+
+
+def cv_scores(rows: list[dict], folds: int, eval_refs: int, mode: str) -> list[dict]:
+    """Writer-disjoint cross-validated scores: one dict per held-out identity (protocol
+    ``eval_refs``, seed 0) with its ``genuine``, ``skilled`` and ``random`` scores from a
+    calibrator fitted on the other folds, and the ``threshold`` those folds chose."""
     persons = sorted({person(r["writer"]) for r in rows})
     fold_of = {p: i % folds for i, p in enumerate(np.random.default_rng(0).permutation(persons))}
+    out = []
+    for k in range(folds):
+        fit_rows = [r for r in rows if fold_of[person(r["writer"])] != k]
+        test_rows = [r for r in rows if fold_of[person(r["writer"])] == k and r["protocol"] == eval_refs and r["seed"] == 0]
+        if not test_rows:
+            continue
+        data = {}
+        for r in fit_rows:
+            d = data.setdefault(bucket_name(r["refs"]), {"genuine": [], "skilled": [], "random": []})
+            for kind in d:
+                d[kind].append(r[kind])
+        cal = Calibrator().fit({b: {kk: np.concatenate(v) for kk, v in d.items()} for b, d in data.items()}, mode=mode)
+        # threshold from the fitting folds, at the operating reference count
+        at = [r for r in fit_rows if r["protocol"] == eval_refs and r["seed"] == 0]
+        fg = np.concatenate([cal.score(r["genuine"], r["refs"]) for r in at])
+        fs = np.concatenate([cal.score(r["skilled"], r["refs"]) for r in at])
+        t = eer(fg, fs)[1]
+        for r in test_rows:
+            out.append({"writer": r["writer"], "threshold": t,
+                        **{kind: cal.score(r[kind], r["refs"]) for kind in ("genuine", "skilled", "random")}})
+    return out
+
+
+def study(rows: list[dict], folds: int, eval_refs: int, modes=CALIBRATION_MODES) -> dict:
     out = {}
     for mode in modes:
-        g, s, rnd, at = [], [], [], []
-        for k in range(folds):
-            fit_rows = [r for r in rows if fold_of[person(r["writer"])] != k]
-            test_rows = [r for r in rows if fold_of[person(r["writer"])] == k and r["protocol"] == eval_refs and r["seed"] == 0]
-            if not test_rows:
-                continue
-            data = {}
-            for r in fit_rows:
-                d = data.setdefault(bucket_name(r["refs"]), {"genuine": [], "skilled": [], "random": []})
-                for kind in d:
-                    d[kind].append(r[kind])
-            cal = Calibrator().fit({b: {kk: np.concatenate(v) for kk, v in d.items()} for b, d in data.items()}, mode=mode)
-            # threshold from the fitting folds, at the operating reference count
-            fg = np.concatenate([cal.score(r["genuine"], r["refs"]) for r in fit_rows if r["protocol"] == eval_refs and r["seed"] == 0])
-            fs = np.concatenate([cal.score(r["skilled"], r["refs"]) for r in fit_rows if r["protocol"] == eval_refs and r["seed"] == 0])
-            t = eer(fg, fs)[1]
-            for r in test_rows:
-                sg, ss, sr = (cal.score(r[kind], r["refs"]) for kind in ("genuine", "skilled", "random"))
-                g.append(sg)
-                s.append(ss)
-                rnd.append(sr)
-                at.append((sg, ss, sr, t))
-        g, s, rnd = np.concatenate(g), np.concatenate(s), np.concatenate(rnd)
-        frr = np.mean(np.concatenate([a[0] < a[3] for a in at]))
-        far_s = np.mean(np.concatenate([a[1] >= a[3] for a in at]))
-        far_r = np.mean(np.concatenate([a[2] >= a[3] for a in at]))
+        scored = cv_scores(rows, folds, eval_refs, mode)
+        g, s, rnd = (np.concatenate([r[kind] for r in scored]) for kind in ("genuine", "skilled", "random"))
+        frr = np.mean(np.concatenate([r["genuine"] < r["threshold"] for r in scored]))
+        far_s = np.mean(np.concatenate([r["skilled"] >= r["threshold"] for r in scored]))
+        far_r = np.mean(np.concatenate([r["random"] >= r["threshold"] for r in scored]))
         out[mode] = {
             "eer_skilled": eer(g, s)[0], "eer_random": eer(g, rnd)[0],
             "frr_at_fold_threshold": float(frr), "far_skilled_at_fold_threshold": float(far_s),

@@ -1,0 +1,96 @@
+"""Is one model really better than another on validation writers, or is it noise?
+
+    python benchmarks/compare_models.py --models A.pt B.pt [C.pt ...] [--refs 5 10 1] [--boot 2000] [--json OUT]
+
+Scores every model exactly as the selection rule does (``calibration_study``: the shipped
+decision features, ``skilled_half`` calibration, writer-disjoint 4-fold cross-validation
+on the checkpoint's validation writers, global EER against skilled forgeries), then
+resamples the *physical writers* with replacement (a paired bootstrap: every model is
+scored on the same resampled writers) to give each EER a 95% interval, and each model's
+difference from the first one an interval and the share of resamples in which it is
+lower. All models must share the writer split. Test writers are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from calibration_study import collect, cv_scores, person, validation_embeddings  # noqa: E402
+from ml.engine import Engine  # noqa: E402
+from ml.metrics import eer  # noqa: E402
+from ml.writer import protocol_features  # noqa: E402
+
+MODE = "skilled_half"
+
+
+def scored_writers(path: str, refs: list[int], folds: int) -> tuple[str, dict]:
+    engine = Engine.load(path)
+    val_emb = validation_embeddings(engine)
+    rows = collect(val_emb, [1, 5, 10], [0, 1],
+                   lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
+    return engine.model_version, {r: cv_scores(rows, folds, r, MODE) for r in refs}
+
+
+def _eer_of(scored: list[dict], persons: list[str]) -> float:
+    by_person: dict = {}
+    for r in scored:
+        by_person.setdefault(person(r["writer"]), []).append(r)
+    chosen = [r for p in persons for r in by_person.get(p, [])]
+    return eer(np.concatenate([r["genuine"] for r in chosen]), np.concatenate([r["skilled"] for r in chosen]))[0]
+
+
+def compare(models: list[tuple[str, dict]], refs: list[int], boot: int, seed: int = 0) -> dict:
+    out = {}
+    rng = np.random.default_rng(seed)
+    for n_refs in refs:
+        persons = sorted({person(r["writer"]) for r in models[0][1][n_refs]})
+        for name, per_refs in models[1:]:
+            if sorted({person(r["writer"]) for r in per_refs[n_refs]}) != persons:
+                raise SystemExit(f"error: {name} was validated on other writers than {models[0][0]}: not comparable")
+        point = [_eer_of(m[n_refs], persons) for _, m in models]
+        samples = np.array([[_eer_of(m[n_refs], list(draw)) for _, m in models]
+                            for draw in (rng.choice(persons, size=len(persons)) for _ in range(boot))])
+        rows = []
+        for i, (name, _) in enumerate(models):
+            row = {"model": name, "eer_skilled": point[i],
+                   "ci95": [float(np.percentile(samples[:, i], 2.5)), float(np.percentile(samples[:, i], 97.5))]}
+            if i:
+                d = samples[:, i] - samples[:, 0]
+                row["minus_first"] = point[i] - point[0]
+                row["minus_first_ci95"] = [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))]
+                row["share_lower_than_first"] = float((d < 0).mean())
+            rows.append(row)
+        out[str(n_refs)] = {"validation_writers": len(persons), "models": rows}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", required=True)
+    ap.add_argument("--refs", nargs="+", type=int, default=[5, 10, 1])
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    if len(a.models) < 2:
+        ap.error("give at least two models")
+    models = [scored_writers(p, a.refs, a.folds) for p in a.models]
+    res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot,
+           "by_refs": compare(models, a.refs, a.boot)}
+    text = json.dumps(res, indent=2)
+    print(text)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

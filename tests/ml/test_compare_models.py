@@ -1,0 +1,43 @@
+"""``benchmarks/compare_models.py``: the paired writer bootstrap used to tell models apart."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from ml_testkit import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from compare_models import compare  # noqa: E402
+
+
+def _scored(separation: float, writers: int = 12, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [{"writer": f"set/w{w:02d}", "threshold": 0.5,
+             "genuine": rng.normal(separation, 1.0, 8), "skilled": rng.normal(0.0, 1.0, 6),
+             "random": rng.normal(-3.0, 1.0, 20)} for w in range(writers)]
+
+
+def test_identical_models_differ_by_exactly_zero():
+    a = _scored(1.0)
+    out = compare([("a", {5: a}), ("a again", {5: a})], refs=[5], boot=200)["5"]
+    first, second = out["models"]
+    assert out["validation_writers"] == 12
+    assert second["minus_first"] == 0.0 and second["minus_first_ci95"] == [0.0, 0.0]
+    assert second["share_lower_than_first"] == 0.0
+    assert first["ci95"][0] <= first["eer_skilled"] <= first["ci95"][1]
+
+
+def test_a_clearly_better_model_is_lower_in_every_resample():
+    weak, strong = _scored(0.5, seed=1), _scored(8.0, seed=2)
+    second = compare([("weak", {5: weak}), ("strong", {5: strong})], refs=[5], boot=200)["5"]["models"][1]
+    assert second["eer_skilled"] == 0.0 and second["minus_first"] < -0.2
+    assert second["minus_first_ci95"][1] < 0 and second["share_lower_than_first"] == 1.0
+
+
+def test_models_validated_on_other_writers_are_refused():
+    a, b = _scored(1.0), _scored(1.0, writers=10)
+    with pytest.raises(SystemExit, match="other writers"):
+        compare([("a", {5: a}), ("b", {5: b})], refs=[5], boot=10)
