@@ -38,6 +38,10 @@ def validation_embeddings(engine: Engine) -> dict:
     return group_by_writer(val_s, engine.embed_images(val_x))
 
 
+PROTOCOL_REFS = [1, 5, 10]  # every study fits its calibrators on all three reference counts
+PROTOCOL_SEEDS = [0, 1]
+
+
 def collect(val_emb: dict, refs: list[int], seeds: list[int], run) -> list[dict]:
     """One row per writer, reference count and seed; ``run(emb, n_refs, seed)`` is a
     protocol iterator such as ``ml.writer.protocol_features`` with its decision bound."""
@@ -47,6 +51,23 @@ def collect(val_emb: dict, refs: list[int], seeds: list[int], run) -> list[dict]
             for w, r, f in run(val_emb, n_refs, seed):
                 rows.append({"writer": w, "refs": r, "protocol": n_refs, "seed": seed, **f})
     return rows
+
+
+def shipped_rows(engine: Engine) -> tuple[dict, list[dict]]:
+    """The validation embeddings, and the shipped decision features of every protocol row."""
+    val_emb = validation_embeddings(engine)
+    rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS,
+                   lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
+    return val_emb, rows
+
+
+def write_json(res: dict, path: str | None) -> str:
+    """The indented JSON text of a study, also written to ``path`` when one is given."""
+    text = json.dumps(res, indent=2)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n")
+    return text
 
 
 def person(identity: str) -> str:
@@ -109,16 +130,10 @@ def main(argv=None):
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     engine = Engine.load(a.model)
-    val_emb = validation_embeddings(engine)
-    rows = collect(val_emb, [1, 5, 10], [0, 1],
-                   lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
+    val_emb, rows = shipped_rows(engine)
     res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds,
            "refs": a.refs, "modes": study(rows, a.folds, a.refs)}
-    text = json.dumps(res, indent=2)
-    print(text)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
+    print(write_json(res, a.json))
 
 
 if __name__ == "__main__":

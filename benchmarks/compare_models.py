@@ -14,7 +14,6 @@ lower. All models must share the writer split. Test writers are never read.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,26 +22,27 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calibration_study import collect, cv_scores, person, validation_embeddings  # noqa: E402
+from calibration_study import cv_scores, person, shipped_rows, write_json  # noqa: E402
 from ml.engine import Engine  # noqa: E402
 from ml.metrics import eer  # noqa: E402
-from ml.writer import protocol_features  # noqa: E402
 
 MODE = "skilled_half"
 
 
 def scored_writers(path: str, refs: list[int], folds: int) -> tuple[str, dict]:
     engine = Engine.load(path)
-    val_emb = validation_embeddings(engine)
-    rows = collect(val_emb, [1, 5, 10], [0, 1],
-                   lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
+    _, rows = shipped_rows(engine)
     return engine.model_version, {r: cv_scores(rows, folds, r, MODE) for r in refs}
 
 
-def _eer_of(scored: list[dict], persons: list[str]) -> float:
-    by_person: dict = {}
+def _by_person(scored: list[dict]) -> dict:
+    out: dict = {}
     for r in scored:
-        by_person.setdefault(person(r["writer"]), []).append(r)
+        out.setdefault(person(r["writer"]), []).append(r)
+    return out
+
+
+def _eer_of(by_person: dict, persons: list[str]) -> float:
     chosen = [r for p in persons for r in by_person.get(p, [])]
     return eer(np.concatenate([r["genuine"] for r in chosen]), np.concatenate([r["skilled"] for r in chosen]))[0]
 
@@ -55,8 +55,9 @@ def compare(models: list[tuple[str, dict]], refs: list[int], boot: int, seed: in
         for name, per_refs in models[1:]:
             if sorted({person(r["writer"]) for r in per_refs[n_refs]}) != persons:
                 raise SystemExit(f"error: {name} was validated on other writers than {models[0][0]}: not comparable")
-        point = [_eer_of(m[n_refs], persons) for _, m in models]
-        samples = np.array([[_eer_of(m[n_refs], list(draw)) for _, m in models]
+        grouped = [_by_person(m[n_refs]) for _, m in models]  # once, not once per resample
+        point = [_eer_of(g, persons) for g in grouped]
+        samples = np.array([[_eer_of(g, list(draw)) for g in grouped]
                             for draw in (rng.choice(persons, size=len(persons)) for _ in range(boot))])
         rows = []
         for i, (name, _) in enumerate(models):
@@ -85,11 +86,7 @@ def main(argv=None):
     models = [scored_writers(p, a.refs, a.folds) for p in a.models]
     res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot,
            "by_refs": compare(models, a.refs, a.boot)}
-    text = json.dumps(res, indent=2)
-    print(text)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
+    print(write_json(res, a.json))
 
 
 if __name__ == "__main__":

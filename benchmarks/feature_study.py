@@ -20,7 +20,6 @@ Test writers are never read (``ml.data.training_writers`` drops them).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ml.writer as W  # noqa: E402
-from calibration_study import collect, study, validation_embeddings  # noqa: E402
+from calibration_study import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, validation_embeddings, write_json  # noqa: E402
 from ml.engine import Engine  # noqa: E402
 
 EXTRA = ("cos_z", "cos_min", "svm_rel", "tnorm", "tnorm_top")
@@ -69,7 +68,7 @@ def main(argv=None):
     engine = Engine.load(a.model)
     val_emb = validation_embeddings(engine)
     bank = np.asarray(engine.negatives, np.float32)
-    rows = collect(val_emb, [1, 5, 10], [0, 1],
+    rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS,
                    lambda emb, n_refs, seed: W.protocol(emb, n_refs, seed, lambda refs: fit(refs, bank, engine.svm_c),
                                                         lambda wd, q: all_features(wd, q, bank)))
     names = list(W.FEATURES) + list(EXTRA)
@@ -81,11 +80,8 @@ def main(argv=None):
             str(refs): {k: round(v, 4) for k, v in study(sub, a.folds, refs, modes=("skilled_half",))["skilled_half"].items()}
             for refs in (1, 5, 10)}
         print(variant, {refs: v["eer_skilled"] for refs, v in res["variants"][variant].items()}, flush=True)
-    text = json.dumps(res, indent=2)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
-    else:
+    text = write_json(res, a.json)
+    if not a.json:
         print(text)
 
 
