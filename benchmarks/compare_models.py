@@ -1,6 +1,7 @@
 """Is one model really better than another on validation writers, or is it noise?
 
     python benchmarks/compare_models.py --models A.pt B.pt [C.pt ...] [--refs 5 10 1] [--boot 2000] [--json OUT]
+    python benchmarks/compare_models.py --models A.pt B.pt --data cache/online_train/svc2004_task2 --refs 10 1
 
 Scores every model exactly as the selection rule does (``calibration_study``: the shipped
 decision features, ``skilled_half`` calibration, writer-disjoint 4-fold cross-validation
@@ -9,6 +10,12 @@ resamples the *physical writers* with replacement (a paired bootstrap: every mod
 scored on the same resampled writers) to give each EER a 95% interval, and each model's
 difference from the first one an interval and the share of resamples in which it is
 lower. All models must share the writer split. Test writers are never read.
+
+With ``--data DIR`` (a ``<writer>/{genuine,forged}/*`` folder, as ``python -m ml evaluate``
+takes) the writers are DIR's instead, each scored by every model's own shipped decision
+(``ml.evaluate.score_writers``, protocol seed 0): a second, larger validation set such as
+the non-test pad users that ``benchmarks/render_online.py --train`` renders. Never point
+it at test writers.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration_study import cv_scores, person, shipped_rows, write_json  # noqa: E402
 from ml.engine import Engine  # noqa: E402
+from ml.evaluate import score_writers  # noqa: E402
 from ml.metrics import eer  # noqa: E402
 
 MODE = "skilled_half"
@@ -33,6 +41,12 @@ def scored_writers(path: str, refs: list[int], folds: int) -> tuple[str, dict]:
     engine = Engine.load(path)
     _, rows = shipped_rows(engine)
     return engine.model_version, {r: cv_scores(rows, folds, r, MODE) for r in refs}
+
+
+def scored_folder(path: str, refs: list[int], data: str) -> tuple[str, dict]:
+    engine = Engine.load(path)
+    scores, _, _ = score_writers(data, refs, 0, engine)
+    return engine.model_version, {r: [{"writer": w, **s} for w, s in sorted(scores[r].items())] for r in refs}
 
 
 def _by_person(scored: list[dict]) -> dict:
@@ -80,12 +94,17 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--boot", type=int, default=2000)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--data", default=None, help="score these writers with each model's shipped decision instead")
     a = ap.parse_args(argv)
     if len(a.models) < 2:
         ap.error("give at least two models")
-    models = [scored_writers(p, a.refs, a.folds) for p in a.models]
-    res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot,
-           "by_refs": compare(models, a.refs, a.boot)}
+    if a.data:
+        models = [scored_folder(p, a.refs, a.data) for p in a.models]
+        res = {"paths": a.models, "data": a.data, "mode": "shipped decision", "bootstrap": a.boot}
+    else:
+        models = [scored_writers(p, a.refs, a.folds) for p in a.models]
+        res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot}
+    res["by_refs"] = compare(models, a.refs, a.boot)
     print(write_json(res, a.json))
 
 

@@ -37,26 +37,43 @@ def _load(data: str, engine: Engine, workers: int = 2):
     return samples, emb, skipped
 
 
+def score_writers(data: str, references: list[int], seed: int, engine: Engine) -> tuple[dict, dict, list[str]]:
+    """Embed DIR once and run the protocol for each reference count in ``references``.
+
+    Returns ``(scores, refs_used, skipped)``: ``scores[R][writer] = {"genuine", "skilled",
+    "random"}`` arrays of the engine's calibrated scores, ``refs_used[R]`` the smallest
+    number of references a writer really had, ``skipped`` the unreadable files.
+    """
+    if min(references) < 1:
+        raise ValueError("--references must be at least 1")
+    samples, emb, skipped = _load(data, engine)
+    by = group_by_writer(samples, emb)
+    if sum(1 for d in by.values() if len(d["genuine"]) >= 2) < 2:
+        raise FileNotFoundError(f"{data}: evaluation needs at least two writers with two genuine signatures each")
+    scores, refs_used = {}, {}
+    for n_refs in references:
+        scores[n_refs], used = {}, []
+        for w, r, s in protocol(by, n_refs, seed, engine.fit_writer, lambda wd, q: engine.score(wd, q)[0]):
+            scores[n_refs][w] = s
+            used.append(r)
+        refs_used[n_refs] = int(min(used))
+    return scores, refs_used, skipped
+
+
 def evaluate(data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None,
              engine_device: str = "cpu") -> dict:
     if references < 1:
         raise ValueError("--references must be at least 1")
     engine = Engine.load(model, device=engine_device)
-    samples, emb, skipped = _load(data, engine)
-    by = group_by_writer(samples, emb)
-    if sum(1 for d in by.values() if len(d["genuine"]) >= 2) < 2:
-        raise FileNotFoundError(f"{data}: evaluation needs at least two writers with two genuine signatures each")
-    pg, ps, pr = {}, {}, {}
-    refs_used = []
-    for w, r, s in protocol(by, references, seed, engine.fit_writer, lambda wd, q: engine.score(wd, q)[0]):
-        pg[w], ps[w], pr[w] = s["genuine"], s["skilled"], s["random"]
-        refs_used.append(r)
+    scores, refs_used, skipped = score_writers(data, [references], seed, engine)
+    by_writer = scores[references]
+    pg, ps, pr = ({w: s[k] for w, s in by_writer.items()} for k in ("genuine", "skilled", "random"))
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)  # noqa: E731
     report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=engine.threshold)
     report.update({
         "n_writers": len(pg),
         "references": int(references),
-        "references_min_used": int(min(refs_used)),
+        "references_min_used": refs_used[references],
         "seed": int(seed),
         "model": engine.model_version,
         "operating_point": engine.operating_point,

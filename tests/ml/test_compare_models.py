@@ -41,3 +41,24 @@ def test_models_validated_on_other_writers_are_refused():
     a, b = _scored(1.0), _scored(1.0, writers=10)
     with pytest.raises(SystemExit, match="other writers"):
         compare([("a", {5: a}), ("b", {5: b})], refs=[5], boot=10)
+
+
+def test_data_mode_scores_a_folder_with_each_models_shipped_decision(tiny_model_path, tmp_path):
+    """``--data``: writers from an evaluate-layout folder, not the checkpoint's validation split."""
+    import json
+
+    from compare_models import main
+
+    from ml import synthetic
+
+    synthetic.write_dataset(tmp_path / "pad", writers=5, genuine_per_writer=4, forged_per_writer=2, seed=3)
+    out = tmp_path / "cmp.json"
+    main(["--models", str(tiny_model_path), str(tiny_model_path), "--data", str(tmp_path / "pad"),
+          "--refs", "2", "1", "--boot", "50", "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["data"] == str(tmp_path / "pad") and res["mode"] == "shipped decision"
+    for refs in ("2", "1"):
+        first, again = res["by_refs"][refs]["models"]
+        assert res["by_refs"][refs]["validation_writers"] == 5
+        assert 0.0 <= first["eer_skilled"] <= 1.0
+        assert again["minus_first"] == 0.0 and again["minus_first_ci95"] == [0.0, 0.0]
