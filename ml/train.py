@@ -39,6 +39,7 @@ DEFAULTS: dict = {
         "root": "../shared/data/signatures",
         "datasets": ["cedar", "bhsig_bengali", "sigcomp2011_dutch", "cross_media_chinese"],
         "val_fraction": 0.1,
+        "split_seed": None,  # seed of the validation split; None: the run's seed
         "cache_dir": "cache",
         "raw_p": 0.0,
     },
@@ -129,10 +130,17 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def split_seed(cfg: dict) -> int:
+    """The validation split's seed: ``data.split_seed``, or the run's seed when unset, so
+    that runs differing only in their seed can still be compared on the same writers."""
+    value = cfg["data"].get("split_seed")
+    return int(cfg["seed"] if value is None else value)
+
+
 def _split_images(samples: list[Sample], cfg: dict, progress=None):
     """Preprocess all samples once (one cache entry), then split writer-disjointly."""
     imgs, ok = preprocess_all([s.path for s in samples], cfg["data"]["cache_dir"], cfg["workers"], progress)
-    train_s, val_s = split_validation(samples, cfg["data"]["val_fraction"], cfg["seed"])
+    train_s, val_s = split_validation(samples, cfg["data"]["val_fraction"], split_seed(cfg))
     val_w = {s.person for s in val_s}
     parts = []
     for want_val in (False, True):
