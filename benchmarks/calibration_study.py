@@ -53,9 +53,10 @@ def collect(val_emb: dict, refs: list[int], seeds: list[int], run) -> list[dict]
     return rows
 
 
-def shipped_rows(engine: Engine) -> tuple[dict, list[dict]]:
-    """The validation embeddings, and the shipped decision features of every protocol row."""
-    val_emb = validation_embeddings(engine)
+def shipped_rows(engine: Engine, val_emb: dict | None = None) -> tuple[dict, list[dict]]:
+    """The validation embeddings (``val_emb`` if given, else the checkpoint's validation
+    writers), and the shipped decision features of every protocol row."""
+    val_emb = validation_embeddings(engine) if val_emb is None else val_emb
     rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS,
                    lambda emb, n_refs, seed: protocol_features(emb, n_refs, seed, engine.negatives, C=engine.svm_c))
     return val_emb, rows

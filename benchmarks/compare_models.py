@@ -9,7 +9,8 @@ on the checkpoint's validation writers, global EER against skilled forgeries), t
 resamples the *physical writers* with replacement (a paired bootstrap: every model is
 scored on the same resampled writers) to give each EER a 95% interval, and each model's
 difference from the first one an interval and the share of resamples in which it is
-lower. All models must share the writer split. Test writers are never read.
+lower. Models are compared on the validation writers they all share (a model trained
+with an extra dataset has more; those are left out and listed). Test writers are never read.
 
 With ``--data DIR`` (a ``<writer>/{genuine,forged}/*`` folder, as ``python -m ml evaluate``
 takes) the writers are DIR's instead, each scored by every model's own shipped decision
@@ -29,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calibration_study import cv_scores, person, shipped_rows, write_json  # noqa: E402
+from calibration_study import cv_scores, person, shipped_rows, validation_embeddings, write_json  # noqa: E402
 from ml.engine import Engine  # noqa: E402
 from ml.evaluate import score_writers  # noqa: E402
 from ml.metrics import eer  # noqa: E402
@@ -37,10 +38,26 @@ from ml.metrics import eer  # noqa: E402
 MODE = "skilled_half"
 
 
-def scored_writers(path: str, refs: list[int], folds: int) -> tuple[str, dict]:
-    engine = Engine.load(path)
-    _, rows = shipped_rows(engine)
-    return engine.model_version, {r: cv_scores(rows, folds, r, MODE) for r in refs}
+def scored_validation(paths: list[str], refs: list[int], folds: int) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Every model scored on the validation writers all of them share.
+
+    A model trained with an extra dataset (run H: SUSIG visual) has that dataset's
+    validation writers too; they are left out *before* the protocol and the
+    cross-validation, so every model's calibrators are fitted on the same writers with the
+    same random forgeries and the same folds. Returns the models and the physical writers
+    left out."""
+    engines = [Engine.load(p) for p in paths]
+    embs = [validation_embeddings(e) for e in engines]
+    persons = [{person(w) for w in emb} for emb in embs]
+    common = set.intersection(*persons)
+    if not common:
+        raise SystemExit("error: the models share no validation writer: not comparable")
+    dropped = sorted(set.union(*persons) - common)
+    models = []
+    for engine, emb in zip(engines, embs):
+        _, rows = shipped_rows(engine, {w: v for w, v in emb.items() if person(w) in common})
+        models.append((engine.model_version, {r: cv_scores(rows, folds, r, MODE) for r in refs}))
+    return models, dropped
 
 
 def scored_folder(path: str, refs: list[int], data: str) -> tuple[str, dict]:
@@ -102,8 +119,11 @@ def main(argv=None):
         models = [scored_folder(p, a.refs, a.data) for p in a.models]
         res = {"paths": a.models, "data": a.data, "mode": "shipped decision", "bootstrap": a.boot}
     else:
-        models = [scored_writers(p, a.refs, a.folds) for p in a.models]
-        res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot}
+        models, dropped = scored_validation(a.models, a.refs, a.folds)
+        if dropped:
+            print(f"note: {len(dropped)} validation writers not shared by every model left out: "
+                  f"{', '.join(dropped[:5])}{' ...' if len(dropped) > 5 else ''}", file=sys.stderr)
+        res = {"paths": a.models, "mode": MODE, "folds": a.folds, "bootstrap": a.boot, "left_out_writers": dropped}
     res["by_refs"] = compare(models, a.refs, a.boot)
     print(write_json(res, a.json))
 

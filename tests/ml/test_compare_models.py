@@ -62,3 +62,28 @@ def test_data_mode_scores_a_folder_with_each_models_shipped_decision(tiny_model_
         assert res["by_refs"][refs]["validation_writers"] == 5
         assert 0.0 <= first["eer_skilled"] <= 1.0
         assert again["minus_first"] == 0.0 and again["minus_first_ci95"] == [0.0, 0.0]
+
+
+def test_validation_mode_compares_models_on_the_writers_they_all_share(tmp_path):
+    """A model trained with one more dataset has more validation writers (run H: SUSIG
+    visual); both models are scored on the shared ones only, and the rest are listed."""
+    from compare_models import scored_validation
+    from ml_testkit import tiny_checkpoint
+
+    from ml import checkpoint as ckpt
+    from ml import synthetic
+
+    for i, name in enumerate(("alpha", "beta", "gamma")):
+        synthetic.write_dataset(tmp_path / "sigs" / name, writers=6, genuine_per_writer=6, forged_per_writer=2, seed=i)
+    paths = []
+    for datasets in (["alpha", "beta"], ["alpha", "beta", "gamma"]):
+        ck = tiny_checkpoint()
+        ck["config"]["data"].update(root=str(tmp_path / "sigs"), datasets=datasets, cache_dir=str(tmp_path / "cache"))
+        ck["config"]["workers"] = 1
+        paths.append(tmp_path / f"{len(datasets)}.pt")
+        ckpt.save(ck, paths[-1])
+    models, dropped = scored_validation([str(p) for p in paths], refs=[5], folds=2)
+    assert dropped and all(p.startswith("gamma/") for p in dropped)
+    writers = [sorted(r["writer"] for r in scored[5]) for _, scored in models]
+    assert writers[0] == writers[1] and len(writers[0]) == 6  # 3 validation writers each of alpha and beta
+    assert not any(w.startswith("gamma/") for w in writers[1])
