@@ -30,11 +30,18 @@ from ml.train import _split_images  # noqa: E402
 from ml.writer import CALIBRATION_MODES, Calibrator, bucket_name, protocol_features  # noqa: E402
 
 
-def validation_embeddings(engine: Engine) -> dict:
-    """The checkpoint's validation writers, split exactly as its training run split them."""
+def validation_images(engine: Engine) -> tuple:
+    """(images, samples) of the checkpoint's validation writers, split exactly as its
+    training run split them."""
     cfg = engine.checkpoint["config"]
     samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
     _, (val_x, val_s) = _split_images(samples, cfg)
+    return val_x, val_s
+
+
+def validation_embeddings(engine: Engine) -> dict:
+    """The checkpoint's validation writers, embedded and grouped by identity."""
+    val_x, val_s = validation_images(engine)
     return group_by_writer(val_s, engine.embed_images(val_x))
 
 

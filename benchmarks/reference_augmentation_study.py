@@ -30,12 +30,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calibration_study import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, cv_scores, write_json  # noqa: E402
+from calibration_study import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, validation_images, write_json  # noqa: E402
 from ml.augment import AugmentConfig, BatchAugment  # noqa: E402
-from ml.data import group_by_writer, training_writers  # noqa: E402
+from ml.data import group_by_writer  # noqa: E402
 from ml.engine import Engine  # noqa: E402
-from ml.metrics import eer  # noqa: E402
-from ml.train import _split_images  # noqa: E402
 from ml.writer import features, fit_writer, protocol  # noqa: E402
 
 MODE = "skilled_half"
@@ -81,8 +79,7 @@ def main(argv=None):
     engine = Engine.load(a.model)
     cfg = engine.checkpoint["config"]
     aug_cfg = AugmentConfig(**(cfg.get("augment") or {})) if a.strength == "training" else AugmentConfig()
-    samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
-    _, (val_x, val_s) = _split_images(samples, cfg)
+    val_x, val_s = validation_images(engine)
     emb = augmented_embeddings(engine, val_x, a.copies, aug_cfg, seed=0)
     val_emb = group_by_writer(val_s, emb.reshape(len(emb), -1))
     dim = emb.shape[-1]
@@ -94,9 +91,8 @@ def main(argv=None):
         rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS, lambda e, n, s: protocol(e, n, s, fit, score))
         out = {}
         for n_refs in a.refs:
-            scored = cv_scores(rows, a.folds, n_refs, MODE)
-            g, s, r = (np.concatenate([x[k] for x in scored]) for k in ("genuine", "skilled", "random"))
-            out[str(n_refs)] = {"eer_skilled": eer(g, s)[0], "eer_random": eer(g, r)[0]}
+            m = study(rows, a.folds, n_refs, modes=(MODE,))[MODE]
+            out[str(n_refs)] = {"eer_skilled": m["eer_skilled"], "eer_random": m["eer_random"]}
         res["variants"][variant] = out
         print(variant, {k: round(v["eer_skilled"] * 100, 2) for k, v in out.items()}, file=sys.stderr, flush=True)
     print(write_json(res, a.json))
