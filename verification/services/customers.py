@@ -11,17 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
+from verification.services.audit import audit_record
 from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
 
 
 def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None) -> AuditEvent:
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor,
-        customer_id_ref=customer.id,
-        customer_external_ref=customer.external_ref,
-        details=details or {},
-    )
+    return audit_record(action=action, customer=customer, actor=actor, details=details)
 
 
 def customer_create(*, external_ref: str, name: str, consent_at=None, created_by=None) -> Customer:

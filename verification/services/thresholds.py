@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
-from verification.models import AuditEvent, Enrollment
+from verification.models import Enrollment
+from verification.services.audit import audit_record
 
 
 def enrollment_threshold_set(*, enrollment: Enrollment, threshold: float | None, changed_by=None) -> Enrollment:
@@ -27,11 +28,12 @@ def enrollment_threshold_set(*, enrollment: Enrollment, threshold: float | None,
         note = f"threshold {previous if previous is not None else 'model'} -> {threshold if threshold is not None else 'model'}"
         enrollment.history = [*enrollment.history, {"at": timezone.now().isoformat(), "status": enrollment.status, "note": note}]
         enrollment.save(update_fields=["threshold", "history", "updated_at"])
-        AuditEvent.objects.create(
+        audit_record(
             action="enrollment.threshold",
             actor=changed_by,
-            customer_id_ref=enrollment.customer_id,
-            customer_external_ref=enrollment.customer.external_ref,
+            customer=enrollment.customer,
+            before={"threshold": previous},
+            after={"threshold": threshold},
             details={"enrollment": enrollment.id, "from": previous, "to": threshold},
         )
     return enrollment
