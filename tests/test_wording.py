@@ -27,7 +27,7 @@ SESSION = "ses" + "sion"  # spelled apart so that this file passes the check it 
         "the recipe of run " + "B",
         "runs " + "F and G were not shipped",
         "compare_models_run" + "_h.json",
-        "no GPU was " + "lent here",
+        "no GPU was " + "le" + "nt here",
     ],
 )
 def test_each_kind_of_history_wording_is_found(line):
