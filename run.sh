@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run SigWeb on the embedded default (SQLite, in-memory channels, in-process jobs)
-# at http://127.0.0.1:8000 . Creates .venv, installs requirements, migrates, seeds the demo.
+# at http://127.0.0.1:8000 . Creates .venv, installs requirements-dev.txt and SigWeb (editable), migrates, seeds the demo.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/venv.sh

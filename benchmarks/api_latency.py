@@ -16,17 +16,15 @@ import statistics
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from verification.demo import demo_strokes  # noqa: E402  (pure Python, no Django needed)
+from verification.demo import demo_strokes  # pure Python, no Django needed
 
 
 def _request(url, token, method="GET", body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
@@ -55,8 +53,9 @@ def main():
         kind = "own hand" if i % 2 == 0 else "other writer"
         writer = c["external_ref"] if kind == "own hand" else other["external_ref"]
         t = time.perf_counter()
-        out = _request(f"{base}/api/verifications/?wait=5", a.token, "POST",
-                       {"customer": c["id"], "strokes": demo_strokes(writer, 1000 + i)})
+        out = _request(
+            f"{base}/api/verifications/?wait=5", a.token, "POST", {"customer": c["id"], "strokes": demo_strokes(writer, 1000 + i)}
+        )
         rtt.append((time.perf_counter() - t) * 1000)
         v = out.get("verification", out)
         server.append(float(v.get("timings", {}).get("total_ms", float("nan"))))
@@ -72,9 +71,12 @@ def main():
         "server_total_p50_ms": round(statistics.median(server), 1),
         "decisions": decisions,
     }
-    print(json.dumps(report, indent=2) if a.json else
-          f"{a.n} verifications: HTTP p50 {report['http_p50_ms']} ms, p95 {report['http_p95_ms']} ms; "
-          f"server p50 {report['server_total_p50_ms']} ms; {decisions}")
+    print(
+        json.dumps(report, indent=2)
+        if a.json
+        else f"{a.n} verifications: HTTP p50 {report['http_p50_ms']} ms, p95 {report['http_p95_ms']} ms; "
+        f"server p50 {report['server_total_p50_ms']} ms; {decisions}"
+    )
 
 
 if __name__ == "__main__":

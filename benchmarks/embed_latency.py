@@ -30,18 +30,17 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from ml import checkpoint as ckpt
+from ml import synthetic
+from ml.engine import Engine
+from ml.preprocess import render_strokes
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from ml import checkpoint as ckpt  # noqa: E402
-from ml import synthetic  # noqa: E402
-from ml.engine import Engine  # noqa: E402
-from ml.preprocess import render_strokes  # noqa: E402
 
 
 def default_model() -> Path:
@@ -50,8 +49,10 @@ def default_model() -> Path:
     runs = sorted(REPO.glob("runs/*/model.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
     if runs:
         return runs[0]
-    raise SystemExit(f"error: no model: neither {ckpt.DEFAULT_PATH} nor runs/*/model.pt exists; "
-                     "train one (python -m ml train ...) or pass --model PATH")
+    raise SystemExit(
+        f"error: no model: neither {ckpt.DEFAULT_PATH} nor runs/*/model.pt exists; "
+        "train one (python -m ml train ...) or pass --model PATH"
+    )
 
 
 def scan_png(seed: int = 11, size=(1000, 300)) -> bytes:
@@ -131,6 +132,7 @@ def main() -> int:
         def run():
             with torch.inference_mode():
                 return model(fmt(x))
+
         return run
 
     ref = embed_fn(model_nchw, variants["inference_mode"][1])()
@@ -157,14 +159,20 @@ def main() -> int:
     batch = torch.from_numpy(np.repeat(prepared.image[None, None], 64, axis=0))
     bt = {}
     for name, (m, f) in variants.items():
+
         def run(m=m, f=f):
             with torch.inference_mode():
                 return m(f(batch))
+
         bt[name] = time_calls(run, max(3, a.iters // 20), warmup=2)
     bbest = min(bt, key=lambda k: np.median(bt[k]))
     throughput = 64.0 / float(np.median(bt[bbest]))
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    cpu = (
+        next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor())
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
     result = {
         "model": str(model_path),
         "arch": ck["arch"],
@@ -197,8 +205,10 @@ def main() -> int:
     else:
         print(f"model {result['model']} ({result['arch']}), {a.threads} thread(s), {a.iters} iterations")
         print(f"preprocess + embed  p50 {result['p50_ms']:.2f} ms  p95 {result['p95_ms']:.2f} ms  (target <= 20 ms)")
-        print(f"  CPU time of the thread: p50 {result['cpu_p50_ms']:.2f} ms  p95 {result['cpu_p95_ms']:.2f} ms "
-              f"(1-min load average {result['load_average']})")
+        print(
+            f"  CPU time of the thread: p50 {result['cpu_p50_ms']:.2f} ms  p95 {result['cpu_p95_ms']:.2f} ms "
+            f"(1-min load average {result['load_average']})"
+        )
         print(f"preprocess only     p50 {result['preprocess_p50_ms']:.2f} ms  (CPU {result['preprocess_cpu_p50_ms']:.2f} ms)")
         for k, v in result["embed_p50_ms_by_variant"].items():
             print(f"embed only          p50 {v:.2f} ms  [{k}]{' (used)' if k == best else ''}")

@@ -35,11 +35,13 @@ SUITE = [
 
 def _row(name: str, refs: int, bound, r: dict) -> str:
     at = r["at_threshold"]
-    pct = lambda v: "–" if v is None else f"{100 * v:.2f}"  # noqa: E731
+    pct = lambda v: "–" if v is None else f"{100 * v:.2f}"
     verdict = "–" if bound is None else f"{'pass' if r['eer_global'] <= bound else 'FAIL'} (≤ {100 * bound:g}%)"
-    return (f"| {name} | {r['n_writers']} | {refs} | {r['eer_against']} | {pct(r['eer_global'])} | "
-            f"{pct(r['eer_user'])} | {r['auc']:.4f} | {pct(r['eer_global_random'])} | {pct(at['frr'])} | "
-            f"{pct(at['far_skilled'])} | {pct(at['far_random'])} | {verdict} |")
+    return (
+        f"| {name} | {r['n_writers']} | {refs} | {r['eer_against']} | {pct(r['eer_global'])} | "
+        f"{pct(r['eer_user'])} | {r['auc']:.4f} | {pct(r['eer_global_random'])} | {pct(at['frr'])} | "
+        f"{pct(at['far_skilled'])} | {pct(at['far_random'])} | {verdict} |"
+    )
 
 
 def main():
@@ -54,7 +56,9 @@ def main():
     if not (cache / "test" / "cross_media_chinese_names").is_dir():
         subprocess.run([sys.executable, str(ROOT / "benchmarks" / "test_folders.py"), "--out", str(cache / "test")], check=True)
     if not (cache / "online").is_dir():
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "render_online.py"), "--out", str(cache / "online")], check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "render_online.py"), "--out", str(cache / "online")], check=True
+        )
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, folder, refs, bound in SUITE:
@@ -65,18 +69,37 @@ def main():
             print(f"skip {name}: {data} not found", file=sys.stderr)
             continue
         js = out / f"{name}.json"
-        cmd = [sys.executable, "-m", "ml", "evaluate", "--data", str(data), "--references", str(refs),
-               "--seed", str(a.seed), "--model", a.model, "--json", str(js)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ml",
+            "evaluate",
+            "--data",
+            str(data),
+            "--references",
+            str(refs),
+            "--seed",
+            str(a.seed),
+            "--model",
+            a.model,
+            "--json",
+            str(js),
+        ]
         if name in ("cedar_r10", "bhsig_bengali_r10", "sigcomp2011_dutch_r5", "svc2004_pad_r10"):
             cmd += ["--plots", str(out / f"{name}_plots")]
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         print(_row(name, refs, bound, json.loads(js.read_text())), flush=True)
     # the table covers every protocol with a result in OUT, so --only updates rows in place
-    rows = [_row(name, refs, bound, json.loads((out / f"{name}.json").read_text()))
-            for name, _, refs, bound in SUITE if (out / f"{name}.json").is_file()]
-    head = ("| protocol | writers | refs | EER vs | EER global % | EER user % | AUC | EER random % | "
-            "FRR @ shipped % | FAR skilled @ shipped % | FAR random @ shipped % | target |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [
+        _row(name, refs, bound, json.loads((out / f"{name}.json").read_text()))
+        for name, _, refs, bound in SUITE
+        if (out / f"{name}.json").is_file()
+    ]
+    head = (
+        "| protocol | writers | refs | EER vs | EER global % | EER user % | AUC | EER random % | "
+        "FRR @ shipped % | FAR skilled @ shipped % | FAR random @ shipped % | target |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     (out / "table.md").write_text(head + "\n" + "\n".join(rows) + "\n")
     print(f"wrote {out / 'table.md'}")
 

@@ -14,15 +14,12 @@ not matter here.
 import argparse
 import hashlib
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ml.preprocess import render_strokes  # noqa: E402
+from ml.preprocess import render_strokes
 
 
 def _split(points, pen_down, ends=None):
@@ -82,13 +79,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="../shared/data/online")
     ap.add_argument("--out", default="cache/online")
-    ap.add_argument("--train", action="store_true",
-                    help="render the NON-test users instead (training data; ml.data drops test users anyway)")
+    ap.add_argument(
+        "--train", action="store_true", help="render the NON-test users instead (training data; ml.data drops test users anyway)"
+    )
     a = ap.parse_args()
     root, out = Path(a.root), Path(a.out)
     svc = root / "svc2004_task2"
     if svc.is_dir():
-        for u in (range(1, 31) if a.train else range(31, 41)):
+        for u in range(1, 31) if a.train else range(31, 41):
             files = {s: svc / f"U{u}S{s}.TXT" for s in range(1, 41)}
             gen = [read_svc(f) for s, f in files.items() if s <= 20 and f.exists()]
             forg = [read_svc(f) for s, f in files.items() if s > 20 and f.exists()]

@@ -9,12 +9,9 @@ writers listed in ``../shared/data/README.md`` (``ml.data.TEST_WRITERS``), so th
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ml.data import TEST_WRITERS, is_test_writer  # noqa: E402
+from ml.data import TEST_WRITERS, is_test_writer
 
 
 def main():

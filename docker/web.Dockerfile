@@ -8,6 +8,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 sigweb
 WORKDIR /app
+# runtime dependencies only (requirements.txt); tests, lint and plots are in requirements-dev.txt
 COPY requirements.txt .
 # The web process runs the engine on CPU for input checks; point PIP_EXTRA_INDEX_URL at a
 # CPU wheel index at build time to keep the image small (build arg below).

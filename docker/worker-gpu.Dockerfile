@@ -10,6 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
     && python3 -m venv /opt/venv \
     && useradd --create-home --uid 1001 sigweb
 WORKDIR /app
+# runtime dependencies only (requirements.txt); tests, lint and plots are in requirements-dev.txt
 COPY requirements.txt .
 # torch==2.13.0 from the default index is the CUDA build on Linux x86_64.
 RUN pip install -r requirements.txt

@@ -42,7 +42,9 @@ def load(path: str | os.PathLike | None = None, *, require_decision: bool = Fals
     except Exception as exc:  # pickle errors, zip errors, truncation: all mean "not ours"
         raise CheckpointError(f"{path} is not a SigWeb checkpoint ({type(exc).__name__})") from None
     if not isinstance(ck, dict) or ck.get("kind") != KIND:
-        raise CheckpointError(f"{path} is not a SigWeb embedding checkpoint (kind={ck.get('kind') if isinstance(ck, dict) else type(ck).__name__})")
+        raise CheckpointError(
+            f"{path} is not a SigWeb embedding checkpoint (kind={ck.get('kind') if isinstance(ck, dict) else type(ck).__name__})"
+        )
     if ck.get("format") != FORMAT:
         raise CheckpointError(f"{path} has checkpoint format {ck.get('format')}, this code reads {FORMAT}")
     pp = ck.get("preprocess", {}).get("version")

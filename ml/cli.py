@@ -1,4 +1,4 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, embed, export.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, embed, export, compare, calibration-study.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -7,6 +7,7 @@ missing or empty data folders, unreadable files and checkpoints of the wrong kin
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -62,8 +63,9 @@ def _cmd_evaluate(a):
 
     if a.references < 1:
         raise CliError("--references must be at least 1")
-    report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots,
-                      engine_device=a.device)
+    if a.plots and importlib.util.find_spec("matplotlib") is None:
+        raise CliError("--plots needs matplotlib (requirements-dev.txt)")
+    report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
     text = json.dumps(report, indent=2)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +84,40 @@ def _cmd_export(a):
     from ml.export import export
 
     print(json.dumps(export(a.model, a.out, fmt=a.format), indent=2))
+
+
+def _cmd_compare(a):
+    from ml import selection
+
+    if len(a.models) < 2:
+        raise CliError("give at least two models")
+    try:
+        if a.data:
+            models = [selection.scored_folder(p, a.refs, a.data) for p in a.models]
+            res = {"paths": a.models, "data": a.data, "mode": "shipped decision", "bootstrap": a.boot}
+        else:
+            models, dropped = selection.scored_validation(a.models, a.refs, a.folds)
+            if dropped:
+                more = " ..." if len(dropped) > 5 else ""
+                print(f"note: {len(dropped)} validation writers not shared by every model left out: "
+                      f"{', '.join(dropped[:5])}{more}", file=sys.stderr)  # fmt: skip
+            res = {"paths": a.models, "mode": selection.SELECTION_MODE, "folds": a.folds, "bootstrap": a.boot,
+                   "left_out_writers": dropped}  # fmt: skip
+        res["by_refs"] = selection.compare(models, a.refs, a.boot)
+    except selection.NotComparableError as exc:
+        raise CliError(str(exc)) from None
+    print(selection.write_json(res, a.json))
+
+
+def _cmd_calibration_study(a):
+    from ml import selection
+    from ml.engine import Engine
+
+    engine = Engine.load(a.model)
+    val_emb, rows = selection.shipped_rows(engine)
+    res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds,
+           "refs": a.refs, "modes": selection.study(rows, a.folds, a.refs)}  # fmt: skip
+    print(selection.write_json(res, a.json))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True)
     x.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript")
     x.set_defaults(func=_cmd_export)
+
+    k = sub.add_parser("compare", help="paired writer bootstrap of models on validation writers (the selection rule)")
+    k.add_argument("--models", nargs="+", required=True, help="two or more calibrated checkpoints; the first is the reference")
+    k.add_argument("--refs", nargs="+", type=int, default=[5, 10, 1])
+    k.add_argument("--folds", type=int, default=4)
+    k.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    k.add_argument("--data", help="score this evaluate-layout folder with each model's shipped decision instead "
+                   "(never test writers)")  # fmt: skip
+    k.add_argument("--json", help="write the result here")
+    k.set_defaults(func=_cmd_compare)
+
+    v = sub.add_parser("calibration-study", help="cross-validated calibration modes on the validation writers")
+    v.add_argument("--model", help="checkpoint (default: the shipped model)")
+    v.add_argument("--folds", type=int, default=4)
+    v.add_argument("--refs", type=int, default=5, help="reference count the comparison is made at")
+    v.add_argument("--json", help="write the result here")
+    v.set_defaults(func=_cmd_calibration_study)
     return p
 
 
@@ -137,7 +190,10 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
-            print("error: no command given (train, calibrate, ensemble, evaluate, embed or export)", file=sys.stderr)
+            print(
+                "error: no command given (train, calibrate, ensemble, evaluate, embed, export, compare or calibration-study)",
+                file=sys.stderr,
+            )
             return 2
         args.func(args)
         return 0

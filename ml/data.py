@@ -128,7 +128,7 @@ def split_validation(samples: list[Sample], fraction: float, seed: int, min_per_
         if s.person not in by_ds[s.dataset]:
             by_ds[s.dataset].append(s.person)
     val = set()
-    for ds, writers in sorted(by_ds.items()):
+    for _, writers in sorted(by_ds.items()):
         writers = sorted(writers)
         k = max(min_per_dataset, int(round(len(writers) * fraction))) if fraction > 0 else 0
         k = min(k, len(writers) // 2)
@@ -149,6 +149,7 @@ def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict[str, dict[st
 
 # --------------------------------------------------------------------------- cache
 
+
 def _prep_one(path: str) -> np.ndarray | None:
     try:
         gray, _ = load_gray(path)
@@ -157,8 +158,9 @@ def _prep_one(path: str) -> np.ndarray | None:
         return None
 
 
-def preprocess_all(paths: list[str], cache_dir: str | os.PathLike | None = None, workers: int = 2,
-                   progress=None) -> tuple[np.ndarray, np.ndarray]:
+def preprocess_all(
+    paths: list[str], cache_dir: str | os.PathLike | None = None, workers: int = 2, progress=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Preprocess many files once: (uint8 images (N, H, W), ok mask (N,)).
 
     With ``cache_dir`` the result is kept in an .npz keyed by the preprocessing version and

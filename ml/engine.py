@@ -13,7 +13,7 @@ was fixed on validation writers at the operating point recorded in the checkpoin
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -52,7 +52,7 @@ class Engine:
         decision = ck.get("decision") or {}
         self.calibrator = Calibrator(decision.get("calibrator"))
         neg = decision.get("negatives")
-        self.negatives = (neg.float().numpy() if isinstance(neg, torch.Tensor) else np.zeros((0, self.embedding_dim), np.float32))
+        self.negatives = neg.float().numpy() if isinstance(neg, torch.Tensor) else np.zeros((0, self.embedding_dim), np.float32)
         self.svm_c = float(decision.get("svm_c", 1.0))
         self.threshold = float(decision.get("threshold", 0.5))
         self.operating_point = decision.get("operating_point", "uncalibrated")
@@ -62,7 +62,7 @@ class Engine:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path=None, device: str = "cpu") -> "Engine":
+    def load(cls, path=None, device: str = "cpu") -> Engine:
         ck = ckpt.load(path)
         if "decision" not in ck:
             raise CheckpointError(f"{ck['_path']} is a training checkpoint without a calibrated decision")

@@ -29,7 +29,7 @@ def _members_of(ck: dict) -> list[tuple[dict, dict]]:
     out = []
     for i, spec in enumerate(ck["arch_kwargs"]["members"]):
         prefix = f"members.{i}."
-        out.append((dict(spec), {k[len(prefix):]: v for k, v in ck["state_dict"].items() if k.startswith(prefix)}))
+        out.append((dict(spec), {k[len(prefix) :]: v for k, v in ck["state_dict"].items() if k.startswith(prefix)}))
     return out
 
 
@@ -42,9 +42,11 @@ def combine(paths: list[str]) -> dict:
         if ck["preprocess"] != first["preprocess"]:
             raise CheckpointError(f"{p} expects preprocessing {ck['preprocess']}, {paths[0]} expects {first['preprocess']}")
         if _split_of(ck) != _split_of(first):
-            raise CheckpointError(f"{p} was trained on another writer split than {paths[0]} "
-                                  "(datasets, validation fraction or seed differ): its training writers may be "
-                                  "the ensemble's validation writers")
+            raise CheckpointError(
+                f"{p} was trained on another writer split than {paths[0]} "
+                "(datasets, validation fraction or seed differ): its training writers may be "
+                "the ensemble's validation writers"
+            )
     specs, state = [], {}
     for ck in cks:
         for spec, sd in _members_of(ck):
@@ -63,8 +65,10 @@ def combine(paths: list[str]) -> dict:
         "config": config,
         "metrics": {},
         "epoch": None,
-        "sources": [{"path": p, "sha256": ckpt.file_hash(p), "epoch": ck.get("epoch"),
-                     "out": (ck.get("config") or {}).get("out")} for p, ck in zip(paths, cks)],
+        "sources": [
+            {"path": p, "sha256": ckpt.file_hash(p), "epoch": ck.get("epoch"), "out": (ck.get("config") or {}).get("out")}
+            for p, ck in zip(paths, cks)
+        ],
     }
     ckpt.build_model(out)  # fails here, not at load time, if the parts do not fit together
     return out

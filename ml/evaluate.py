@@ -17,7 +17,8 @@ import numpy as np
 
 from ml.data import group_by_writer, preprocess_all, scan_writers
 from ml.engine import Engine
-from ml.metrics import summarize
+from ml.metrics import det as det_points
+from ml.metrics import error_curve, summarize
 from ml.writer import protocol
 
 
@@ -60,23 +61,26 @@ def score_writers(data: str, references: list[int], seed: int, engine: Engine) -
     return scores, refs_used, skipped
 
 
-def evaluate(data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None,
-             engine_device: str = "cpu") -> dict:
+def evaluate(
+    data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None, engine_device: str = "cpu"
+) -> dict:
     engine = Engine.load(model, device=engine_device)
     scores, refs_used, skipped = score_writers(data, [references], seed, engine)
     by_writer = scores[references]
     pg, ps, pr = ({w: s[k] for w, s in by_writer.items()} for k in ("genuine", "skilled", "random"))
-    cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)  # noqa: E731
+    cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
     report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=engine.threshold)
-    report.update({
-        "n_writers": len(pg),
-        "references": int(references),
-        "references_min_used": refs_used[references],
-        "seed": int(seed),
-        "model": engine.model_version,
-        "operating_point": engine.operating_point,
-        "skipped_files": skipped,
-    })
+    report.update(
+        {
+            "n_writers": len(pg),
+            "references": int(references),
+            "references_min_used": refs_used[references],
+            "seed": int(seed),
+            "model": engine.model_version,
+            "operating_point": engine.operating_point,
+            "skipped_files": skipped,
+        }
+    )
     if plots:
         write_plots(plots, cat(pg), cat(ps), cat(pr), engine.threshold, report)
     return report
@@ -90,15 +94,14 @@ def write_plots(folder: str, genuine, skilled, random, threshold: float, report:
     from scipy.stats import norm
 
     Path(folder).mkdir(parents=True, exist_ok=True)
-    ts = np.linspace(0, 1, 501)
     out = []
     fig, (roc, det, hist) = plt.subplots(1, 3, figsize=(15, 4.5))
     for name, neg in (("skilled", skilled), ("random", random)):
         if not len(neg):
             continue
-        far = np.array([(neg >= t).mean() for t in ts])
-        frr = np.array([(genuine < t).mean() for t in ts])
+        _, far, frr = error_curve(genuine, neg)
         roc.plot(far, 1 - frr, label=f"{name} forgeries")
+        far, frr = det_points(genuine, neg)
         inside = (far > 0) & (far < 1) & (frr > 0) & (frr < 1)  # the normal-deviate axes end before 0 and 1
         det.plot(norm.ppf(far[inside]), norm.ppf(frr[inside]), label=name)
     roc.set(xlabel="FAR", ylabel="1 - FRR", title=f"ROC (AUC {report['auc']:.3f})")

@@ -40,8 +40,15 @@ def export(model_path: str | None, out: str, fmt: str = "torchscript", seed: int
         except ImportError:
             raise RuntimeError("ONNX export needs the onnx, onnxscript and onnxruntime packages (requirements.txt)") from None
         # one self-contained file (the weights inside, not in a .data file beside it)
-        torch.onnx.export(model, (x[:1],), out, input_names=["image"], output_names=["embedding"],
-                          dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
+        torch.onnx.export(
+            model,
+            (x[:1],),
+            out,
+            input_names=["image"],
+            output_names=["embedding"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            external_data=False,
+        )
         sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
         got = sess.run(None, {"image": x.numpy()})[0]
     else:

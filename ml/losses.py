@@ -129,14 +129,23 @@ class TripletLoss(nn.Module):
 class CombinedLoss(nn.Module):
     """A weighted sum of the losses above, with the parts logged separately."""
 
-    def __init__(self, embedding_dim: int, n_classes: int, weights: dict, classifier: str = "cosface",
-                 triplet_margin: float = 0.2, mining: str = "semihard", contrastive_margin: float = 1.0):
+    def __init__(
+        self,
+        embedding_dim: int,
+        n_classes: int,
+        weights: dict,
+        classifier: str = "cosface",
+        triplet_margin: float = 0.2,
+        mining: str = "semihard",
+        contrastive_margin: float = 1.0,
+    ):
         super().__init__()
         self.weights = {k: float(v) for k, v in weights.items() if float(v) > 0}
         parts = {}
         if "classification" in self.weights:
-            parts["classification"] = (CosFaceLoss(embedding_dim, n_classes) if classifier == "cosface"
-                                       else SoftmaxLoss(embedding_dim, n_classes))
+            parts["classification"] = (
+                CosFaceLoss(embedding_dim, n_classes) if classifier == "cosface" else SoftmaxLoss(embedding_dim, n_classes)
+            )
         if "forgery" in self.weights:
             parts["forgery"] = ForgeryLoss(embedding_dim)
         if "triplet" in self.weights:

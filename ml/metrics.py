@@ -10,6 +10,7 @@ score, plus one above the largest) we take the one minimising |FAR - FRR| and re
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import det_curve, roc_auc_score, roc_curve
 
 
 def far_frr(genuine, negative, threshold: float) -> tuple[float, float]:
@@ -20,39 +21,49 @@ def far_frr(genuine, negative, threshold: float) -> tuple[float, float]:
     return far, frr
 
 
+def _labelled(genuine, negative, what: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    g = np.asarray(genuine, float).ravel()
+    n = np.asarray(negative, float).ravel()
+    if g.size == 0 or n.size == 0:
+        raise ValueError(f"{what} needs at least one genuine and one negative score")
+    return np.concatenate([np.ones(g.size), np.zeros(n.size)]), np.concatenate([g, n]), g.size, n.size
+
+
+def error_curve(genuine, negative) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds ascending, FAR, FRR) at every observed score and one just above the largest.
+
+    scikit-learn's ``roc_curve`` gives the rates; they are turned back into exact counts so
+    that FAR and FRR equal ``far_frr`` at every threshold, bit for bit.
+    """
+    y, s, n_g, n_n = _labelled(genuine, negative, "an error curve")
+    fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)  # thresholds descending, the first above all
+    thr = thr.astype(float)
+    thr[0] = s.max() + 1e-6
+    far = np.rint(fpr * n_n) / n_n  # negatives at or above t
+    frr = (n_g - np.rint(tpr * n_g)) / n_g  # genuine strictly below t
+    return thr[::-1], far[::-1], frr[::-1]
+
+
 def eer(genuine, negative) -> tuple[float, float]:
     """(EER, threshold) for one set of genuine and negative scores."""
-    g = np.sort(np.asarray(genuine, float))
-    n = np.sort(np.asarray(negative, float))
-    if g.size == 0 or n.size == 0:
+    if np.size(genuine) == 0 or np.size(negative) == 0:
         raise ValueError("EER needs at least one genuine and one negative score")
-    cands = np.unique(np.concatenate([g, n, [max(g[-1], n[-1]) + 1e-6]]))
-    frr = np.searchsorted(g, cands, side="left") / g.size  # genuine strictly below t
-    far = 1.0 - np.searchsorted(n, cands, side="left") / n.size  # negatives at or above t
-    i = int(np.argmin(np.abs(far - frr)))
-    return float((far[i] + frr[i]) / 2), float(cands[i])
+    thr, far, frr = error_curve(genuine, negative)
+    i = int(np.argmin(np.abs(far - frr)))  # first minimum: the lower threshold on ties
+    return float((far[i] + frr[i]) / 2), float(thr[i])
 
 
 def auc(genuine, negative) -> float:
-    """Probability that a genuine score exceeds a negative one (ties count half)."""
-    g = np.asarray(genuine, float)
-    n = np.asarray(negative, float)
-    if g.size == 0 or n.size == 0:
-        raise ValueError("AUC needs at least one genuine and one negative score")
-    allv = np.concatenate([g, n])
-    order = allv.argsort(kind="mergesort")
-    ranks = np.empty(len(allv))
-    sv = allv[order]
-    # average ranks for ties
-    i = 0
-    while i < len(sv):
-        j = i
-        while j + 1 < len(sv) and sv[j + 1] == sv[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    rg = ranks[: g.size].sum()
-    return float((rg - g.size * (g.size + 1) / 2) / (g.size * n.size))
+    """Probability that a genuine score exceeds a negative one (ties count half): ROC AUC."""
+    y, s, _, _ = _labelled(genuine, negative, "AUC")
+    return float(roc_auc_score(y, s))
+
+
+def det(genuine, negative) -> tuple[np.ndarray, np.ndarray]:
+    """(FAR, FRR) of the DET curve, as scikit-learn's ``det_curve`` computes them."""
+    y, s, _, _ = _labelled(genuine, negative, "a DET curve")
+    far, frr, _ = det_curve(y, s)
+    return far, frr
 
 
 def eer_user(per_writer: dict) -> float:
@@ -67,8 +78,9 @@ def eer_user(per_writer: dict) -> float:
     return float(np.mean(vals))
 
 
-def summarize(genuine, skilled, random, per_writer_g: dict, per_writer_s: dict, per_writer_r: dict,
-              shipped_threshold: float | None = None) -> dict:
+def summarize(
+    genuine, skilled, random, per_writer_g: dict, per_writer_s: dict, per_writer_r: dict, shipped_threshold: float | None = None
+) -> dict:
     """The evaluation report: EER on skilled forgeries (random when there are none)."""
     genuine, skilled, random = (np.asarray(x, float) for x in (genuine, skilled, random))
     primary = skilled if skilled.size else random

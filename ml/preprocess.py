@@ -12,33 +12,38 @@ reduce to ink on white:
 5. invert (background 0, ink keeps its grey level), fit into the canvas keeping the
    aspect ratio, centre, and scale to [0, 1].
 
-Pad strokes are rendered with a pen width proportional to the signature's size, then go
-through the same steps, so a pad enrollment and a scanned query look alike.
+Pad strokes are rendered (``ml.strokes``) with a pen width proportional to the signature's
+size, then go through the same steps, so a pad enrollment and a scanned query look alike.
 Everything is deterministic: OpenCV's area resize and fixed kernel sizes only.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ml.errors import SignatureInputError
+from ml.strokes import MIN_STROKE_POINTS, parse_strokes, render_strokes, stroke_quality
+
+__all__ = [
+    "CANVAS", "MAX_PIXELS", "MIN_INK_PIXELS", "MIN_STROKE_POINTS", "PREPROCESS_VERSION", "Prepared", "clean_gray",
+    "load_gray", "parse_strokes", "prepare", "preprocess_gray", "render_strokes", "stroke_quality", "to_png",
+]  # fmt: skip
 
 PREPROCESS_VERSION = "sigweb-pp-1"
 CANVAS = (150, 220)  # height, width: the SigNet input size
 MAX_PIXELS = 40_000_000  # a 300 dpi A4 page is about 8.7 MP
-MIN_STROKE_POINTS = 10
 MIN_INK_PIXELS = 30
 WORK_MAX_SIDE = 800  # larger inputs are downscaled first: the output is 220 wide, so 3.6x is plenty
 
-Source = Union[bytes, bytearray, str, os.PathLike, Image.Image, np.ndarray, Sequence[Any]]
+Source = bytes | bytearray | str | os.PathLike | Image.Image | np.ndarray | Sequence[Any]
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Prepared:
 
 
 # --------------------------------------------------------------------------- decoding
+
 
 def _open_image(source) -> Image.Image:
     if isinstance(source, Image.Image):
@@ -80,9 +86,7 @@ def _to_gray(im: Image.Image) -> np.ndarray:
     """Decode fully and return uint8 grey (ink dark, paper light)."""
     w, h = im.size
     if w * h > MAX_PIXELS:
-        raise SignatureInputError(
-            "too_large", f"image is {w}x{h} = {w * h:,} pixels, over the {MAX_PIXELS:,} pixel limit"
-        )
+        raise SignatureInputError("too_large", f"image is {w}x{h} = {w * h:,} pixels, over the {MAX_PIXELS:,} pixel limit")
     if w < 8 or h < 8:
         raise SignatureInputError("unreadable", f"image is only {w}x{h} pixels")
     try:
@@ -119,125 +123,8 @@ def _to_gray(im: Image.Image) -> np.ndarray:
         raise SignatureInputError("unreadable", f"the image is damaged or truncated ({exc})") from None
 
 
-# --------------------------------------------------------------------------- strokes
-
-def _point_xy(p) -> tuple[float, float, float | None, float | None]:
-    if isinstance(p, dict):
-        x, y = p.get("x"), p.get("y")
-        t, pr = p.get("time", p.get("t")), p.get("pressure")
-    elif isinstance(p, (list, tuple)) and len(p) >= 2:
-        x, y = p[0], p[1]
-        t = p[2] if len(p) > 2 else None
-        pr = p[3] if len(p) > 3 else None
-    else:
-        raise SignatureInputError("invalid_strokes", "each point must be {x, y, time, pressure} or [x, y, ...]")
-    try:
-        x, y = float(x), float(y)
-        t = None if t is None else float(t)
-        pr = None if pr is None else float(pr)
-    except (TypeError, ValueError):
-        raise SignatureInputError("invalid_strokes", "point coordinates must be numbers") from None
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise SignatureInputError("invalid_strokes", "point coordinates must be finite numbers")
-    if t is not None and not math.isfinite(t):
-        t = None
-    if pr is not None and not math.isfinite(pr):
-        pr = None
-    return x, y, t, pr
-
-
-def parse_strokes(strokes) -> list[np.ndarray]:
-    """Normalise signature_pad data (``[{points: [...]}, ...]``) or lists of points.
-
-    Returns one float64 array (n, 4) per stroke: x, y, time (ms or NaN), pressure (or NaN).
-    """
-    if isinstance(strokes, dict) and "strokes" in strokes:
-        strokes = strokes["strokes"]
-    if not isinstance(strokes, (list, tuple)) or not strokes:
-        raise SignatureInputError("invalid_strokes", "strokes must be a non-empty list of strokes")
-    out = []
-    for s in strokes:
-        pts = s.get("points") if isinstance(s, dict) else s
-        if not isinstance(pts, (list, tuple)):
-            raise SignatureInputError("invalid_strokes", "each stroke must be a list of points")
-        rows = [_point_xy(p) for p in pts]
-        if rows:
-            arr = np.array([[x, y, np.nan if t is None else t, np.nan if p is None else p] for x, y, t, p in rows])
-            out.append(arr)
-    n = sum(len(a) for a in out)
-    if n < MIN_STROKE_POINTS:
-        raise SignatureInputError(
-            "too_few_points", f"the signature has {n} points; at least {MIN_STROKE_POINTS} are needed"
-        )
-    return out
-
-
-def render_strokes(strokes, size: int = 600) -> np.ndarray:
-    """Draw strokes as dark ink on white, uint8, longest side ``size`` pixels plus margin.
-
-    Pen width is 0.6% of the signature's longest side (about a ballpoint at 300 dpi);
-    where the pad reports a varying pressure the width follows it between 0.6x and 1.4x.
-    """
-    parsed = parse_strokes(strokes)
-    allpts = np.concatenate(parsed)[:, :2]
-    lo, hi = allpts.min(0), allpts.max(0)
-    span = float(max(hi[0] - lo[0], hi[1] - lo[1]))
-    if span < 1e-6:
-        raise SignatureInputError("blank", "the strokes have no extent: nothing was drawn")
-    scale = (size - 1) / span
-    margin = 12
-    w = int(math.ceil((hi[0] - lo[0]) * scale)) + 2 * margin
-    h = int(math.ceil((hi[1] - lo[1]) * scale)) + 2 * margin
-    canvas = np.full((h, w), 255, np.uint8)
-    base = max(1.5, 0.006 * size)
-    pressures = np.concatenate([a[:, 3] for a in parsed])
-    finite = pressures[np.isfinite(pressures)]
-    varying = finite.size > 0 and float(finite.max() - finite.min()) > 0.05
-    shift = 4  # sub-pixel precision for cv2 drawing
-    f = float(1 << shift)
-    for a in parsed:
-        xy = (a[:, :2] - lo) * scale + margin
-        for i in range(len(xy)):
-            p = a[i, 3]
-            width = base * (0.6 + 0.8 * float(np.clip(p, 0, 1))) if varying and np.isfinite(p) else base
-            thick = max(1, int(round(width)))
-            p0 = xy[i - 1] if i > 0 else xy[i]
-            p1 = xy[i]
-            cv2.line(
-                canvas,
-                (int(round(p0[0] * f)), int(round(p0[1] * f))),
-                (int(round(p1[0] * f)), int(round(p1[1] * f))),
-                color=20,
-                thickness=thick,
-                lineType=cv2.LINE_AA,
-                shift=shift,
-            )
-    return canvas
-
-
-def stroke_quality(strokes) -> dict:
-    """Measures of how a pad signature was drawn: points, strokes, duration, speed."""
-    parsed = parse_strokes(strokes)
-    allp = np.concatenate(parsed)
-    t = allp[:, 2]
-    duration = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else None
-    length = float(sum(np.linalg.norm(np.diff(a[:, :2], axis=0), axis=1).sum() for a in parsed))
-    xy = allp[:, :2]
-    extent = (xy.max(0) - xy.min(0)).tolist()
-    pressure = allp[:, 3]
-    return {
-        "points": int(len(allp)),
-        "strokes": len(parsed),
-        "duration_ms": duration,
-        "path_length": round(length, 2),
-        "width": round(extent[0], 2),
-        "height": round(extent[1], 2),
-        "speed_px_per_ms": round(length / duration, 4) if duration else None,
-        "has_pressure": bool(np.isfinite(pressure).any() and np.nanmax(pressure) - np.nanmin(pressure) > 0.05),
-    }
-
-
 # --------------------------------------------------------------------------- pipeline
+
 
 def _flat_field(gray: np.ndarray) -> np.ndarray:
     """Divide by a background estimate so paper becomes 255 whatever its tone or shading."""

@@ -13,8 +13,16 @@ import numpy as np
 class WriterBatchSampler:
     """Yields lists of indices; ``labels`` are writer ids (ints), ``forged`` a bool array."""
 
-    def __init__(self, writer_ids, forged, writers: int = 16, genuine: int = 4, forged_per_writer: int = 2,
-                 batches: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        writer_ids,
+        forged,
+        writers: int = 16,
+        genuine: int = 4,
+        forged_per_writer: int = 2,
+        batches: int | None = None,
+        seed: int = 0,
+    ):
         self.writer_ids = np.asarray(writer_ids)
         self.forged = np.asarray(forged, bool)
         self.p, self.k, self.f = writers, genuine, forged_per_writer

@@ -26,8 +26,9 @@ def _catmull_rom(ctrl: np.ndarray, per_seg: int = 12) -> np.ndarray:
     t = np.linspace(0, 1, per_seg, endpoint=False)[:, None]
     for i in range(1, len(pts) - 2):
         p0, p1, p2, p3 = pts[i - 1], pts[i], pts[i + 1], pts[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        out.append(
+            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
     out.append(ctrl[-1:])
     return np.vstack(out)
 
@@ -62,8 +63,14 @@ def _draw(style: dict, rng: np.random.Generator, jitter: float, affine: float, s
         for i, (px, py) in enumerate(path):
             if i:
                 t += float(np.hypot(*(path[i] - path[i - 1]))) / (style["speed"] * rng.uniform(0.8, 1.25))
-            pts.append({"x": round(float(px), 2), "y": round(float(py + 60), 2), "time": round(t, 1),
-                        "pressure": round(float(np.clip(0.5 + 0.2 * np.sin(i / 5), 0.1, 1)), 3)})
+            pts.append(
+                {
+                    "x": round(float(px), 2),
+                    "y": round(float(py + 60), 2),
+                    "time": round(t, 1),
+                    "pressure": round(float(np.clip(0.5 + 0.2 * np.sin(i / 5), 0.1, 1)), 3),
+                }
+            )
         out.append({"points": pts})
         t += rng.uniform(80, 200)
     return out
@@ -79,8 +86,9 @@ def forgery(seed: int, sample: int) -> list:
     return _draw(writer_style(seed), np.random.default_rng([seed, sample, 2]), jitter=6.0, affine=0.1, slant_sd=0.15)
 
 
-def write_dataset(folder: str | os.PathLike, writers: int, genuine_per_writer: int, forged_per_writer: int,
-                  seed: int = 0) -> Path:
+def write_dataset(
+    folder: str | os.PathLike, writers: int, genuine_per_writer: int, forged_per_writer: int, seed: int = 0
+) -> Path:
     """Write ``<folder>/<writer>/{genuine,forged}/NN.png`` rendered from synthetic strokes."""
     folder = Path(folder)
     for w in range(writers):

@@ -36,7 +36,8 @@ def bucket_name(n_refs: int) -> str:
     raise ValueError(f"bad reference count {n_refs}")
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32, 2-D: a single vector becomes one row)."""
     x = np.asarray(x, np.float32)
     if x.ndim == 1:
         x = x[None]
@@ -46,10 +47,10 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def fit_writer(references: np.ndarray, negatives: np.ndarray, C: float = 1.0) -> dict:
     """Writer-dependent parameters from (R, D) reference embeddings; JSON-serialisable."""
-    refs = _unit(references)
+    refs = unit_rows(references)
     if len(refs) < 1:
         raise ValueError("at least one reference is needed")
-    negs = _unit(negatives)
+    negs = unit_rows(negatives)
     X = np.concatenate([refs, negs])
     y = np.concatenate([np.ones(len(refs)), np.zeros(len(negs))])
     svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000, dual="auto")
@@ -70,7 +71,7 @@ def fit_writer(references: np.ndarray, negatives: np.ndarray, C: float = 1.0) ->
 
 def features(wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(features (Q, 4), similarities (Q, R)) for query embeddings against one writer."""
-    q = _unit(queries)
+    q = unit_rows(queries)
     refs = np.asarray(wd["references"], np.float32)
     sims = q @ refs.T
     cos_mean = sims.mean(1)
@@ -135,6 +136,7 @@ class Calibrator:
 
 
 # --------------------------------------------------------------------------- protocol
+
 
 def writer_rng(seed: int, writer: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(writer.encode())])

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11+) and install requirements.txt when it changed since the last install.
+# Create .venv (Python 3.11+), install requirements-dev.txt (runtime + tests + lint) and SigWeb itself
+# (editable: `pip install -e .`, so `import ml` works from anywhere, benchmarks included) when
+# requirements.txt, requirements-dev.txt or pyproject.toml changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-}"
@@ -16,9 +18,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.sigweb-requirements.sha256
-want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "installing requirements.txt into .venv"
-  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "installing requirements-dev.txt and SigWeb (editable) into .venv"
+  .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   echo "$want" > "$stamp"
 fi

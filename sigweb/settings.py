@@ -12,6 +12,7 @@ cookies, HSTS and the SSL redirect.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -161,11 +162,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("SIGWEB_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
 WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the apps' static folders
-try:  # WhiteNoise warns on every start while collectstatic has never run
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass
-LOGIN_URL = "/admin/login/"
+if WHITENOISE_USE_FINDERS:  # development serves from the finders: an empty STATIC_ROOT is expected, not worth a warning
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+LOGIN_URL = "web:login"  # the app's own sign-in page (/login/), for analysts and admins alike
 
 # ---------------------------------------------------------------- uploads and SigWeb
 

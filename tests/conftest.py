@@ -52,6 +52,7 @@ def checkpoint_path(tmp_path_factory) -> str:
     if REAL_CHECKPOINT.is_file():
         return str(REAL_CHECKPOINT)
     from ml.train import resolve_config, train
+
     from tiny_training import tiny_train_config
 
     folder = tmp_path_factory.mktemp("tiny-model")
@@ -62,5 +63,3 @@ def checkpoint_path(tmp_path_factory) -> str:
         else:
             cfg[section] = values
     return str(train(cfg))
-
-

@@ -23,8 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 if not CHROMIUM.exists():
@@ -64,14 +70,23 @@ def sigweb_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(
-        DJANGO_ENV="development", DJANGO_DEBUG="1", SIGWEB_SQLITE_PATH=str(tmp / "live.sqlite3"),
-        SIGWEB_MODEL_PATH=str(model), SIGWEB_PROGRESS_MIN_INTERVAL="0", PYTHONUNBUFFERED="1",
+        DJANGO_ENV="development",
+        DJANGO_DEBUG="1",
+        SIGWEB_SQLITE_PATH=str(tmp / "live.sqlite3"),
+        SIGWEB_MODEL_PATH=str(model),
+        SIGWEB_PROGRESS_MIN_INTERVAL="0",
+        PYTHONUNBUFFERED="1",
     )
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
     out = subprocess.run(
         [python, "manage.py", "shell", "-c", (Path(__file__).parent / "live_setup.py").read_text()],
-        cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
     ).stdout
     setup = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP "))[6:])
     port = _free_port()
@@ -79,7 +94,10 @@ def sigweb_server(tmp_path_factory):
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -115,7 +133,10 @@ class ConsoleWatch:
         self.errors: list[str] = []
 
     def watch(self, page):
-        page.on("console", lambda msg: self.errors.append(f"console.{msg.type} {page.url}: {msg.text}") if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console.{msg.type} {page.url}: {msg.text}") if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror {page.url}: {exc}"))
         return page
 

@@ -30,7 +30,16 @@ other = customer_create(external_ref="BROWSER-2", name="Emmy Noether")
 with transaction.atomic():
     _, token = signing_token_create(customer=customer)
     _, other_token = signing_token_create(customer=other)
-print("SETUP " + json.dumps({
-    "customer": customer.id, "token": token, "other_customer": other.id, "other_token": other_token,
-    "model": mv.name, "threshold": mv.threshold,
-}))
+print(
+    "SETUP "
+    + json.dumps(
+        {
+            "customer": customer.id,
+            "token": token,
+            "other_customer": other.id,
+            "other_token": other_token,
+            "model": mv.name,
+            "threshold": mv.threshold,
+        }
+    )
+)

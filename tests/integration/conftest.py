@@ -29,7 +29,7 @@ def _services_available() -> str | None:
         import redis
 
         redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"Redis at REDIS_URL does not answer: {exc}"
     return None
 
@@ -82,9 +82,25 @@ class Worker:
         env.update({k: str(v) for k, v in env_extra.items()})
         self.log = open(self.log_path, "w")
         cmd = [
-            sys.executable, "-m", "celery", "-A", "sigweb", "worker",
-            "-Q", "gpu,default", "--concurrency", "1", "--pool", "prefork", "-l", "info", "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sigweb",
+            "worker",
+            "-Q",
+            "gpu,default",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-l",
+            "info",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 

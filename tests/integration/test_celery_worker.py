@@ -6,9 +6,8 @@ import asyncio
 
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
-from conftest import REAL_CHECKPOINT, wait_for
-from rest_framework.authtoken.models import Token
 
+from conftest import REAL_CHECKPOINT, wait_for
 from verification.demo import demo_strokes
 from verification.models import Job, Verification
 from verification.services.customers import customer_create
@@ -72,7 +71,9 @@ def test_genuine_beats_other_writer_through_the_worker(start_worker, engine_in_t
     customer = enroll_through_worker("INT-2", "writer-two", n_refs=4)
     genuine = verification_create(customer=customer, strokes=demo_strokes("writer-two", 90))
     other = verification_create(customer=customer, strokes=demo_strokes("writer-elsewhere", 90))
-    wait_for(lambda: Verification.objects.filter(id__in=[genuine.id, other.id], status="done").count() == 2, 60, what="verifications")
+    wait_for(
+        lambda: Verification.objects.filter(id__in=[genuine.id, other.id], status="done").count() == 2, 60, what="verifications"
+    )
     genuine.refresh_from_db()
     other.refresh_from_db()
     assert 0 <= other.score <= 1 and 0 <= genuine.score <= 1

@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from conftest import ROOT, _test_database_url, wait_for
 
+from conftest import ROOT, _test_database_url, wait_for
 from verification.demo import demo_strokes
 from verification.services.customers import signing_token_create
 from verification.services.users import analyst_create
@@ -36,7 +36,11 @@ def daphne_server(tmp_path, engine_in_test_process):
     log = open(tmp_path / "daphne.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "sigweb.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
     def up():
@@ -59,7 +63,9 @@ def daphne_server(tmp_path, engine_in_test_process):
 
 
 def _post(url: str, body: dict, headers: dict) -> tuple[int, dict, float]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers})
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
+    )
     t0 = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -91,7 +97,10 @@ def test_customer_verifies_over_http_and_gets_the_result_on_its_websocket(start_
             latencies = []
             for i in range(4):
                 status, body, seconds = await asyncio.to_thread(
-                    _post, f"{origin}/api/verifications/?wait=10", {"strokes": demo_strokes("writer-live", 70 + i)}, {"Authorization": f"Signing {raw}"}
+                    _post,
+                    f"{origin}/api/verifications/?wait=10",
+                    {"strokes": demo_strokes("writer-live", 70 + i)},
+                    {"Authorization": f"Signing {raw}"},
                 )
                 assert status == 200, body
                 latencies.append(seconds)
@@ -105,9 +114,14 @@ def test_customer_verifies_over_http_and_gets_the_result_on_its_websocket(start_
 
     latencies = asyncio.run(scenario())
     latencies.sort()
-    print(f"HTTP -> daphne -> Redis -> worker -> PostgreSQL -> HTTP: median {latencies[len(latencies) // 2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    print(
+        "HTTP -> daphne -> Redis -> worker -> PostgreSQL -> HTTP: "
+        f"median {latencies[len(latencies) // 2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+    )
     assert latencies[len(latencies) // 2] < 2.0
     status, body, _ = _post(f"http://{daphne_server}/api/verifications/", {"customer": customer.id}, {})
     assert status == 401
-    status, body, _ = _post(f"http://{daphne_server}/api/customers/", {"external_ref": "L-2", "name": "x"}, {"Authorization": f"Token {api_token}"})
+    status, body, _ = _post(
+        f"http://{daphne_server}/api/customers/", {"external_ref": "L-2", "name": "x"}, {"Authorization": f"Token {api_token}"}
+    )
     assert status == 201

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from conftest import wait_for
 from test_celery_worker import enroll_through_worker
 
+from conftest import wait_for
 from verification.demo import demo_strokes
 from verification.models import Job, Verification
 from verification.services.verifications import verification_create

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ml import checkpoint as ckpt
+
 from ml_testkit import tiny_checkpoint
 
 

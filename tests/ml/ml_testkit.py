@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ml.calibration import calibrate_decision
+from ml.config import resolve_config
 from ml.models import build
-from ml.train import _checkpoint, calibrate_decision, resolve_config
+from ml.train import make_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable  # the venv's python when pytest runs from .venv
@@ -27,8 +29,7 @@ def png_bytes(im, fmt: str = "PNG", **kw) -> bytes:
     return buf.getvalue()
 
 
-def clustered_embeddings(n_writers: int, per_writer: int, dim: int, noise: float, seed: int = 0,
-                         forged: int = 0) -> dict:
+def clustered_embeddings(n_writers: int, per_writer: int, dim: int, noise: float, seed: int = 0, forged: int = 0) -> dict:
     """Handmade embeddings: one random unit centre per writer, genuine = centre + noise.
 
     Forgeries of a writer sit halfway between its centre and another random direction.
@@ -66,4 +67,4 @@ def tiny_checkpoint(seed: int = 0, with_decision: bool = True) -> dict:
         cal = {**cfg["calibration"], "refs": [1, 3], "seeds": [0], "threshold_refs": 3}
         decision, _ = calibrate_decision(val, negatives, cal)
         extra["decision"] = decision
-    return _checkpoint(model, cfg, 0, {}, extra)
+    return make_checkpoint(model, cfg, 0, {}, extra)

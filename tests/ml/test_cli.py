@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from ml.cli import main
+
 from ml_testkit import REPO
 
 PYTHON = sys.executable
@@ -79,18 +80,19 @@ def _cases(f):
         "evaluate non-images": ["evaluate", "--data", str(d / "junk"), "--model", model],
         "embed non-images": ["embed", "--data", str(d / "junk"), "--out", out, "--model", model],
         # checkpoints that are not ours
-        **{f"{cmd} {kind} checkpoint": args + [str(d / f"{kind}.pt")]
-           for kind in ("random", "tensor", "wrongkind", "missing")
-           for cmd, args in {
-               "train --resume": train + [f"data.root={d}/troot", "data.datasets=[syn]", "--resume"],
-               "evaluate": ["evaluate", "--data", str(d / "junk"), "--model"],
-               "embed": ["embed", "--data", str(d / "junk"), "--out", out, "--model"],
-               "export": ["export", "--out", str(d / "x.ts"), "--model"],
-               "calibrate": ["calibrate", "--model"],
-               "ensemble": ["ensemble", "--out", str(d / "ens.pt"), "--models", model],
-           }.items()},
-        "train --resume of a model, not a last.pt": train + [f"data.root={d}/troot", "data.datasets=[syn]",
-                                                            "--resume", model],
+        **{
+            f"{cmd} {kind} checkpoint": args + [str(d / f"{kind}.pt")]
+            for kind in ("random", "tensor", "wrongkind", "missing")
+            for cmd, args in {
+                "train --resume": train + [f"data.root={d}/troot", "data.datasets=[syn]", "--resume"],
+                "evaluate": ["evaluate", "--data", str(d / "junk"), "--model"],
+                "embed": ["embed", "--data", str(d / "junk"), "--out", out, "--model"],
+                "export": ["export", "--out", str(d / "x.ts"), "--model"],
+                "calibrate": ["calibrate", "--model"],
+                "ensemble": ["ensemble", "--out", str(d / "ens.pt"), "--models", model],
+            }.items()
+        },
+        "train --resume of a model, not a last.pt": train + [f"data.root={d}/troot", "data.datasets=[syn]", "--resume", model],
     }
 
 
@@ -120,7 +122,7 @@ def _run(*args, timeout=120):
 def test_help_lists_the_commands():
     r = _run("--help")
     assert r.returncode == 0
-    for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export"):
+    for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export", "compare", "calibration-study"):
         assert cmd in r.stdout
     for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export"):
         sub = _run(cmd, "--help")
@@ -133,11 +135,18 @@ def test_bare_command_shows_help_and_an_error_on_stderr():
     assert "usage:" in r.stderr and r.stderr.strip().splitlines()[-1].startswith("error: no command given")
 
 
-@pytest.mark.parametrize("name", [
-    "no command", "train unknown flag", "evaluate without --data", "embed without --out",  # no torch import
-    # two that import torch (3-5 s each); evaluate and embed run as processes in test_end_to_end
-    "train --resume random checkpoint", "export tensor checkpoint",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "no command",
+        "train unknown flag",
+        "evaluate without --data",
+        "embed without --out",  # no torch import
+        # two that import torch (3-5 s each); evaluate and embed run as processes in test_end_to_end
+        "train --resume random checkpoint",
+        "export tensor checkpoint",
+    ],
+)
 def test_real_process_exit_status_and_one_line(name, files):
     r = _run(*_cases(files)[name])
     assert r.returncode == 2, r.stderr

@@ -24,12 +24,16 @@ def test_label_folders_match_whatever_their_case(tmp_path):
 
 def test_split_seed_fixes_the_validation_writers_across_training_seeds():
     """``data.split_seed``: two runs with other seeds can be compared on the same writers."""
+    from ml.config import split_seed
     from ml.data import Sample, split_validation
-    from ml.train import split_seed
 
-    samples = [Sample(f"{w}/{i}.png", ds, f"{ds}/w{w:02d}", "genuine", f"{ds}/w{w:02d}")
-               for ds in ("a", "b") for w in range(30) for i in range(2)]
-    val = lambda cfg: {s.person for s in split_validation(samples, 0.1, split_seed(cfg))[1]}  # noqa: E731
+    samples = [
+        Sample(f"{w}/{i}.png", ds, f"{ds}/w{w:02d}", "genuine", f"{ds}/w{w:02d}")
+        for ds in ("a", "b")
+        for w in range(30)
+        for i in range(2)
+    ]
+    val = lambda cfg: {s.person for s in split_validation(samples, 0.1, split_seed(cfg))[1]}
     assert split_seed({"seed": 2, "data": {}}) == 2 and split_seed({"seed": 2, "data": {"split_seed": None}}) == 2
     pinned = [val({"seed": s, "data": {"split_seed": 1}}) for s in (1, 2, 3)]
     assert pinned[0] == pinned[1] == pinned[2] == val({"seed": 1, "data": {}})

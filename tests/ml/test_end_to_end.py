@@ -24,26 +24,49 @@ import pytest
 import torch
 
 from ml import synthetic
-from ml.train import resolve_config, train
+from ml.config import resolve_config
+from ml.train import train
+
 from ml_testkit import REPO
 
 PYTHON = sys.executable
 FRACTIONS = ("eer_global", "eer_user", "auc", "frr", "far_skilled", "far_random", "threshold", "eer_global_random")
 
-WEAK_AUGMENT = ("augment={rotate_deg: 3, scale: 0.05, aspect: 0.05, shear: 0.05, translate: 0.03, elastic: 0.0, "
-                "dilate_p: 0.1, intensity: 0.2, blur_p: 0.0, noise_p: 0.0}")
+WEAK_AUGMENT = (
+    "augment={rotate_deg: 3, scale: 0.05, aspect: 0.05, shear: 0.05, translate: 0.03, elastic: 0.0, "
+    "dilate_p: 0.1, intensity: 0.2, blur_p: 0.0, noise_p: 0.0}"
+)
 
 
 def tiny_config(root, out, epochs: int, steps: int, extra=()):
-    return resolve_config(None, [
-        f"data.root={root}", "data.datasets=[synth]", f"data.cache_dir={root}/cache", "data.val_fraction=0.2",
-        f"out={out}", f"optim.epochs={epochs}", f"optim.steps_per_epoch={steps}", "optim.warmup_steps=5",
-        "optim.lr=0.005", WEAK_AUGMENT,
-        "sampler.writers=6", "sampler.genuine=3", "sampler.forged=1",
-        "model.kwargs={widths: [8, 16, 32, 64], embedding_dim: 64}",
-        "calibration.refs=[1, 3]", "calibration.seeds=[0]", "calibration.negatives=100",
-        "calibration.threshold_refs=3", "validation.refs=3", "threads=1", "workers=1", "seed=1", *extra,
-    ])
+    return resolve_config(
+        None,
+        [
+            f"data.root={root}",
+            "data.datasets=[synth]",
+            f"data.cache_dir={root}/cache",
+            "data.val_fraction=0.2",
+            f"out={out}",
+            f"optim.epochs={epochs}",
+            f"optim.steps_per_epoch={steps}",
+            "optim.warmup_steps=5",
+            "optim.lr=0.005",
+            WEAK_AUGMENT,
+            "sampler.writers=6",
+            "sampler.genuine=3",
+            "sampler.forged=1",
+            "model.kwargs={widths: [8, 16, 32, 64], embedding_dim: 64}",
+            "calibration.refs=[1, 3]",
+            "calibration.seeds=[0]",
+            "calibration.negatives=100",
+            "calibration.threshold_refs=3",
+            "validation.refs=3",
+            "threads=1",
+            "workers=1",
+            "seed=1",
+            *extra,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +88,14 @@ def model(data):
 
 
 def _ml(*args, timeout=180):
-    r = subprocess.run([PYTHON, "-m", "ml", *map(str, args)], cwd=REPO, capture_output=True, text=True,
-                       timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [PYTHON, "-m", "ml", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert r.returncode == 0, r.stderr
     return r
 
@@ -89,8 +118,18 @@ def test_evaluate_cli_separates_unseen_writers(data, model):
     out = data / "report.json"
     _ml("evaluate", "--data", data / "eval", "--references", 3, "--model", model, "--json", out)
     rep = json.loads(out.read_text())
-    for key in ("n_writers", "references", "eer_global", "eer_user", "auc", "frr", "far_skilled",
-                "far_random", "threshold", "at_threshold"):
+    for key in (
+        "n_writers",
+        "references",
+        "eer_global",
+        "eer_user",
+        "auc",
+        "frr",
+        "far_skilled",
+        "far_random",
+        "threshold",
+        "at_threshold",
+    ):
         assert key in rep, key
     assert rep["n_writers"] == 8 and rep["references"] == 3
     for key in FRACTIONS:
@@ -146,8 +185,15 @@ def test_ensemble_cli_combines_calibrates_and_evaluates(data, model, tmp_path):
 
     threads = torch.get_num_threads()
     try:  # a second, different member on the same writer split: narrower embedding, fewer steps
-        second = train(tiny_config(data / "train", data / "run_b", epochs=1, steps=15,
-                                   extra=["model.kwargs={widths: [8, 16, 32, 64], embedding_dim: 32}"]))
+        second = train(
+            tiny_config(
+                data / "train",
+                data / "second_member",
+                epochs=1,
+                steps=15,
+                extra=["model.kwargs={widths: [8, 16, 32, 64], embedding_dim: 32}"],
+            )
+        )
     finally:
         torch.set_num_threads(threads)
     out = data / "ensemble.pt"

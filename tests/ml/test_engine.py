@@ -18,6 +18,7 @@ from ml import synthetic
 from ml.engine import Engine
 from ml.errors import CheckpointError
 from ml.preprocess import render_strokes
+
 from ml_testkit import clustered_embeddings, png_bytes, tiny_checkpoint
 
 DIM = 64

@@ -44,6 +44,7 @@ def test_torchscript_export_matches_eager(tiny_model_path, tmp_path):
 
 def test_onnx_export_runs_in_onnxruntime_with_a_dynamic_batch(tiny_model_path, tmp_path):
     import onnxruntime as ort  # pinned in requirements.txt
+
     out = tmp_path / "sigweb.onnx"
     meta = export(str(tiny_model_path), str(out), fmt="onnx")
     assert meta["parity_ok"] is True and meta["format"] == "onnx"

@@ -131,6 +131,7 @@ def test_combined_loss_reports_its_parts():
 
 # --------------------------------------------------------------------------- sampler
 
+
 def _dataset():
     """10 writers: writer w has 5 + (w % 3) genuine; writers 0-6 have 3 forgeries, 7-9 none."""
     writer_ids, forged = [], []

@@ -153,7 +153,7 @@ def test_summarize_report():
     pg = {"a": np.array([0.9, 0.8]), "b": np.array([0.6, 0.4])}
     ps = {"a": np.array([0.7]), "b": np.array([0.5])}
     pr = {"a": np.array([0.1]), "b": np.array([0.2])}
-    cat = lambda d: np.concatenate(list(d.values()))  # noqa: E731
+    cat = lambda d: np.concatenate(list(d.values()))
     rep = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=0.55)
     assert rep["eer_against"] == "skilled"
     assert rep["eer_global"] == 0.5
@@ -170,7 +170,7 @@ def test_summarize_without_skilled_forgeries_uses_random():
     pg = {"a": np.array([0.9, 0.8]), "b": np.array([0.6, 0.4])}
     pr = {"a": np.array([0.1, 0.5]), "b": np.array([0.2])}
     empty = {"a": np.zeros(0), "b": np.zeros(0)}
-    cat = lambda d: np.concatenate(list(d.values()))  # noqa: E731
+    cat = lambda d: np.concatenate(list(d.values()))
     rep = summarize(cat(pg), np.zeros(0), cat(pr), pg, empty, pr)
     assert rep["eer_against"] == "random"
     assert rep["far_skilled"] is None
@@ -179,3 +179,27 @@ def test_summarize_without_skilled_forgeries_uses_random():
     # diff at .5 = 1/12, at .6 = 1/4 -> t = .5, EER (1/3 + 1/4) / 2 = 7/24
     assert rep["eer_global"] == pytest.approx(7 / 24)
     assert rep["eer_global"] == rep["eer_global_random"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_eer_and_auc_agree_with_brute_force_on_tied_scores(seed):
+    """The scikit-learn based curve against the definitions, threshold by threshold."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(3, 12, 17) / 10  # coarse grid: many ties inside and across the two sets
+    n = rng.integers(0, 9, 23) / 10
+    cands = sorted(set(np.concatenate([g, n]).tolist()) | {max(g.max(), n.max()) + 1e-6})
+    rates = [far_frr(g, n, t) for t in cands]
+    best = min(range(len(cands)), key=lambda i: abs(rates[i][0] - rates[i][1]))  # first minimum: lower threshold
+    assert eer(g, n) == (sum(rates[best]) / 2, cands[best])
+    pairs = [(1.0 if a > b else 0.5 if a == b else 0.0) for a in g for b in n]
+    assert auc(g, n) == pytest.approx(sum(pairs) / len(pairs), abs=1e-12)
+
+
+def test_det_curve_points_are_error_rates_at_observed_thresholds():
+    from ml.metrics import det
+
+    far, frr = det([0.9, 0.8, 0.4], [0.1, 0.5, 0.2])
+    # every (FAR, FRR) point of the DET curve is the pair far_frr gives at some observed score
+    observed = {far_frr([0.9, 0.8, 0.4], [0.1, 0.5, 0.2], t) for t in (0.1, 0.2, 0.4, 0.5, 0.8, 0.9)}
+    assert {(float(a), float(r)) for a, r in zip(far, frr, strict=True)} <= observed
+    assert len(far) >= 2

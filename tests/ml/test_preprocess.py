@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from ml_testkit import png_bytes
 from ml import preprocess as pp
 from ml import synthetic
 from ml.errors import SignatureInputError
+
+from ml_testkit import png_bytes
 
 WRITER = 7
 INK_LEVEL = 0.3  # a pixel brighter than this in the output is ink
@@ -124,8 +125,20 @@ def test_clean_output_shape_and_polarity(clean):
     assert 0.02 < float((clean > INK_LEVEL).mean()) < 0.5
 
 
-@pytest.mark.parametrize("name", ["rgba_canvas", "palette_png", "png_16bit", "colour_ink_on_cream_rgb",
-                                  "gray_paper", "jpeg_q15_noise", "tiff", "bmp_rgb", "phone_photo"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rgba_canvas",
+        "palette_png",
+        "png_16bit",
+        "colour_ink_on_cream_rgb",
+        "gray_paper",
+        "jpeg_q15_noise",
+        "tiff",
+        "bmp_rgb",
+        "phone_photo",
+    ],
+)
 def test_input_variant_matches_clean(ink, clean, name):
     data, min_iou, min_corr = _variants(ink)[name]
     first = pp.prepare(data)
@@ -167,6 +180,7 @@ def test_signature_pad_format_and_point_lists_give_the_same_image(strokes):
 
 
 # --------------------------------------------------------------------------- errors
+
 
 def _code(source) -> str:
     with pytest.raises(SignatureInputError) as info:
@@ -239,16 +253,19 @@ def test_too_few_points():
     assert _code([[], []]) == "too_few_points"
 
 
-@pytest.mark.parametrize("bad", [
-    [],
-    ["abc"],
-    [5, 6],
-    [[1, 2], [3, 4]],  # points, not strokes of points
-    [[["a", "b"]] * 20],
-    [[{"x": 1}] * 20],
-    [[[float("nan"), 1.0]] * 20],
-    {"strokes": "x"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [],
+        ["abc"],
+        [5, 6],
+        [[1, 2], [3, 4]],  # points, not strokes of points
+        [[["a", "b"]] * 20],
+        [[{"x": 1}] * 20],
+        [[[float("nan"), 1.0]] * 20],
+        {"strokes": "x"},
+    ],
+)
 def test_invalid_strokes(bad):
     assert _code(bad) == "invalid_strokes"
 

@@ -10,7 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _manage(*args, env_extra: dict, drop=("DJANGO_SECRET_KEY", "SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG", "DJANGO_ENV")):
+def _manage(
+    *args, env_extra: dict, drop=("DJANGO_SECRET_KEY", "SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG", "DJANGO_ENV")
+):
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(env_extra)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -50,7 +52,9 @@ def test_embedded_defaults_without_environment():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_DEBUG")}
     env["DJANGO_SETTINGS_MODULE"] = "sigweb.settings"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer", "True", "True"], out.stderr
+    assert out.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer", "True", "True"], (
+        out.stderr
+    )
 
 
 def test_redis_and_postgres_from_the_environment():
@@ -59,11 +63,21 @@ def test_redis_and_postgres_from_the_environment():
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CHANNEL_LAYERS['default']['BACKEND'], "
         "s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] > s.SIGWEB_TIME_LIMITS['train'])"
     )
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="sigweb.settings", DATABASE_URL="postgres://u@db:5432/sig", REDIS_URL="redis://r:6379/0")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="sigweb.settings",
+        DATABASE_URL="postgres://u@db:5432/sig",
+        REDIS_URL="redis://r:6379/0",
+    )
     env.pop("SIGWEB_BROKER_VISIBILITY_TIMEOUT", None)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == [
-        "django.db.backends.postgresql", "sig", "channels_redis.core.RedisChannelLayer", "False", "redis://r:6379/0", "True"
+        "django.db.backends.postgresql",
+        "sig",
+        "channels_redis.core.RedisChannelLayer",
+        "False",
+        "redis://r:6379/0",
+        "True",
     ], out.stderr
 
 

@@ -1,9 +1,9 @@
 """Would more decision features help? Measured on validation writers only.
 
-    python benchmarks/feature_study.py [--model ml/weights/sigweb.pt] [--json OUT]
+    python research/2026-11-22-sigfast-recipes/feature_study.py [--model ml/weights/sigweb.pt] [--json OUT]
 
 Adds candidate features to the four of ``ml.writer.FEATURES`` and compares each variant by
-the same writer-disjoint 4-fold cross-validation as ``calibration_study.py`` (calibration
+the same writer-disjoint 4-fold cross-validation as ``ml.selection`` (``python -m ml calibration-study``) (calibration
 ``skilled_half``), at 1, 5 and 10 references. Candidates, all cheap at verification time:
 
 - ``cos_z``: mean cosine to the references, standardised by the references' own
@@ -20,17 +20,12 @@ Test writers are never read (``ml.data.training_writers`` drops them).
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import ml.writer as W  # noqa: E402
-from calibration_study import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, validation_embeddings, write_json  # noqa: E402
-from ml.engine import Engine  # noqa: E402
+import ml.writer as W
+from ml.engine import Engine
+from ml.selection import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, validation_embeddings, write_json
 
 EXTRA = ("cos_z", "cos_min", "svm_rel", "tnorm", "tnorm_top")
 VARIANTS = {"base": ()} | {f"+{name}": (name,) for name in EXTRA}
@@ -52,7 +47,7 @@ def all_features(wd: dict, q: np.ndarray, bank: np.ndarray) -> np.ndarray:
     zero = np.zeros(len(q))
     cos_z = (f[:, 0] - wd["loo"][0]) / wd["loo"][1] if "loo" in wd else zero
     svm_rel = f[:, 2] - wd["svm_ref"] if "svm_ref" in wd else zero
-    c = W._unit(q) @ bank.T
+    c = W.unit_rows(q) @ bank.T
     top = np.sort(c, 1)[:, -50:]
     tnorm = (f[:, 0] - c.mean(1)) / (c.std(1) + 1e-3)
     tnorm_top = (f[:, 0] - top.mean(1)) / (top.std(1) + 1e-3)
@@ -68,9 +63,14 @@ def main(argv=None):
     engine = Engine.load(a.model)
     val_emb = validation_embeddings(engine)
     bank = np.asarray(engine.negatives, np.float32)
-    rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS,
-                   lambda emb, n_refs, seed: W.protocol(emb, n_refs, seed, lambda refs: fit(refs, bank, engine.svm_c),
-                                                        lambda wd, q: all_features(wd, q, bank)))
+    rows = collect(
+        val_emb,
+        PROTOCOL_REFS,
+        PROTOCOL_SEEDS,
+        lambda emb, n_refs, seed: W.protocol(
+            emb, n_refs, seed, lambda refs: fit(refs, bank, engine.svm_c), lambda wd, q: all_features(wd, q, bank)
+        ),
+    )
     names = list(W.FEATURES) + list(EXTRA)
     res = {"model": engine.model_version, "validation_identities": len(val_emb), "folds": a.folds, "variants": {}}
     for variant, extra in VARIANTS.items():
@@ -78,7 +78,8 @@ def main(argv=None):
         sub = [{**r, **{k: r[k][:, cols] for k in ("genuine", "skilled", "random")}} for r in rows]
         res["variants"][variant] = {
             str(refs): {k: round(v, 4) for k, v in study(sub, a.folds, refs, modes=("skilled_half",))["skilled_half"].items()}
-            for refs in (1, 5, 10)}
+            for refs in (1, 5, 10)
+        }
         print(variant, {refs: v["eer_skilled"] for refs, v in res["variants"][variant].items()}, flush=True)
     text = write_json(res, a.json)
     if not a.json:

@@ -1,6 +1,7 @@
 """Do augmented copies of a customer's references make a better writer-dependent decision?
 
-    python benchmarks/reference_augmentation_study.py [--model ml/weights/sigweb.pt] [--copies 8] [--json OUT]
+    python research/2026-11-22-sigfast-recipes/reference_augmentation_study.py \\
+        [--model ml/weights/sigweb.pt] [--copies 8] [--json OUT]
 
 Enrollment happens once, so anything done to the references is free at query time: the
 query is embedded once, as now. This study embeds ``--copies`` augmented versions
@@ -13,7 +14,7 @@ defaults) of every validation signature and compares decisions that use them:
   similarity features still use the references alone;
 - ``all_aug``: the copies also count as references for the similarity features.
 
-Each variant is scored like the selection rule (``calibration_study``: ``skilled_half``
+Each variant is scored like the selection rule (``ml.selection``: ``skilled_half``
 calibration, writer-disjoint cross-validation on the checkpoint's validation writers,
 global EER against skilled and random forgeries). Test writers are never read.
 """
@@ -22,19 +23,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from calibration_study import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, validation_images, write_json  # noqa: E402
-from ml.augment import AugmentConfig, BatchAugment  # noqa: E402
-from ml.data import group_by_writer  # noqa: E402
-from ml.engine import Engine  # noqa: E402
-from ml.writer import features, fit_writer, protocol  # noqa: E402
+from ml.augment import AugmentConfig, BatchAugment
+from ml.data import group_by_writer
+from ml.engine import Engine
+from ml.selection import PROTOCOL_REFS, PROTOCOL_SEEDS, collect, study, write_json
+from ml.validation import validation_images
+from ml.writer import features, fit_writer, protocol
 
 MODE = "skilled_half"
 
@@ -52,6 +50,7 @@ def augmented_embeddings(engine: Engine, images: np.ndarray, copies: int, cfg: A
 
 def decision(variant: str, negatives: np.ndarray, C: float):
     """(fit, score) over (R, copies + 1, D) references and (Q, copies + 1, D) queries."""
+
     def fit(refs):
         wd = fit_writer(refs[:, 0], negatives, C=C)
         if variant == "base":
@@ -70,8 +69,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
     ap.add_argument("--copies", type=int, default=8)
-    ap.add_argument("--strength", choices=["training", "strong"], default="training",
-                    help="the checkpoint's training augmentation, or the stronger defaults")
+    ap.add_argument(
+        "--strength",
+        choices=["training", "strong"],
+        default="training",
+        help="the checkpoint's training augmentation, or the stronger defaults",
+    )
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--refs", nargs="+", type=int, default=[5, 10, 1])
     ap.add_argument("--json", default=None)
@@ -79,16 +82,27 @@ def main(argv=None):
     engine = Engine.load(a.model)
     cfg = engine.checkpoint["config"]
     aug_cfg = AugmentConfig(**(cfg.get("augment") or {})) if a.strength == "training" else AugmentConfig()
-    val_x, val_s = validation_images(engine)
+    val_x, val_s = validation_images(engine.checkpoint["config"])
     emb = augmented_embeddings(engine, val_x, a.copies, aug_cfg, seed=0)
     val_emb = group_by_writer(val_s, emb.reshape(len(emb), -1))
     dim = emb.shape[-1]
     val_emb = {w: {k: v.reshape(len(v), a.copies + 1, dim) for k, v in d.items()} for w, d in val_emb.items()}
-    res = {"model": engine.model_version, "copies": a.copies, "strength": a.strength,
-           "augment": vars(aug_cfg), "mode": MODE, "folds": a.folds, "variants": {}}
+    res = {
+        "model": engine.model_version,
+        "copies": a.copies,
+        "strength": a.strength,
+        "augment": vars(aug_cfg),
+        "mode": MODE,
+        "folds": a.folds,
+        "variants": {},
+    }
     for variant in ("base", "svm_aug", "all_aug"):
         fit, score = decision(variant, engine.negatives, engine.svm_c)
-        rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS, lambda e, n, s: protocol(e, n, s, fit, score))
+
+        def run(emb, n_refs, seed, fit=fit, score=score):
+            return protocol(emb, n_refs, seed, fit, score)
+
+        rows = collect(val_emb, PROTOCOL_REFS, PROTOCOL_SEEDS, run)
         out = {}
         for n_refs in a.refs:
             m = study(rows, a.folds, n_refs, modes=(MODE,))[MODE]

@@ -1,0 +1,121 @@
+"""Calibration of the writer-dependent decision on validation writers.
+
+``calibrate(src, dst)`` adds to a trained checkpoint what the engine needs to decide:
+a bank of random-forgery negatives (genuine signatures of training writers), the
+calibrators of ``ml.writer`` fitted per reference-count bucket, and the global threshold
+at the validation-writer EER. Test writers are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml import checkpoint as ckpt
+from ml.config import DEFAULTS
+from ml.data import Sample, group_by_writer, training_writers
+from ml.engine import embed_batches
+from ml.metrics import eer
+from ml.validation import split_images
+from ml.writer import Calibrator, bucket_name, protocol_features
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto``: CUDA when available, else CPU; any other name as torch spells it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def negative_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Up to ``n`` genuine embeddings of training writers, spread evenly over writers."""
+    rng = np.random.default_rng(seed)
+    by: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        if not s.forged:
+            by.setdefault(s.writer, []).append(i)
+    per = max(1, math.ceil(n / max(1, len(by))))
+    idx = []
+    for w in sorted(by):
+        ids = by[w]
+        idx.extend(rng.choice(ids, min(per, len(ids)), replace=False).tolist())
+    idx = rng.permutation(idx)[:n]
+    return emb[np.sort(idx)]
+
+
+def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple[dict, dict]:
+    """Fit calibrators and the global threshold on validation writers. Returns (decision, report)."""
+    feats: dict[str, dict[str, list]] = {}
+    for n_refs in cal["refs"]:
+        for seed in cal["seeds"]:
+            for _, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=cal["svm_c"]):
+                parts = feats.setdefault(bucket_name(r), {"genuine": [], "skilled": [], "random": []})
+                for kind, arr in f.items():
+                    parts[kind].append(arr)
+    data = {b: {k: np.concatenate(v) for k, v in parts.items()} for b, parts in feats.items()}
+    calib = Calibrator().fit(data, mode=cal["mode"])
+    # threshold: validation EER (genuine vs skilled; random where a set has no forgeries)
+    # at the operating reference count, scored with the calibrated decision
+    tr = cal["threshold_refs"]
+    g, neg_s, neg_r = [], [], []
+    for _, r, f in protocol_features(val_emb, tr, cal["seeds"][0], negatives, C=cal["svm_c"]):
+        g.append(calib.score(f["genuine"], r))
+        neg_s.append(calib.score(f["skilled"], r))
+        neg_r.append(calib.score(f["random"], r))
+    g, neg_s, neg_r = np.concatenate(g), np.concatenate(neg_s), np.concatenate(neg_r)
+    primary = neg_s if neg_s.size else neg_r
+    val_eer, threshold = eer(g, primary)
+    against = "skilled" if neg_s.size else "random"
+    decision = {
+        "calibrator": calib.params,
+        "threshold": float(threshold),
+        "operating_point": f"validation-writer EER (genuine vs {against} forgeries), {tr} references",
+        "negatives": torch.from_numpy(negatives.astype(np.float16)),
+        "svm_c": float(cal["svm_c"]),
+    }
+    report = {
+        "val_eer_calibrated": val_eer,
+        "threshold": float(threshold),
+        "val_eer_random_calibrated": eer(g, neg_r)[0] if neg_r.size else None,
+    }
+    return decision, report
+
+
+TRAINING_ONLY_KEYS = ("optimizer", "scheduler", "loss_state", "rng", "history", "_path")
+
+
+def calibrate(src, dst, cfg: dict | None = None, train_data=None, val_data=None, train_minutes=None) -> Path:
+    """Add the calibrated writer-dependent decision to a trained checkpoint, written to ``dst``.
+
+    ``train_data`` and ``val_data`` (``(images, samples)`` pairs) skip preprocessing when
+    the caller already holds them; otherwise the checkpoint's config rebuilds its split.
+    """
+    ck = ckpt.load(src)
+    cfg = cfg or ck["config"]
+    model = ckpt.build_model(ck)
+    device = pick_device(cfg.get("device", "auto"))
+    model.to(device)
+    if train_data is None or val_data is None:
+        samples = training_writers(cfg["data"]["root"], cfg["data"]["datasets"])
+        train_data, val_data = split_images(samples, cfg)
+    tx, ts = train_data
+    vx, vs = val_data
+    cal = {**DEFAULTS["calibration"], **cfg.get("calibration", {})}
+    bank_idx = [i for i, s in enumerate(ts) if not s.forged]
+    bank_emb = embed_batches(model, tx[bank_idx], device, 128)
+    negatives = negative_bank([ts[i] for i in bank_idx], bank_emb, cal["negatives"], cfg["seed"])
+    val_emb = group_by_writer(vs, embed_batches(model, vx, device, 128))
+    decision, report = calibrate_decision(val_emb, negatives, cal)
+    out = {k: v for k, v in ck.items() if k not in TRAINING_ONLY_KEYS}
+    out["decision"] = decision
+    out["metrics"] = {**ck.get("metrics", {}), **report}
+    if train_minutes is not None:
+        out["metrics"]["train_minutes"] = round(train_minutes, 1)
+    out["validation_writers"] = sorted(val_emb)
+    ckpt.save(out, dst)
+    print(json.dumps({"calibrated": str(dst), **report}), flush=True)
+    return Path(dst)
