@@ -22,8 +22,8 @@ def enrollment_open_to_links(*, customer: Customer) -> bool:
     """Who may enroll, in one place: an enroll link may start an enrollment only for a
     customer's first enrollment (none was ever active), or while an admin has opened a
     re-enrollment. Admins acting directly are not limited by this."""
-    if customer.reenrollment_opened_at is not None:
-        return True
+    if Customer.objects.filter(id=customer.id, reenrollment_opened_at__isnull=False).exists():
+        return True  # read from the database: the caller's customer object may be older
     return not Enrollment.objects.filter(customer=customer, activated_at__isnull=False).exists()
 
 

@@ -225,7 +225,9 @@ def enrollment_start(
             used = SigningToken.objects.filter(id=signing_token.id, consumed_at__isnull=True).update(consumed_at=now)
             if not used:
                 raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
-            Customer.objects.filter(id=customer.id).update(reenrollment_opened_at=None)
+            reenrollment_closed = Customer.objects.filter(id=customer.id, reenrollment_opened_at__isnull=False).update(
+                reenrollment_opened_at=None
+            )
         enrollment = Enrollment.objects.create(
             customer=customer, threshold=threshold, created_by=created_by, history=[]
         )
@@ -238,7 +240,7 @@ def enrollment_start(
             details={
                 **audit_token_details(signing_token),
                 **({"consistency": consistency} if consistency is not None else {}),
-                **({"reenrollment_closed": True} if signing_token is not None and customer.reenrollment_opened_at else {}),
+                **({"reenrollment_closed": True} if signing_token is not None and reenrollment_closed else {}),
             },
         )
         job = job_create(kind=Job.Kind.ENROLL, params={"enrollment_id": enrollment.id}, customer=customer, created_by=created_by)
