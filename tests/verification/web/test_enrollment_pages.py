@@ -86,6 +86,7 @@ def test_admin_page_approves_and_rejects_pending_references(admin_web, enrolled_
     second, _ = reference_create(customer=customer, source="pad", strokes=demo_strokes("writer-a", 21), signing_token=token)
     page = admin_web.get(f"/manage/customers/{customer.id}/")
     assert page.content.count(b'data-approval="pending"') == 2
+    assert f"customer's enroll link {token.prefix}".encode() in page.content  # who sent them, in the audit trail
     admin_web.post(f"/manage/customers/{customer.id}/references/{first.id}/approve/")
     admin_web.post(f"/manage/customers/{customer.id}/references/{second.id}/reject/")
     first.refresh_from_db()
