@@ -171,7 +171,7 @@ def review_create(
     note = (note or "").strip()
     with transaction.atomic():
         locked = Verification.objects.select_for_update().select_related("customer").get(id=verification.id)
-        current = Review.objects.select_for_update().select_related("analyst").filter(verification=locked).first()
+        current = Review.objects.select_for_update().filter(verification=locked).first()
         if current is None:
             review = Review.objects.create(verification=locked, analyst=analyst, verdict=verdict, note=note)
             audit_record(
