@@ -162,17 +162,22 @@ def _history(enrollment: Enrollment, status: str, note: str = "") -> list:
     return [*enrollment.history, {"at": timezone.now().isoformat(), "status": status, "note": note}]
 
 
-def _consistency_or_refuse(*, engine, vectors: list[bytes], when: str) -> dict:
-    """Ask the engine whether the references come from one writer; refuse (422) if not."""
+def _consistency_or_refuse(*, engine, refs: list[ReferenceSignature], vectors: list[bytes], when: str) -> dict:
+    """Ask the engine whether the references come from one writer; refuse (422) if not.
+
+    The refusal names the references that differ from the others, not the engine's score
+    (a customer's link must not learn how close a set came to passing).
+    """
     result = ml_engine.reference_consistency(engine, embeddings.stack(vectors))
     if not result["consistent"]:
+        outliers = [refs[i].id for i in result["outliers"] if 0 <= i < len(refs)]
         raise DomainError(
-            f"these {len(vectors)} reference signatures do not look like one person's signature "
-            f"(consistency {result['score']:.2f}, needed {result['threshold']:.2f}); "
-            f"{len(result['outliers'])} of them differ from the others. Sign again, or choose other references.",
+            f"these {len(refs)} reference signatures do not look like one person's signature"
+            + (f"; {len(outliers)} of them differ from the others" if outliers else "")
+            + ". Sign again, or choose other references.",
             code="inconsistent_references",
             status=422,
-            extra={"consistency": {k: result[k] for k in ("score", "threshold", "outliers")}, "when": when},
+            extra={"outlier_references": outliers, "when": when},
         )
     return result
 
@@ -218,7 +223,7 @@ def enrollment_start(
     mv, engine = active_engine()
     consistency = None
     if all(r.embedding is not None and r.model_version == mv.name for r in refs):
-        consistency = _consistency_or_refuse(engine=engine, vectors=[bytes(r.embedding) for r in refs], when="start")
+        consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[bytes(r.embedding) for r in refs], when="start")
     with transaction.atomic():
         if signing_token is not None:
             now = timezone.now()
@@ -262,7 +267,7 @@ def enrollment_fit(*, job: Job) -> None:
         else:
             vectors[ref.id] = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
-    consistency = _consistency_or_refuse(engine=engine, vectors=[vectors[r.id] for r in refs], when="fit")
+    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit")
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
     with job_finishing(job_id=job.id) as locked:
         if locked is None:

@@ -10,7 +10,6 @@ from django.contrib import admin as django_admin
 from django.contrib.auth.models import User
 from django.test import RequestFactory
 
-from verification.demo import demo_strokes
 from verification.models import AppendOnlyError, AuditEvent, Customer, Enrollment, ModelVersion
 from verification.services.audit import audit_record
 from verification.services.customers import customer_delete

@@ -24,7 +24,7 @@ def test_five_writers_are_refused_at_start_with_a_clear_message(make_customer):
         enrollment_start(customer=customer)
     assert err.value.code == "inconsistent_references" and err.value.status == 422
     assert "do not look like one person's signature" in err.value.message
-    assert err.value.extra["consistency"]["outliers"]
+    assert err.value.extra["outlier_references"]
     assert not Enrollment.objects.exists() and not Job.objects.filter(kind="enroll").exists()
 
 
@@ -43,7 +43,7 @@ def test_one_foreign_sample_among_genuine_ones_is_named(make_customer):
     ids = _refs(customer, [demo_strokes("the-customer", i) for i in range(4)] + [demo_strokes("someone-else", 0)])
     with pytest.raises(DomainError) as err:
         enrollment_start(customer=customer)
-    assert [ids[i] for i in err.value.extra["consistency"]["outliers"]] == [ids[4]]
+    assert err.value.extra["outlier_references"] == [ids[4]] and "1 of them differ" in err.value.message
     enrollment, _ = enrollment_start(customer=customer, reference_ids=ids[:4])
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
@@ -58,6 +58,7 @@ def test_api_refuses_mixed_writers_with_422_json(admin_client, make_customer):
     assert r.status_code == 422
     body = r.json()["error"]
     assert body["code"] == "inconsistent_references" and "one person" in body["message"]
+    assert set(body["outlier_references"]) <= {r["id"] for r in admin_client.get(f"/api/customers/{customer.id}/references/").json()["results"]}
     assert not Enrollment.objects.exists()
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from verification.errors import DomainError
-from django.conf import settings
-
 from verification.models import AuditEvent, Customer, Job, ReferenceSignature, SigningToken
 from verification.roles import db_user
 from verification.selectors.dashboard import enrollment_score_profile
@@ -142,8 +142,6 @@ def customer_reenrollment(request, customer_id):
 
 
 def _reference_of(customer, reference_id) -> ReferenceSignature:
-    from django.http import Http404
-
     ref = ReferenceSignature.objects.filter(customer=customer, id=reference_id).first()
     if ref is None:
         raise Http404("reference not found")
