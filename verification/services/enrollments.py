@@ -162,7 +162,9 @@ def _history(enrollment: Enrollment, status: str, note: str = "") -> list:
     return [*enrollment.history, {"at": timezone.now().isoformat(), "status": status, "note": note}]
 
 
-def _consistency_or_refuse(*, engine, refs: list[ReferenceSignature], vectors: list[bytes], when: str) -> dict:
+def _consistency_or_refuse(
+    *, engine, refs: list[ReferenceSignature], vectors: list[bytes], when: str, via_link: bool = False
+) -> dict:
     """Ask the engine whether the references come from one writer; refuse (422) if not.
 
     The refusal names the references that differ from the others, not the engine's score
@@ -174,7 +176,7 @@ def _consistency_or_refuse(*, engine, refs: list[ReferenceSignature], vectors: l
         raise DomainError(
             f"these {len(refs)} reference signatures do not look like one person's signature"
             + (f"; {len(outliers)} of them differ from the others" if outliers else "")
-            + ". Sign again, or choose other references.",
+            + (". Please ask your bank for a new enrollment link." if via_link else ". Choose other references (reference_ids)."),
             code="inconsistent_references",
             status=422,
             extra={"outlier_references": outliers, "when": when},
@@ -223,7 +225,9 @@ def enrollment_start(
     mv, engine = active_engine()
     consistency = None
     if all(r.embedding is not None and r.model_version == mv.name for r in refs):
-        consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[bytes(r.embedding) for r in refs], when="start")
+        consistency = _consistency_or_refuse(
+            engine=engine, refs=refs, vectors=[bytes(r.embedding) for r in refs], when="start", via_link=signing_token is not None
+        )
     with transaction.atomic():
         if signing_token is not None:
             now = timezone.now()
@@ -267,7 +271,8 @@ def enrollment_fit(*, job: Job) -> None:
         else:
             vectors[ref.id] = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
-    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit")
+    via_link = any(r.signing_token_id is not None for r in refs)
+    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link)
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
     with job_finishing(job_id=job.id) as locked:
         if locked is None:

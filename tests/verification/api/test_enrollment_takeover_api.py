@@ -191,3 +191,15 @@ def test_a_link_cannot_set_a_threshold(make_customer, purpose):
     client, _ = _link(customer, purpose=purpose)
     r = client.post(f"/api/customers/{customer.id}/enrollment/", {"threshold": 0.1}, format="json")
     assert r.status_code == 403
+
+
+def test_a_link_enrollment_of_mixed_writers_is_refused_and_the_link_is_not_used_up(make_customer):
+    customer = make_customer()
+    client, token = _link(customer)
+    for k in range(5):
+        assert _send(client, customer, f"stranger-{k}", [0])[0].status_code == 202
+    r = client.post(f"/api/customers/{customer.id}/enrollment/", {}, format="json")
+    assert r.status_code == 422 and "new enrollment link" in r.json()["error"]["message"]
+    assert "score" not in r.json()["error"] and not Enrollment.objects.exists()
+    token.refresh_from_db()
+    assert token.consumed_at is None
