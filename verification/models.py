@@ -272,7 +272,8 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("audit events are append-only: they cannot be deleted")
 
-    _raw_delete = delete
+    def _raw_delete(self, using):
+        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
 
 
 class AuditEvent(models.Model):
