@@ -186,6 +186,8 @@ SIGWEB_REVIEW_MARGIN = env_float("SIGWEB_REVIEW_MARGIN", 0.15)
 SIGWEB_MIN_REFERENCES = env_int("SIGWEB_MIN_REFERENCES", 3)
 SIGWEB_MAX_WAIT_SECONDS = env_float("SIGWEB_MAX_WAIT_SECONDS", 30.0)
 SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 7)
+# Enroll links (single use) live shorter than verify links.
+SIGWEB_ENROLL_TOKEN_TTL_HOURS = env_int("SIGWEB_ENROLL_TOKEN_TTL_HOURS", 24)
 # Progress updates for one job are sent at most this often (status changes always go out).
 SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
 # Test/debug only: ML jobs sleep this long (in progress steps) before their work, so a

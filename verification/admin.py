@@ -12,8 +12,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(ReferenceSignature)
 class ReferenceAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer", "source", "status", "model_version", "created_at"]
-    list_filter = ["status", "source"]
+    list_display = ["id", "customer", "source", "status", "approval", "model_version", "created_at"]
+    list_filter = ["status", "approval", "source"]
     exclude = ["image", "preview_png", "embedding"]
 
 
@@ -50,11 +50,23 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(SigningToken)
 class SigningTokenAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer", "prefix", "expires_at", "revoked_at", "last_used_at"]
+    list_display = ["id", "customer", "prefix", "purpose", "expires_at", "consumed_at", "revoked_at", "last_used_at"]
     exclude = ["digest"]
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "action", "actor", "customer_external_ref", "created_at"]
+    """Read-only: audit rows are append-only everywhere, the admin included."""
+
+    list_display = ["id", "action", "actor_username", "customer_external_ref", "created_at"]
     list_filter = ["action"]
+    search_fields = ["action", "actor_username", "customer_external_ref"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

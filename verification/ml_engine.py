@@ -75,3 +75,29 @@ def engine_warm_up() -> None:
         log.info("engine %s ready", engine.model_version)
     except Exception as exc:  # noqa: BLE001
         log.warning("engine warm-up skipped: %s", exc)
+
+
+def reference_consistency(engine, reference_embeddings) -> dict:
+    """Whether reference embeddings plausibly come from one writer: the engine decides.
+
+    ``engine.reference_consistency(E)`` answers ``{"consistent", "score", "threshold",
+    "outliers"}``; this facade checks that shape and returns plain Python values. An
+    engine without the method (a checkpoint class older than the check) is reported as
+    ``{"consistent": True, "checked": False, ...}`` and logged, so the caller can tell.
+    """
+    import logging
+
+    import numpy as np
+
+    check = getattr(engine, "reference_consistency", None)
+    if check is None:
+        logging.getLogger(__name__).warning("engine %s has no reference_consistency; set not checked", getattr(engine, "model_version", "?"))
+        return {"consistent": True, "score": None, "threshold": None, "outliers": [], "checked": False}
+    raw = check(np.asarray(reference_embeddings, dtype=np.float32))
+    return {
+        "consistent": bool(raw["consistent"]),
+        "score": float(raw["score"]),
+        "threshold": float(raw["threshold"]),
+        "outliers": [int(i) for i in raw.get("outliers", [])],
+        "checked": True,
+    }

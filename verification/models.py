@@ -33,6 +33,9 @@ class Customer(TimeStamped):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     consent_at = models.DateTimeField(null=True, blank=True, help_text="When the customer consented to biometric processing")
     erased_at = models.DateTimeField(null=True, blank=True)
+    reenrollment_opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while an admin allows one more enrollment through an enroll link"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -53,9 +56,22 @@ class ReferenceSignature(TimeStamped):
         FAILED = "failed", "Failed"
         ERASED = "erased", "Erased"
 
+    class Approval(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        PENDING = "pending", "Waiting for an admin's approval"
+        REJECTED = "rejected", "Rejected by an admin"
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="references")
     source = models.CharField(max_length=16, choices=Source.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    approval = models.CharField(
+        max_length=16, choices=Approval.choices, default=Approval.APPROVED, db_index=True,
+        help_text="References sent through a signing link after the customer is enrolled wait for an admin",
+    )
+    signing_token = models.ForeignKey(
+        "SigningToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="references",
+        help_text="The signing link that sent this reference (empty: the back office)",
+    )
     image = models.BinaryField(null=True, blank=True, help_text="The uploaded image bytes, as received")
     image_content_type = models.CharField(max_length=64, blank=True)
     strokes = models.JSONField(null=True, blank=True, help_text="Raw pad strokes (signature_pad toData()) when drawn")
@@ -211,20 +227,30 @@ class Review(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    corrected_at = models.DateTimeField(null=True, blank=True, help_text="When a later verdict replaced the first one (see the audit trail)")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["verification"], name="one_verdict_per_verification")]
 
 
 class SigningToken(models.Model):
     """A customer's own credential for its signing pages: ``Authorization: Signing <token>``.
 
     Only a SHA-256 digest is stored; the token itself is shown once, when it is created.
+    An ``enroll`` link may send references and start one enrollment (then it is consumed
+    and only verifies); a ``verify`` link only verifies.
     """
+
+    class Purpose(models.TextChoices):
+        ENROLL = "enroll", "Enroll (single use)"
+        VERIFY = "verify", "Verify"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="signing_tokens")
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters of the token, to tell tokens apart")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.VERIFY)
+    consumed_at = models.DateTimeField(null=True, blank=True, help_text="When an enroll link started its enrollment")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -235,15 +261,51 @@ class SigningToken(models.Model):
         ordering = ["-created_at"]
 
 
+class AppendOnlyError(Exception):
+    """An audit row was about to be changed or deleted."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events are append-only: they cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
+
+    def _raw_delete(self, using):
+        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
+
+
 class AuditEvent(models.Model):
-    """What happened to whom, kept when biometric data is erased or a customer deleted."""
+    """What happened to whom, kept when biometric data is erased or a customer deleted.
+
+    Append-only: saving an existing row, deleting one and queryset update/delete all raise
+    ``AppendOnlyError``. Customers are referred to by id and external reference, not by a
+    foreign key, so deleting a customer leaves its audit trail intact.
+    """
+
+    objects = AuditEventQuerySet.as_manager()
 
     action = models.CharField(max_length=64, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # DO_NOTHING and no database constraint: deleting a user must not rewrite its audit rows
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True, help_text="The actor's username when it acted")
     customer_id_ref = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="Customer.id, kept after deletion")
     customer_external_ref = models.CharField(max_length=128, blank=True)
+    before = models.JSONField(null=True, blank=True, help_text="The changed fields before the change")
+    after = models.JSONField(null=True, blank=True, help_text="The changed fields after the change")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only: they cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events are append-only: they cannot be deleted")

@@ -145,7 +145,7 @@ async function finishEnrollment() {
   const jobId = started.job.id;
   if (!seenJobs.has(jobId) || ["queued", "running"].includes(seenJobs.get(jobId).status)) seenJobs.set(jobId, started.job);
   const job = await waitFor("job", jobId, (j) => j.status === "succeeded" || j.status === "failed", `/api/jobs/${jobId}/`);
-  if (job.status === "failed") throw new Error("Enrollment failed. Please try again later.");
+  if (job.status === "failed") throw new Error("Enrollment failed. Please ask your bank for a new enrollment link.");
   root.querySelector("#enroll-status").textContent = "Enrollment complete";
   showResult("accept", "You're enrolled", "Your signature is saved. Next time, you can confirm with it.");
   const link = document.createElement("a");

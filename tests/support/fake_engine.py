@@ -118,3 +118,25 @@ class FakeEngine:
         ranked = [(k, self.verify(wd, query)["score"]) for k, wd in candidates.items()]
         ranked.sort(key=lambda kv: kv[1], reverse=True)
         return ranked[:top_k]
+
+    # consistency of a reference set (the interface of ml.engine.Engine.reference_consistency)
+    consistency_threshold = 0.5
+
+    def reference_consistency(self, reference_embeddings):
+        """Leave-one-out: each reference's mean cosine similarity to the others.
+
+        The set is consistent when every reference reaches ``consistency_threshold``;
+        the score is the lowest of those means, and the outliers are the references below.
+        Samples of one demo writer sit far above it and different demo writers far below,
+        so tests build a mixed-writer set by taking samples of several writers.
+        """
+        e = np.asarray(reference_embeddings, np.float32)
+        if e.ndim != 2 or len(e) < 2:
+            raise ValueError("need (R, D) reference embeddings with R >= 2")
+        e = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)
+        sims = e @ e.T
+        n = len(e)
+        loo = (sims.sum(axis=1) - np.diag(sims)) / (n - 1)
+        t = float(self.consistency_threshold)
+        outliers = [int(i) for i in np.nonzero(loo < t)[0]]
+        return {"consistent": not outliers, "score": float(loo.min()), "threshold": t, "outliers": outliers}

@@ -14,7 +14,7 @@ from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVers
 class CustomerOutput(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "external_ref", "name", "status", "consent_at", "erased_at", "created_at", "updated_at"]
+        fields = ["id", "external_ref", "name", "status", "consent_at", "erased_at", "reenrollment_opened_at", "created_at", "updated_at"]
 
 
 class ReferenceOutput(serializers.ModelSerializer):
@@ -24,7 +24,7 @@ class ReferenceOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ReferenceSignature
-        fields = ["id", "customer", "source", "status", "quality", "model_version", "has_image", "has_strokes", "preview_url", "created_at", "erased_at"]
+        fields = ["id", "customer", "source", "status", "approval", "quality", "model_version", "has_image", "has_strokes", "preview_url", "created_at", "erased_at"]
 
     def get_has_image(self, obj) -> bool:
         return obj.image_content_type != "" and obj.status != ReferenceSignature.Status.ERASED
@@ -55,7 +55,7 @@ class ReviewOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "verification", "analyst", "verdict", "note", "created_at"]
+        fields = ["id", "verification", "analyst", "verdict", "note", "created_at", "corrected_at"]
 
 
 class VerificationOutput(serializers.ModelSerializer):
@@ -93,7 +93,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
 class AuditEventOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "action", "actor", "customer_id_ref", "customer_external_ref", "details", "created_at"]
+        fields = ["id", "action", "actor", "actor_username", "customer_id_ref", "customer_external_ref", "before", "after", "details", "created_at"]
 
 
 class SignatureInput(serializers.Serializer):

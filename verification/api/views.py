@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -34,9 +34,10 @@ from verification.api.serializers import (
     signature_from_request,
 )
 from verification.errors import DomainError, not_found
-from verification.models import AuditEvent, Customer, Review, Verification
+from verification.models import Customer, Review, SigningToken, Verification
 from verification.roles import customer_scope, db_user, role_of
 from verification.selectors import queries
+from verification.selectors.audit import audit_event_csv_rows, audit_event_list
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_list
 from verification.services import customers as customer_services
 from verification.services import enrollments as enrollment_services
@@ -54,6 +55,11 @@ def paginated(view: APIView, request, queryset, serializer_class) -> Response:
 
 def _scope(request) -> int | None:
     return customer_scope(request.user)
+
+
+def _signing_token(request) -> SigningToken | None:
+    """The signing link a customer request came with (None for back-office users)."""
+    return request.auth if isinstance(request.auth, SigningToken) else None
 
 
 # ---------------------------------------------------------------- who am I
@@ -143,11 +149,18 @@ class SigningTokenApi(APIView):
     permission_classes = [IsAdmin]
 
     class SigningTokenInput(serializers.Serializer):
+        purpose = serializers.ChoiceField(
+            choices=SigningToken.Purpose.choices, required=False,
+            help_text="enroll: single use, may send references and start one enrollment; verify: verifies only. "
+            "Default: enroll while the customer may enroll through a link (first enrollment or an open re-enrollment), else verify",
+        )
         ttl_hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365)
 
     class SigningTokenOutput(serializers.Serializer):
         id = serializers.IntegerField()
         prefix = serializers.CharField()
+        purpose = serializers.CharField()
+        consumed_at = serializers.DateTimeField(allow_null=True)
         created_at = serializers.DateTimeField()
         expires_at = serializers.DateTimeField()
         revoked_at = serializers.DateTimeField(allow_null=True)
@@ -158,29 +171,71 @@ class SigningTokenApi(APIView):
         customer = queries.customer_get(customer_id=customer_id)
         return paginated(self, request, queries.signing_token_list(customer=customer), self.SigningTokenOutput)
 
-    @extend_schema(request=SigningTokenInput, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
+    @extend_schema(request=SigningTokenInput, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "purpose": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
         data = self.SigningTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token, raw = customer_services.signing_token_create(customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"))
-        return Response({"token": raw, "prefix": token.prefix, "expires_at": token.expires_at, "customer": customer.id}, status=status.HTTP_201_CREATED)
+        token, raw = customer_services.signing_token_create(
+            customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"),
+            purpose=data.validated_data.get("purpose"),
+        )
+        return Response(
+            {"token": raw, "prefix": token.prefix, "purpose": token.purpose, "expires_at": token.expires_at, "customer": customer.id},
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(responses=inline_serializer("SigningTokensRevoked", {"revoked": serializers.IntegerField()}))
     def delete(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        return Response({"revoked": customer_services.signing_token_revoke_all(customer=customer)})
+        return Response({"revoked": customer_services.signing_token_revoke_all(customer=customer, revoked_by=db_user(request.user))})
+
+
+class ReenrollmentApi(APIView):
+    """Admins: allow one more enrollment through an enroll link (closed when it starts)."""
+
+    permission_classes = [IsAdmin]
+
+    class ReenrollmentInput(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(request=ReenrollmentInput, responses=inline_serializer("ReenrollmentOpened", {"customer": CustomerOutput(), "reenrollment_opened_at": serializers.DateTimeField()}))
+    def post(self, request, customer_id):
+        customer = queries.customer_get(customer_id=customer_id)
+        data = self.ReenrollmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = enrollment_services.reenrollment_open(customer=customer, opened_by=db_user(request.user), note=data.validated_data.get("note", ""))
+        return Response({"customer": CustomerOutput(customer).data, "reenrollment_opened_at": customer.reenrollment_opened_at})
+
+
+AUDIT_FILTERS = [
+    OpenApiParameter("customer", int, description="Customer id (kept after the customer is deleted)"),
+    OpenApiParameter("action", str, description="Exact action, or a prefix ending in '.', e.g. 'enrollment.'"),
+    OpenApiParameter("actor", int, description="User id of the back-office actor"),
+    OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+    OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+]
 
 
 class AuditEventListApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(parameters=[OpenApiParameter("customer", int)], responses=AuditEventOutput(many=True))
+    @extend_schema(parameters=AUDIT_FILTERS, responses=AuditEventOutput(many=True))
     def get(self, request):
-        qs = AuditEvent.objects.all()
-        if request.query_params.get("customer", "").isdigit():
-            qs = qs.filter(customer_id_ref=int(request.query_params["customer"]))
-        return paginated(self, request, qs, AuditEventOutput)
+        return paginated(self, request, audit_event_list(filters=request.query_params), AuditEventOutput)
+
+
+class AuditEventExportApi(APIView):
+    """The audit trail as CSV (same filters as the list), streamed; admins only."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(parameters=AUDIT_FILTERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request):
+        qs = audit_event_list(filters=request.query_params)
+        response = StreamingHttpResponse(audit_event_csv_rows(queryset=qs), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sigweb-audit.csv"'
+        return response
 
 
 # ---------------------------------------------------------------- references and enrollment
@@ -199,10 +254,32 @@ class ReferenceListApi(APIView):
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
         signature = signature_from_request(request.data)
-        ref, job = enrollment_services.reference_create(customer=customer, created_by=db_user(request.user), **signature)
+        ref, job = enrollment_services.reference_create(
+            customer=customer, created_by=db_user(request.user), signing_token=_signing_token(request), **signature
+        )
         job.refresh_from_db()
         ref.refresh_from_db()
         return Response({"reference": ReferenceOutput(ref).data, "job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class ReferenceApprovalApi(APIView):
+    """Admins: approve or reject a reference that a signing link sent after enrollment."""
+
+    permission_classes = [IsAdmin]
+    decision = "approve"
+
+    class ReferenceDecisionInput(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(request=ReferenceDecisionInput, responses=ReferenceOutput)
+    def post(self, request, reference_id):
+        ref = queries.reference_get(reference_id=reference_id)
+        data = self.ReferenceDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = enrollment_services.reference_approve if self.decision == "approve" else enrollment_services.reference_reject
+        actor_kw = "approved_by" if self.decision == "approve" else "rejected_by"
+        ref = service(reference=ref, note=data.validated_data.get("note", ""), **{actor_kw: db_user(request.user)})
+        return Response(ReferenceOutput(ref).data)
 
 
 class ReferencePreviewApi(APIView):
@@ -242,7 +319,8 @@ class EnrollmentApi(APIView):
         if threshold is not None and _scope(request) is not None:
             raise DomainError("only an admin can set a per-enrollment threshold", code="permission_denied", status=403)
         enrollment, job = enrollment_services.enrollment_start(
-            customer=customer, reference_ids=data.validated_data.get("reference_ids"), threshold=threshold, created_by=db_user(request.user)
+            customer=customer, reference_ids=data.validated_data.get("reference_ids"), threshold=threshold,
+            created_by=db_user(request.user), signing_token=_signing_token(request),
         )
         enrollment.refresh_from_db()
         job.refresh_from_db()
@@ -365,19 +443,24 @@ class VerificationReviewApi(APIView):
     class ReviewInput(serializers.Serializer):
         verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
         note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+        correction = serializers.BooleanField(
+            required=False, default=False,
+            help_text="Replace the current verdict (needs a note); without it a second verdict is a 409",
+        )
 
     @extend_schema(responses=ReviewOutput(many=True))
     def get(self, request, verification_id):
         v = queries.verification_get(verification_id=verification_id)
         return paginated(self, request, queries.review_list(verification=v), ReviewOutput)
 
-    @extend_schema(request=ReviewInput, responses={201: ReviewOutput})
+    @extend_schema(request=ReviewInput, responses={201: ReviewOutput, 200: ReviewOutput})
     def post(self, request, verification_id):
         v = queries.verification_get(verification_id=verification_id)
         data = self.ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         review = verification_services.review_create(verification=v, analyst=db_user(request.user), **data.validated_data)
-        return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)
+        corrected = review.corrected_at is not None and data.validated_data["correction"]
+        return Response(ReviewOutput(review).data, status=status.HTTP_200_OK if corrected else status.HTTP_201_CREATED)
 
 
 class ReviewListApi(APIView):
@@ -425,7 +508,7 @@ class ModelVersionListApi(APIView):
     def post(self, request):
         data = self.ModelVersionRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        mv = model_services.model_version_register(checkpoint_path=data.validated_data["checkpoint_path"])
+        mv = model_services.model_version_register(checkpoint_path=data.validated_data["checkpoint_path"], registered_by=db_user(request.user))
         return Response(ModelVersionOutput(mv).data, status=status.HTTP_201_CREATED)
 
 

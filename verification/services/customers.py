@@ -15,8 +15,8 @@ from verification.services.audit import audit_record
 from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
 
 
-def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None) -> AuditEvent:
-    return audit_record(action=action, customer=customer, actor=actor, details=details)
+def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None, before=None, after=None) -> AuditEvent:
+    return audit_record(action=action, customer=customer, actor=actor, details=details, before=before, after=after)
 
 
 def customer_create(*, external_ref: str, name: str, consent_at=None, created_by=None) -> Customer:
@@ -26,7 +26,7 @@ def customer_create(*, external_ref: str, name: str, consent_at=None, created_by
     try:
         with transaction.atomic():
             customer = Customer.objects.create(external_ref=external_ref, name=name.strip(), consent_at=consent_at)
-            _audit(action="customer.create", customer=customer, actor=created_by)
+            _audit(action="customer.create", customer=customer, actor=created_by, after={"external_ref": external_ref, "name": customer.name, "status": customer.status})
     except IntegrityError:
         raise DomainError(f"a customer with external_ref {external_ref!r} exists", code="duplicate", status=409) from None
     return customer
@@ -42,10 +42,14 @@ def customer_update(*, customer: Customer, updated_by=None, **fields) -> Custome
     if fields.get("status") == Customer.Status.ERASED:
         raise DomainError("use the erase action to erase biometric data", code="invalid")
     with transaction.atomic():
+        before = {key: getattr(customer, key) for key in fields}
         for key, value in fields.items():
             setattr(customer, key, value)
         customer.save()
-        _audit(action="customer.update", customer=customer, actor=updated_by, details={"fields": sorted(fields)})
+        _audit(
+            action="customer.update", customer=customer, actor=updated_by, details={"fields": sorted(fields)},
+            before=before, after={key: getattr(customer, key) for key in fields},
+        )
     return customer
 
 
@@ -103,18 +107,39 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def signing_token_create(*, customer: Customer, created_by=None, ttl_hours: int | None = None) -> tuple[SigningToken, str]:
-    """A new signing token for ``customer``; the raw token is returned once and never stored."""
+def signing_token_create(
+    *, customer: Customer, created_by=None, ttl_hours: int | None = None, purpose: str | None = None
+) -> tuple[SigningToken, str]:
+    """A new signing token for ``customer``; the raw token is returned once and never stored.
+
+    ``purpose``: ``enroll`` (single use, ``SIGWEB_ENROLL_TOKEN_TTL_HOURS``) or ``verify``
+    (``SIGWEB_SIGNING_TOKEN_TTL_HOURS``). None picks ``enroll`` while an enroll link could
+    enroll this customer (first enrollment, or an open re-enrollment), else ``verify``.
+    """
+    from verification.selectors.enrollments import enrollment_open_to_links
+
     if customer.status != Customer.Status.ACTIVE:
         raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
-    hours = settings.SIGWEB_SIGNING_TOKEN_TTL_HOURS if ttl_hours is None else int(ttl_hours)
+    if purpose is None:
+        purpose = SigningToken.Purpose.ENROLL if enrollment_open_to_links(customer=customer) else SigningToken.Purpose.VERIFY
+    if purpose not in SigningToken.Purpose.values:
+        raise DomainError(f"purpose must be one of {', '.join(SigningToken.Purpose.values)}", code="invalid")
+    if ttl_hours is None:
+        hours = settings.SIGWEB_ENROLL_TOKEN_TTL_HOURS if purpose == SigningToken.Purpose.ENROLL else settings.SIGWEB_SIGNING_TOKEN_TTL_HOURS
+    else:
+        hours = int(ttl_hours)
     if not 0 < hours <= 24 * 365:
         raise DomainError("ttl_hours must be between 1 and 8760", code="invalid")
     raw = secrets.token_urlsafe(32)
-    token = SigningToken.objects.create(
-        customer=customer, digest=_digest(raw), prefix=raw[:8], created_by=created_by,
-        expires_at=timezone.now() + timedelta(hours=hours),
-    )
+    with transaction.atomic():
+        token = SigningToken.objects.create(
+            customer=customer, digest=_digest(raw), prefix=raw[:8], created_by=created_by, purpose=purpose,
+            expires_at=timezone.now() + timedelta(hours=hours),
+        )
+        audit_record(
+            action="signing_token.create", actor=created_by, customer=customer,
+            after={"signing_token": token.id, "prefix": token.prefix, "purpose": purpose, "expires_at": token.expires_at},
+        )
     return token, raw
 
 
@@ -131,10 +156,26 @@ def signing_token_authenticate(*, raw: str) -> SigningToken | None:
     return token
 
 
-def signing_token_revoke(*, token: SigningToken) -> None:
-    SigningToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def signing_token_revoke(*, token: SigningToken, revoked_by=None) -> None:
+    with transaction.atomic():
+        now = timezone.now()
+        if SigningToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now):
+            audit_record(
+                action="signing_token.revoke", actor=revoked_by, customer=token.customer,
+                before={"revoked_at": None}, after={"revoked_at": now}, details={"signing_tokens": [token.id]},
+            )
 
 
-def signing_token_revoke_all(*, customer: Customer) -> int:
+def signing_token_revoke_all(*, customer: Customer, revoked_by=None) -> int:
     """Revoke every live signing token of a customer; returns how many were revoked."""
-    return SigningToken.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        now = timezone.now()
+        live = SigningToken.objects.select_for_update().filter(customer=customer, revoked_at__isnull=True)
+        ids = list(live.values_list("id", flat=True))
+        n = SigningToken.objects.filter(id__in=ids).update(revoked_at=now)
+        if n:
+            audit_record(
+                action="signing_token.revoke", actor=revoked_by, customer=customer,
+                before={"revoked_at": None}, after={"revoked_at": now}, details={"signing_tokens": ids},
+            )
+    return n

@@ -1,4 +1,12 @@
-"""Reference signatures and enrollment: embed each reference, fit the writer, go active."""
+"""Reference signatures and enrollment: embed each reference, fit the writer, go active.
+
+Enrollment is an admin-controlled act. A customer's signing link (``signing_token``)
+may send references and start an enrollment only if it is an unused ``enroll`` link and
+``enrollment_open_to_links`` says so (first enrollment, or a re-enrollment an admin
+opened); starting the enrollment consumes the link. References a link sends while the
+customer has an active enrollment wait for an admin's approval, and an admin's enrollment
+("Retrain") uses approved references only. Every state change here is audited.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from verification import embeddings
+from verification import embeddings, ml_engine
 from verification.errors import DomainError
-from verification.models import Customer, Enrollment, Job, ReferenceSignature
+from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
+from verification.selectors.enrollments import enrollment_get_active, enrollment_open_to_links
+from verification.services.audit import audit_record, audit_token_details
 from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
 from verification.services.signatures import signature_check
@@ -21,15 +31,41 @@ def _require_active_customer(customer: Customer) -> None:
         raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
 
 
+def signing_token_check_may_enroll(*, signing_token: SigningToken, customer: Customer) -> None:
+    """Raise a 403 DomainError unless this signing link may send references and enroll now."""
+    if signing_token.customer_id != customer.id:
+        raise DomainError("customer not found", code="not_found", status=404)
+    if signing_token.purpose != SigningToken.Purpose.ENROLL:
+        raise DomainError(
+            "this signing link can only verify signatures; enrolling needs an enrollment link from your bank",
+            code="verify_only_link", status=403,
+        )
+    if signing_token.consumed_at is not None:
+        raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
+    if not enrollment_open_to_links(customer=customer):
+        raise DomainError(
+            "this customer is already enrolled; only an admin can open a re-enrollment", code="enrollment_not_open", status=403
+        )
+
+
 def reference_create(
-    *, customer: Customer, source: str, image: bytes | None = None, strokes: Any = None, created_by=None
+    *, customer: Customer, source: str, image: bytes | None = None, strokes: Any = None, created_by=None,
+    signing_token: SigningToken | None = None,
 ) -> tuple[ReferenceSignature, Job]:
-    """Check and store one reference signature, and queue its embedding."""
+    """Check and store one reference signature, and queue its embedding.
+
+    ``signing_token``: the customer's link that sent it (None: the back office or the
+    system). A link's reference waits for approval when the customer is already enrolled.
+    """
     _require_active_customer(customer)
+    if signing_token is not None:
+        signing_token_check_may_enroll(signing_token=signing_token, customer=customer)
     if source not in ReferenceSignature.Source.values:
         raise DomainError(f"source must be one of {', '.join(ReferenceSignature.Source.values)}", code="invalid")
     _, engine = active_engine()
     checked = signature_check(engine=engine, image=image, strokes=strokes)
+    needs_approval = signing_token is not None and enrollment_get_active(customer=customer) is not None
+    approval = ReferenceSignature.Approval.PENDING if needs_approval else ReferenceSignature.Approval.APPROVED
     with transaction.atomic():
         ref = ReferenceSignature.objects.create(
             customer=customer,
@@ -39,9 +75,61 @@ def reference_create(
             strokes=checked.strokes,
             preview_png=checked.preview_png,
             quality=checked.quality,
+            approval=approval,
+            signing_token=signing_token,
+        )
+        audit_record(
+            action="reference.create", actor=created_by, customer=customer,
+            after={"reference": ref.id, "source": source, "approval": approval},
+            details=audit_token_details(signing_token),
         )
         job = job_create(kind=Job.Kind.EMBED_REFERENCE, params={"reference_id": ref.id}, customer=customer, created_by=created_by)
     return ref, job
+
+
+def _reference_decide(*, reference: ReferenceSignature, approval: str, decided_by, note: str = "") -> ReferenceSignature:
+    with transaction.atomic():
+        ref = ReferenceSignature.objects.select_for_update().select_related("customer").get(id=reference.id)
+        if ref.approval != ReferenceSignature.Approval.PENDING:
+            raise DomainError(f"reference {ref.id} is {ref.approval}, not waiting for approval", code="not_pending", status=409)
+        if ref.status == ReferenceSignature.Status.ERASED:
+            raise DomainError("reference was erased", code="erased", status=409)
+        ref.approval = approval
+        ref.save(update_fields=["approval", "updated_at"])
+        verb = "approve" if approval == ReferenceSignature.Approval.APPROVED else "reject"
+        audit_record(
+            action=f"reference.{verb}", actor=decided_by, customer=ref.customer,
+            before={"approval": ReferenceSignature.Approval.PENDING}, after={"approval": approval},
+            details={"reference": ref.id, **({"note": note} if note else {})},
+        )
+    return ref
+
+
+def reference_approve(*, reference: ReferenceSignature, approved_by, note: str = "") -> ReferenceSignature:
+    """An admin lets a reference that arrived after enrollment join later enrollments."""
+    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.APPROVED, decided_by=approved_by, note=note)
+
+
+def reference_reject(*, reference: ReferenceSignature, rejected_by, note: str = "") -> ReferenceSignature:
+    """An admin keeps a reference that arrived after enrollment out of every enrollment."""
+    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.REJECTED, decided_by=rejected_by, note=note)
+
+
+def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Customer:
+    """An admin allows one more enrollment through an enroll link (closed when it starts)."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(id=customer.id)
+        _require_active_customer(customer)
+        if customer.reenrollment_opened_at is not None:
+            raise DomainError("a re-enrollment is already open for this customer", code="already_open", status=409)
+        customer.reenrollment_opened_at = timezone.now()
+        customer.save(update_fields=["reenrollment_opened_at", "updated_at"])
+        audit_record(
+            action="enrollment.reenrollment_open", actor=opened_by, customer=customer,
+            before={"reenrollment_opened_at": None}, after={"reenrollment_opened_at": customer.reenrollment_opened_at},
+            details={"note": note} if note else None,
+        )
+    return customer
 
 
 def _reference_source(ref: ReferenceSignature):
@@ -74,35 +162,96 @@ def _history(enrollment: Enrollment, status: str, note: str = "") -> list:
     return [*enrollment.history, {"at": timezone.now().isoformat(), "status": status, "note": note}]
 
 
+def _consistency_or_refuse(
+    *, engine, refs: list[ReferenceSignature], vectors: list[bytes], when: str, via_link: bool = False
+) -> dict:
+    """Ask the engine whether the references come from one writer; refuse (422) if not.
+
+    The refusal names the references that differ from the others, not the engine's score
+    (a customer's link must not learn how close a set came to passing).
+    """
+    result = ml_engine.reference_consistency(engine, embeddings.stack(vectors))
+    if not result["consistent"]:
+        outliers = [refs[i].id for i in result["outliers"] if 0 <= i < len(refs)]
+        raise DomainError(
+            f"these {len(refs)} reference signatures do not look like one person's signature"
+            + (f"; {len(outliers)} of them differ from the others" if outliers else "")
+            + (". Please ask your bank for a new enrollment link." if via_link else ". Choose other references (reference_ids)."),
+            code="inconsistent_references",
+            status=422,
+            extra={"outlier_references": outliers, "when": when},
+        )
+    return result
+
+
 def enrollment_start(
-    *, customer: Customer, reference_ids: list[int] | None = None, threshold: float | None = None, created_by=None
+    *, customer: Customer, reference_ids: list[int] | None = None, threshold: float | None = None, created_by=None,
+    signing_token: SigningToken | None = None,
 ) -> tuple[Enrollment, Job]:
-    """Enroll a customer from its references (all usable ones unless ``reference_ids`` is given)."""
+    """Enroll a customer from its references (all usable ones unless ``reference_ids`` is given).
+
+    Back office (``signing_token`` None): approved references only. Through an enroll link:
+    the references that link sent, and the link is consumed. The engine's consistency check
+    runs here when every reference is already embedded with the active model (422 if the
+    set does not look like one writer), otherwise in the enroll job.
+    """
     _require_active_customer(customer)
     if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise DomainError("threshold must be between 0 and 1", code="invalid")
     refs = ReferenceSignature.objects.filter(customer=customer).exclude(
         status__in=[ReferenceSignature.Status.ERASED, ReferenceSignature.Status.FAILED]
     )
+    if signing_token is not None:
+        signing_token_check_may_enroll(signing_token=signing_token, customer=customer)
+        if threshold is not None:
+            raise DomainError("only an admin can set a per-enrollment threshold", code="permission_denied", status=403)
+        refs = refs.filter(signing_token=signing_token).exclude(approval=ReferenceSignature.Approval.REJECTED)
+    else:
+        refs = refs.filter(approval=ReferenceSignature.Approval.APPROVED)
     if reference_ids is not None:
         wanted = set(int(r) for r in reference_ids)
         refs = refs.filter(id__in=wanted)
         if refs.count() != len(wanted):
-            raise DomainError("some reference ids are not usable references of this customer", code="invalid_references")
-    refs = list(refs)
+            raise DomainError(
+                "some reference ids are not usable (approved) references of this customer", code="invalid_references"
+            )
+    refs = list(refs.order_by("id"))
     if len(refs) < settings.SIGWEB_MIN_REFERENCES:
         raise DomainError(
-            f"enrollment needs at least {settings.SIGWEB_MIN_REFERENCES} reference signatures; this customer has {len(refs)}",
+            f"enrollment needs at least {settings.SIGWEB_MIN_REFERENCES} usable reference signatures; there are {len(refs)}",
             code="too_few_references",
             status=409,
         )
+    mv, engine = active_engine()
+    consistency = None
+    if all(r.embedding is not None and r.model_version == mv.name for r in refs):
+        consistency = _consistency_or_refuse(
+            engine=engine, refs=refs, vectors=[bytes(r.embedding) for r in refs], when="start", via_link=signing_token is not None
+        )
     with transaction.atomic():
+        if signing_token is not None:
+            now = timezone.now()
+            used = SigningToken.objects.filter(id=signing_token.id, consumed_at__isnull=True).update(consumed_at=now)
+            if not used:
+                raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
+            reenrollment_closed = Customer.objects.filter(id=customer.id, reenrollment_opened_at__isnull=False).update(
+                reenrollment_opened_at=None
+            )
         enrollment = Enrollment.objects.create(
             customer=customer, threshold=threshold, created_by=created_by, history=[]
         )
         enrollment.history = _history(enrollment, Enrollment.Status.PENDING, f"{len(refs)} references")
         enrollment.save(update_fields=["history"])
         enrollment.references.set(refs)
+        audit_record(
+            action="enrollment.start", actor=created_by, customer=customer,
+            after={"enrollment": enrollment.id, "status": enrollment.status, "references": [r.id for r in refs], "threshold": threshold},
+            details={
+                **audit_token_details(signing_token),
+                **({"consistency": consistency} if consistency is not None else {}),
+                **({"reenrollment_closed": True} if signing_token is not None and reenrollment_closed else {}),
+            },
+        )
         job = job_create(kind=Job.Kind.ENROLL, params={"enrollment_id": enrollment.id}, customer=customer, created_by=created_by)
     return enrollment, job
 
@@ -122,6 +271,8 @@ def enrollment_fit(*, job: Job) -> None:
         else:
             vectors[ref.id] = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
+    via_link = any(r.signing_token_id is not None for r in refs)
+    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link)
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
@@ -134,35 +285,78 @@ def enrollment_fit(*, job: Job) -> None:
                 embedding=vectors[ref.id], model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
             )
         now = timezone.now()
+        before_status = enrollment.status
+        superseded = []
         for previous in Enrollment.objects.select_for_update().filter(customer_id=enrollment.customer_id, status=Enrollment.Status.ACTIVE):
             previous.status = Enrollment.Status.SUPERSEDED
             previous.history = _history(previous, previous.status, f"superseded by enrollment {enrollment.id}")
             previous.save(update_fields=["status", "history", "updated_at"])
+            superseded.append(previous.id)
         enrollment.status = Enrollment.Status.ACTIVE
         enrollment.writer_params = writer_params
         enrollment.model_version = mv.name
         enrollment.activated_at = now
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
+        audit_record(
+            action="enrollment.activate", customer=enrollment.customer,
+            before={"status": before_status}, after={"status": enrollment.status, "model_version": mv.name},
+            details={"enrollment": enrollment.id, "references": len(refs), "superseded": superseded, "consistency": consistency},
+        )
+        _threshold_carry(enrollment=enrollment)
         job_succeed(job=locked, result={"enrollment_id": enrollment.id, "references": len(refs), "model_version": mv.name})
 
 
+def _threshold_carry(*, enrollment: Enrollment) -> None:
+    """A per-customer threshold survives revoke and re-enroll (same model version), audited."""
+    if enrollment.threshold is not None:
+        return
+    previous = (
+        Enrollment.objects.filter(customer_id=enrollment.customer_id, activated_at__isnull=False)
+        .exclude(id=enrollment.id)
+        .order_by("-activated_at", "-id")
+        .first()
+    )
+    if previous is None or previous.threshold is None or previous.model_version != enrollment.model_version:
+        return
+    enrollment.threshold = previous.threshold
+    enrollment.history = _history(enrollment, enrollment.status, f"threshold {previous.threshold} kept from enrollment {previous.id}")
+    enrollment.save(update_fields=["threshold", "history", "updated_at"])
+    audit_record(
+        action="enrollment.threshold_carry", customer=enrollment.customer,
+        before={"threshold": None}, after={"threshold": previous.threshold},
+        details={"enrollment": enrollment.id, "from_enrollment": previous.id, "model_version": enrollment.model_version},
+    )
+
+
 def enrollment_fit_failed(job: Job) -> None:
-    enrollment = Enrollment.objects.filter(id=job.params.get("enrollment_id")).first()
+    enrollment = Enrollment.objects.select_related("customer").filter(id=job.params.get("enrollment_id")).first()
     if enrollment and enrollment.status in (Enrollment.Status.PENDING, Enrollment.Status.TRAINING):
+        before = enrollment.status
         enrollment.status = Enrollment.Status.FAILED
         enrollment.error = job.error
         enrollment.history = _history(enrollment, enrollment.status, job.error[:200])
         enrollment.save(update_fields=["status", "error", "history", "updated_at"])
+        audit_record(
+            action="enrollment.fail", customer=enrollment.customer,
+            before={"status": before}, after={"status": enrollment.status},
+            details={"enrollment": enrollment.id, "error": job.error[:500]},
+        )
 
 
 def enrollment_revoke(*, enrollment: Enrollment, revoked_by=None, note: str = "") -> Enrollment:
     with transaction.atomic():
-        enrollment = Enrollment.objects.select_for_update().get(id=enrollment.id)
+        enrollment = Enrollment.objects.select_for_update().select_related("customer").get(id=enrollment.id)
         if enrollment.status in (Enrollment.Status.REVOKED, Enrollment.Status.SUPERSEDED):
             raise DomainError(f"enrollment is already {enrollment.status}", code="enrollment_closed", status=409)
+        before = enrollment.status
         enrollment.status = Enrollment.Status.REVOKED
         enrollment.revoked_at = timezone.now()
         enrollment.history = _history(enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked"))
         enrollment.save(update_fields=["status", "revoked_at", "history", "updated_at"])
+        audit_record(
+            action="enrollment.revoke", actor=revoked_by, customer=enrollment.customer,
+            before={"status": before}, after={"status": enrollment.status},
+            details={"enrollment": enrollment.id, **({"note": note} if note else {})},
+        )
     return enrollment

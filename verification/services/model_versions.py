@@ -14,6 +14,7 @@ from verification import embeddings
 from verification.errors import DomainError
 from verification.ml_engine import engine_get
 from verification.models import Enrollment, Job, ModelVersion, ReferenceSignature
+from verification.services.audit import audit_record
 from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,21 @@ def active_engine() -> tuple[ModelVersion, object]:
     return mv, _load_engine(mv.checkpoint_path)
 
 
-def model_version_register(*, checkpoint_path: str) -> ModelVersion:
+def _model_audit_fields(mv: ModelVersion) -> dict:
+    return {"model_version": mv.name, "checkpoint_path": mv.checkpoint_path, "threshold": mv.threshold, "is_active": mv.is_active}
+
+
+def model_version_register(*, checkpoint_path: str, registered_by=None) -> ModelVersion:
     """Register a checkpoint file (validated by loading it); does not activate it."""
     if not checkpoint_path or not Path(checkpoint_path).is_file():
         raise DomainError(f"checkpoint not found: {checkpoint_path}", code="bad_checkpoint")
     engine = _load_engine(checkpoint_path)
-    mv, created = ModelVersion.objects.get_or_create(
-        name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint_path)
-    )
+    with transaction.atomic():
+        mv, created = ModelVersion.objects.get_or_create(
+            name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint_path)
+        )
+        if created:
+            audit_record(action="model_version.register", actor=registered_by, after=_model_audit_fields(mv))
     return mv
 
 
@@ -100,7 +108,12 @@ def model_version_activate(*, model_version: ModelVersion, created_by=None) -> J
     if model_version.is_active:
         raise DomainError(f"{model_version.name} is already active", code="already_active", status=409)
     with transaction.atomic():
-        return job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
+        job = job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
+        audit_record(
+            action="model_version.activate_start", actor=created_by,
+            after={"model_version": model_version.name, "job": job.id},
+        )
+        return job
 
 
 def model_reembed(*, job: Job) -> None:
@@ -147,8 +160,14 @@ def model_reembed(*, job: Job) -> None:
             enrollment.model_version = mv.name
             enrollment.history = [*enrollment.history, {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"}]
             enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
+        previous = ModelVersion.objects.filter(is_active=True).first()
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(id=mv.id).update(is_active=True, activated_at=now)
+        audit_record(
+            action="model_version.activate", actor=job.created_by,
+            before={"active_model_version": previous.name if previous else None}, after={"active_model_version": mv.name},
+            details={"job": job.id, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+        )
         job_succeed(
             job=locked,
             result={"model_version": mv.name, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
@@ -161,7 +180,9 @@ def model_train_start(*, config: dict, created_by=None) -> Job:
         raise DomainError("config must be a JSON object", code="invalid")
     _resolve_train_config(config, out=str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / "validate"))  # fail fast on bad keys
     with transaction.atomic():
-        return job_create(kind=Job.Kind.TRAIN, params={"config": config}, created_by=created_by)
+        job = job_create(kind=Job.Kind.TRAIN, params={"config": config}, created_by=created_by)
+        audit_record(action="model_version.train_start", actor=created_by, after={"job": job.id, "config": config})
+        return job
 
 
 def _resolve_train_config(config: dict, *, out: str) -> dict:
@@ -201,4 +222,8 @@ def model_train(*, job: Job) -> None:
         if locked is None:
             return
         mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint))
+        audit_record(
+            action="model_version.train_finish", actor=job.created_by,
+            after={**_model_audit_fields(mv), "job": job.id, "checkpoint": checkpoint},
+        )
         job_succeed(job=locked, result={"model_version": mv.name, "model_version_id": mv.id, "checkpoint": checkpoint})

@@ -13,6 +13,7 @@ from verification.broadcast import broadcast_verification
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
 from verification.selectors.enrollments import enrollment_get_active
+from verification.services.audit import audit_record
 from verification.services.jobs import (
     job_create,
     job_delay_for_tests,
@@ -153,12 +154,52 @@ def verification_score_failed(job: Job) -> None:
         broadcast_verification(v)
 
 
-def review_create(*, verification: Verification, analyst, verdict: str, note: str = "") -> Review:
+def review_create(
+    *, verification: Verification, analyst, verdict: str, note: str = "", correction: bool = False
+) -> Review:
+    """Record the verdict on a verification: one current verdict per verification.
+
+    A first verdict creates the review. A second one is refused (409 ``already_reviewed``)
+    unless it is a ``correction`` with a ``note`` saying why: then it replaces the verdict
+    in place (the review keeps the analyst and time of the latest verdict), and the audit
+    trail keeps the verdict before and after.
+    """
     if verdict not in Review.Verdict.values:
         raise DomainError("verdict must be genuine or forgery", code="invalid")
     if verification.status != Verification.Status.DONE:
         raise DomainError("only a finished verification can be reviewed", code="not_finished", status=409)
+    note = (note or "").strip()
     with transaction.atomic():
-        review = Review.objects.create(verification=verification, analyst=analyst, verdict=verdict, note=note or "")
-        broadcast_verification(verification)
+        locked = Verification.objects.select_for_update().select_related("customer").get(id=verification.id)
+        current = Review.objects.select_for_update().filter(verification=locked).first()
+        if current is None:
+            review = Review.objects.create(verification=locked, analyst=analyst, verdict=verdict, note=note)
+            audit_record(
+                action="review.create", actor=analyst, customer=locked.customer,
+                after={"verdict": verdict, "note": note}, details={"verification": locked.id, "review": review.id},
+            )
+        else:
+            if not correction:
+                raise DomainError(
+                    f"this verification already has a verdict ({current.verdict}); send it again as a correction with a note",
+                    code="already_reviewed", status=409, extra={"review": current.id, "verdict": current.verdict},
+                )
+            if not note:
+                raise DomainError("a correction needs a note saying why the verdict changes", code="invalid")
+            before = {
+                "verdict": current.verdict, "note": current.note,
+                "analyst": current.analyst.get_username() if current.analyst else None, "at": current.corrected_at or current.created_at,
+            }
+            current.verdict = verdict
+            current.note = note
+            current.analyst = analyst
+            current.corrected_at = timezone.now()
+            current.save(update_fields=["verdict", "note", "analyst", "corrected_at"])
+            review = current
+            audit_record(
+                action="review.correct", actor=analyst, customer=locked.customer,
+                before=before, after={"verdict": verdict, "note": note, "analyst": analyst.get_username() if analyst else None, "at": current.corrected_at},
+                details={"verification": locked.id, "review": review.id},
+            )
+        broadcast_verification(locked)
     return review

@@ -16,6 +16,7 @@ class UploadForm(forms.Form):
 class ReviewForm(forms.Form):
     verdict = forms.ChoiceField(choices=Review.Verdict.choices, widget=forms.RadioSelect)
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you compare? (kept in the audit trail)"}))
+    correction = forms.BooleanField(required=False, label="Correct the current verdict (say why in the note)")
 
 
 class FlaggedFilterForm(forms.Form):

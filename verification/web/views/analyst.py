@@ -90,6 +90,7 @@ def verification_detail(request, verification_id):
                 analyst=db_user(request.user),
                 verdict=form.cleaned_data["verdict"],
                 note=form.cleaned_data["note"],
+                correction=form.cleaned_data["correction"],
             )
         except DomainError as exc:
             messages.error(request, exc.message)

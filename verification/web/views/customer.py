@@ -1,5 +1,10 @@
 """The customer's signing pages, reached through a signing link (/sign/<token>/).
 
+What the page offers follows the link (``_link_mode``): an unused enroll link, while the
+customer may enroll through a link, collects samples and enrolls; a verify link (or an
+enroll link once used) verifies when the customer is enrolled; otherwise the page says
+that the bank has to enroll the customer first.
+
 With JavaScript the pad talks to the REST API with the same token (``Authorization:
 Signing``) and hears its results over /ws/customer/<id>/. Without JavaScript the upload
 form below the pad posts here and the result is rendered on the server.
@@ -13,8 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from verification.errors import DomainError
-from verification.models import ReferenceSignature, Verification
-from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest
+from verification.models import ReferenceSignature, SigningToken, Verification
+from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
 from verification.selectors.queries import verification_get, verification_wait
 from verification.services.enrollments import enrollment_start, reference_create
 from verification.services.verifications import verification_create
@@ -29,10 +34,26 @@ def _samples_needed() -> int:
     return max(ENROLL_SAMPLES, settings.SIGWEB_MIN_REFERENCES)
 
 
-def _usable_references(customer) -> int:
-    return ReferenceSignature.objects.filter(customer=customer).exclude(
+def _usable_references(token: SigningToken) -> int:
+    """Samples this link has sent that an enrollment through it would use."""
+    return ReferenceSignature.objects.filter(customer_id=token.customer_id, signing_token=token).exclude(
         status__in=[ReferenceSignature.Status.ERASED, ReferenceSignature.Status.FAILED]
-    ).count()
+    ).exclude(approval=ReferenceSignature.Approval.REJECTED).count()
+
+
+def _link_mode(token: SigningToken, active, latest) -> str:
+    """``enroll``, ``verify`` or ``closed`` (nothing this link can do now)."""
+    if (
+        token.purpose == SigningToken.Purpose.ENROLL
+        and token.consumed_at is None
+        and enrollment_open_to_links(customer=token.customer)
+    ):
+        return "enroll"
+    if active is not None:
+        return "verify"
+    if token.consumed_at is not None and latest is not None and latest.status in ("pending", "training"):
+        return "enroll"  # this link's enrollment is being fitted; the page waits for it
+    return "closed"
 
 
 def _sign_context(token, raw: str, **extra) -> dict:
@@ -42,10 +63,10 @@ def _sign_context(token, raw: str, **extra) -> dict:
     return {
         "customer": customer,
         "token": raw,
-        "mode": "verify" if active else "enroll",
-        "enrolling": latest is not None and latest.status in ("pending", "training") and active is None,
+        "mode": _link_mode(token, active, latest),
+        "enrolling": latest is not None and latest.status in ("pending", "training") and token.consumed_at is not None,
         "samples_needed": _samples_needed(),
-        "samples_collected": _usable_references(customer),
+        "samples_collected": _usable_references(token),
         "upload_form": UploadForm(),
         **extra,
     }
@@ -70,11 +91,13 @@ def sign_upload(request, token):
         error = f"The file is {upload.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}."
         return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=error), status=413)
     image = upload.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    mode = _link_mode(signing, enrollment_get_active(customer=customer), enrollment_get_latest(customer=customer))
     try:
-        if enrollment_get_active(customer=customer) is None:
-            reference_create(customer=customer, source=ReferenceSignature.Source.UPLOAD, image=image)
-            if _usable_references(customer) >= _samples_needed():
-                enrollment_start(customer=customer)
+        if mode != "verify":
+            # an enroll link sends a sample (the service refuses every other link with a 403)
+            reference_create(customer=customer, source=ReferenceSignature.Source.UPLOAD, image=image, signing_token=signing)
+            if _usable_references(signing) >= _samples_needed():
+                enrollment_start(customer=customer, signing_token=signing)
             return redirect(reverse("web:sign", args=[token]) + "?uploaded=1")
         verification = verification_create(
             customer=customer, source="upload", image=image, channel=Verification.Channel.CUSTOMER

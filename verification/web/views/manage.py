@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Job
+from verification.models import AuditEvent, Customer, Job, ReferenceSignature, SigningToken
 from verification.roles import db_user
 from verification.selectors.dashboard import enrollment_score_profile
-from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest
+from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
 from verification.selectors.queries import (
     customer_get,
     customer_list,
@@ -25,7 +27,13 @@ from verification.selectors.queries import (
     verification_list,
 )
 from verification.services.customers import customer_create, customer_erase_biometrics, signing_token_create
-from verification.services.enrollments import enrollment_revoke, enrollment_start
+from verification.services.enrollments import (
+    enrollment_revoke,
+    enrollment_start,
+    reenrollment_open,
+    reference_approve,
+    reference_reject,
+)
 from verification.services.model_versions import model_version_activate, model_version_active
 from verification.services.thresholds import enrollment_threshold_set
 from verification.web.access import admin_required, or_404, page_context
@@ -76,6 +84,7 @@ def customer(request, customer_id):
     latest = enrollment_get_latest(customer=c)
     profile = enrollment_score_profile(enrollment=active) if active else None
     mv = model_version_active()
+    link_may_enroll = enrollment_open_to_links(customer=c)
     return render(
         request,
         "web/customer.html",
@@ -93,6 +102,9 @@ def customer(request, customer_id):
             jobs=job_list(filters={"customer": c.id})[:10],
             audit=AuditEvent.objects.filter(customer_id_ref=c.id).order_by("-created_at")[:15],
             signing_link=request.session.pop(f"signing_link:{c.id}", None),
+            link_may_enroll=link_may_enroll,
+            link_default=SigningToken.Purpose.ENROLL if link_may_enroll else SigningToken.Purpose.VERIFY,
+            enroll_ttl_hours=settings.SIGWEB_ENROLL_TOKEN_TTL_HOURS,
             nav="customers",
         ),
     )
@@ -102,14 +114,55 @@ def customer(request, customer_id):
 @require_POST
 def customer_signing_link(request, customer_id):
     c = or_404(customer_get, customer_id=customer_id)
+    purpose = request.POST.get("purpose") or None
     try:
         with transaction.atomic():
-            _, raw = signing_token_create(customer=c, created_by=db_user(request.user))
+            token, raw = signing_token_create(customer=c, created_by=db_user(request.user), purpose=purpose)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         # shown once, on the next page view only
-        request.session[f"signing_link:{c.id}"] = request.build_absolute_uri(reverse("web:sign", args=[raw]))
+        request.session[f"signing_link:{c.id}"] = {
+            "url": request.build_absolute_uri(reverse("web:sign", args=[raw])),
+            "purpose": token.purpose,
+            "hours": round((token.expires_at - token.created_at).total_seconds() / 3600),
+        }
+    return redirect("web:customer", customer_id=c.id)
+
+
+@admin_required
+@require_POST
+def customer_reenrollment(request, customer_id):
+    c = or_404(customer_get, customer_id=customer_id)
+    _domain_action(
+        request, reenrollment_open, "Re-enrollment opened: send the customer a new enroll link.",
+        customer=c, opened_by=db_user(request.user), note=request.POST.get("note", ""),
+    )
+    return redirect("web:customer", customer_id=c.id)
+
+
+def _reference_of(customer, reference_id) -> ReferenceSignature:
+    ref = ReferenceSignature.objects.filter(customer=customer, id=reference_id).first()
+    if ref is None:
+        raise Http404("reference not found")
+    return ref
+
+
+@admin_required
+@require_POST
+def reference_approve_view(request, customer_id, reference_id):
+    c = or_404(customer_get, customer_id=customer_id)
+    ref = _reference_of(c, reference_id)
+    _domain_action(request, reference_approve, "Reference approved: it joins the next retraining.", reference=ref, approved_by=db_user(request.user))
+    return redirect("web:customer", customer_id=c.id)
+
+
+@admin_required
+@require_POST
+def reference_reject_view(request, customer_id, reference_id):
+    c = or_404(customer_get, customer_id=customer_id)
+    ref = _reference_of(c, reference_id)
+    _domain_action(request, reference_reject, "Reference rejected: no enrollment will use it.", reference=ref, rejected_by=db_user(request.user))
     return redirect("web:customer", customer_id=c.id)
 
 

@@ -1,0 +1,96 @@
+"""The pages follow the same rules as the API: link purposes on the signing page, and the
+admin's link, re-enrollment and approval buttons on the customer page."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from verification.demo import demo_strokes
+from verification.models import AuditEvent, ReferenceSignature, SigningToken
+from verification.services.customers import signing_token_create
+from verification.services.enrollments import reenrollment_open, reference_create
+
+
+@pytest.fixture
+def admin_web(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_verify_link_of_a_customer_not_enrolled_offers_no_pad(make_customer, signature_png):
+    customer = make_customer()
+    _, raw = signing_token_create(customer=customer, purpose="verify")
+    page = Client().get(f"/sign/{raw}/")
+    assert page.status_code == 200 and page.context["mode"] == "closed"
+    assert b"not enrolled yet" in page.content and b"sign.js" not in page.content
+    upload = Client().post(f"/sign/{raw}/upload/", {"image": _file(signature_png(1))})
+    assert upload.status_code == 403 and b"can only verify" in upload.content
+    assert not ReferenceSignature.objects.exists()
+
+
+def test_enroll_link_page_enrolls_then_verifies(make_customer):
+    customer = make_customer()
+    token, raw = signing_token_create(customer=customer)
+    page = Client().get(f"/sign/{raw}/")
+    assert page.context["mode"] == "enroll" and page.context["samples_collected"] == 0
+    for i in range(5):
+        reference_create(customer=customer, source="pad", strokes=demo_strokes("page-writer", i), signing_token=token)
+    assert Client().get(f"/sign/{raw}/").context["samples_collected"] == 5
+    from verification.services.enrollments import enrollment_start
+
+    enrollment_start(customer=customer, signing_token=token)
+    assert Client().get(f"/sign/{raw}/").context["mode"] == "verify"
+
+
+def test_no_js_upload_through_a_verify_link_verifies_and_adds_no_reference(enrolled_customer, signature_png):
+    customer = enrolled_customer("writer-a")
+    n_refs = ReferenceSignature.objects.filter(customer=customer).count()
+    _, raw = signing_token_create(customer=customer)
+    response = Client().post(f"/sign/{raw}/upload/", {"image": _file(signature_png(1))})
+    assert response.status_code == 302 and "/result/" in response["Location"]
+    assert ReferenceSignature.objects.filter(customer=customer).count() == n_refs
+
+
+def _file(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("scan.png", data, content_type="image/png")
+
+
+def test_admin_page_makes_links_by_purpose_and_opens_a_reenrollment(admin_web, enrolled_customer):
+    customer = enrolled_customer("writer-a")
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.context["link_default"] == "verify" and b"Open re-enrollment" in page.content
+
+    admin_web.post(f"/manage/customers/{customer.id}/signing-link/", {"purpose": "enroll"})
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.context["signing_link"]["purpose"] == "enroll"
+    assert SigningToken.objects.get(customer=customer).purpose == "enroll"
+
+    response = admin_web.post(f"/manage/customers/{customer.id}/reenrollment/")
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.reenrollment_opened_at is not None
+    assert AuditEvent.objects.get(action="enrollment.reenrollment_open").actor_username == "admin1"
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.context["link_default"] == "enroll" and b"Open re-enrollment" not in page.content
+
+
+def test_admin_page_approves_and_rejects_pending_references(admin_web, enrolled_customer, admin_user):
+    customer = enrolled_customer("writer-a")
+    reenrollment_open(customer=customer, opened_by=admin_user)
+    token, _ = signing_token_create(customer=customer)
+    first, _ = reference_create(customer=customer, source="pad", strokes=demo_strokes("writer-a", 20), signing_token=token)
+    second, _ = reference_create(customer=customer, source="pad", strokes=demo_strokes("writer-a", 21), signing_token=token)
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.content.count(b'data-approval="pending"') == 2
+    assert f"customer's enroll link {token.prefix}".encode() in page.content  # who sent them, in the audit trail
+    admin_web.post(f"/manage/customers/{customer.id}/references/{first.id}/approve/")
+    admin_web.post(f"/manage/customers/{customer.id}/references/{second.id}/reject/")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.approval, second.approval) == ("approved", "rejected")
+    other = enrolled_customer("writer-b")
+    assert admin_web.post(f"/manage/customers/{other.id}/references/{first.id}/approve/").status_code == 404
