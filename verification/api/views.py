@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -51,6 +52,7 @@ from verification.services import verifications as verification_services
 SIGNATURE_PARSERS = [SignatureJSONParser, MultiPartParser]
 
 
+@csrf_exempt  # any method: a POST to an unknown path is a 404 too, not a CSRF page
 def api_not_found(request, *args, **kwargs):
     """Unknown /api/ paths (and ids that are not numbers): the JSON error envelope, status 404."""
     from django.http import JsonResponse

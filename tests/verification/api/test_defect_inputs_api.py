@@ -193,3 +193,17 @@ def test_query_token_still_authenticates_the_api(db, enrolled_customer):
     r = Client().get(f"/api/me/?token={raw}")
     assert r.status_code == 200, r.content
     assert r.json()["customer"] == customer.id
+
+
+@pytest.mark.parametrize("path", ["0" * 5000, "a\x00b", ""])
+def test_unusable_checkpoint_paths_are_400s(admin_client, path):
+    r = admin_client.post("/api/model-versions/", {"checkpoint_path": path}, format="json")
+    _error(r, 400)
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "delete"])
+def test_writes_to_unknown_api_paths_are_json_404s_not_csrf_pages(method):
+    from rest_framework.test import APIClient
+
+    r = getattr(APIClient(enforce_csrf_checks=True), method)("/api/customers/-5/")
+    _error(r, 404, "not_found")
