@@ -227,7 +227,7 @@ SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR = env_int("SIGWEB_CUSTOMER_VERIFICATIONS_
 SIGWEB_API_TOKEN_TTL_DAYS = env_float("SIGWEB_API_TOKEN_TTL_DAYS", 30)
 
 # django-axes: after this many failed logins (web form or /api/auth/token/) by one user name
-# or from one address, both are locked for the cool-off, whatever password comes next.
+# or from one address, that name or address is locked for the cool-off, whatever password comes next.
 AXES_FAILURE_LIMIT = env_int("SIGWEB_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("SIGWEB_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
@@ -257,7 +257,7 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 # Content-Security-Policy (django-csp): scripts, fonts, images and connections from this
 # origin only (websockets included), no inline or eval'd script, no plugins, no framing.
 # Inline *styles* stay allowed: templates set widths in style attributes and ReDoc/Swagger
-# inject their styles. Extra script/connect sources: SIGWEB_CSP_EXTRA_CONNECT (comma-separated).
+# inject their styles. Extra connect-src origins: SIGWEB_CSP_EXTRA_CONNECT (comma-separated).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
