@@ -128,14 +128,18 @@ def test_enroll_verify_live_dashboard_and_review(browser, sigweb_server, console
     # ---- a very different signature is flagged and reaches the analyst live
     draw(pad, demo_strokes(FORGER, 1), seed=11)
     pad.get_by_role("button", name="Verify my signature").click()
-    pad.wait_for_function(f"document.querySelector('#sign').dataset.verification && document.querySelector('#sign').dataset.verification !== '{genuine_id}'", timeout=60_000)
+    # predicates are functions, not strings: the Content-Security-Policy forbids eval
+    pad.wait_for_function(
+        "(previous) => { const v = document.querySelector('#sign').dataset.verification; return Boolean(v) && v !== previous; }",
+        arg=str(genuine_id), timeout=60_000,
+    )
     forged_id = int(pad.locator("#sign").get_attribute("data-verification"))
     assert pad.locator("#sign").get_attribute("data-state") in ("review", "reject")
     title = pad.locator('[data-role="result-title"]').inner_text()
     assert title in ("Sent for review", "We could not verify your signature")
 
     dashboard.locator(f'#feed tr[data-id="{forged_id}"][data-status="done"]').wait_for(timeout=30_000)
-    dashboard.wait_for_function("document.querySelector('[data-counter=open_reviews]').textContent.trim() !== '0'")
+    dashboard.wait_for_function("() => document.querySelector('[data-counter=open_reviews]').textContent.trim() !== '0'")
     dashboard.wait_for_timeout(400)  # let the counters and chart settle for the screenshot
     shots(dashboard, "dashboard")
 
