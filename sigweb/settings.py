@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +80,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers inside the network
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
@@ -95,14 +97,20 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "django_prometheus",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "verification",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: request latency covers everything
+    "verification.middleware.QueryTokenMiddleware",  # no later layer, log or error page sees ?token=
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from daphne in production too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +118,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last
 ]
 
 ROOT_URLCONF = "sigweb.urls"
@@ -176,6 +186,13 @@ SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
 
+# Pad strokes: more points or strokes than this are refused (400) before any rendering, and a
+# JSON signature body larger than these caps need is refused (413) before it is parsed.
+SIGWEB_MAX_STROKE_POINTS = env_int("SIGWEB_MAX_STROKE_POINTS", 20_000)
+SIGWEB_MAX_STROKES = env_int("SIGWEB_MAX_STROKES", 500)
+# Stroke coordinates must be finite and at most this large in magnitude (pad pixels).
+SIGWEB_MAX_STROKE_COORDINATE = env_float("SIGWEB_MAX_STROKE_COORDINATE", 1_000_000.0)
+
 # None -> the checkpoint shipped in ml/weights/sigweb.pt
 SIGWEB_MODEL_PATH = env("SIGWEB_MODEL_PATH")
 SIGWEB_DEVICE = env("SIGWEB_DEVICE", "cpu")
@@ -195,12 +212,75 @@ SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
 SIGWEB_TASK_DELAY_SECONDS = env_float("SIGWEB_TASK_DELAY_SECONDS", 0.0)
 SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
 
+# ---------------------------------------------------------------- throttles, lockout, tokens
+
+# DRF throttles (verification.api.throttles), per caller; "off" turns one off.
+SIGWEB_THROTTLE_RATES = {
+    "login": env("SIGWEB_THROTTLE_LOGIN", "20/min"),  # POST /login/, by address
+    "token": env("SIGWEB_THROTTLE_TOKEN", "20/min"),  # POST /api/auth/token/, by address
+    "verification": env("SIGWEB_THROTTLE_VERIFICATION", "60/min"),  # POST /api/verifications/
+    "reference": env("SIGWEB_THROTTLE_REFERENCE", "60/min"),  # POST .../references/ and .../enrollment/
+}
+# Verifications one customer may have per rolling hour, counted in the database (all
+# processes, all channels); 0 turns the limit off.
+SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR = env_int("SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR", 10)
+# Back-office API tokens (POST /api/auth/token/) expire this many days after they were issued.
+SIGWEB_API_TOKEN_TTL_DAYS = env_float("SIGWEB_API_TOKEN_TTL_DAYS", 30)
+
+# django-axes: after this many failed logins (web form or /api/auth/token/) by one user name
+# or from one address, that name or address is locked for the cool-off, whatever password comes next.
+AXES_FAILURE_LIMIT = env_int("SIGWEB_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("SIGWEB_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "verification.web.views.auth.lockout_response"  # JSON under /api/
+AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user name or address
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# DRF throttle counts: shared through Redis when there is one, process memory otherwise.
+if env("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sigweb"}}
+
+# ---------------------------------------------------------------- operations
+
+# /metrics (Prometheus) answers these client addresses, or anyone sending
+# "Authorization: Bearer <SIGWEB_METRICS_TOKEN>" when that is set; everyone else gets 403.
+SIGWEB_METRICS_ALLOWED_IPS = env_list("SIGWEB_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+SIGWEB_METRICS_TOKEN = env("SIGWEB_METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# Content-Security-Policy (django-csp): scripts, fonts, images and connections from this
+# origin only (websockets included), no inline or eval'd script, no plugins, no framing.
+# Inline *styles* stay allowed: templates set widths in style attributes and ReDoc/Swagger
+# inject their styles. Extra connect-src origins: SIGWEB_CSP_EXTRA_CONNECT (comma-separated).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *env_list("SIGWEB_CSP_EXTRA_CONNECT", [])],
+        "worker-src": ["'self'", "blob:"],  # ReDoc's search worker
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # ---------------------------------------------------------------- REST framework
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call gets 401 with WWW-Authenticate: Token
-        "rest_framework.authentication.TokenAuthentication",
+        "verification.api.authentication.ExpiringTokenAuthentication",
         "verification.api.authentication.SigningTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -209,10 +289,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "verification.api.parsers.JSONParser",  # DRF's, with a 400 for too deeply nested JSON
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["verification.api.throttles.ScopedPostThrottle"],  # views name a throttle_scope
+    "DEFAULT_THROTTLE_RATES": SIGWEB_THROTTLE_RATES,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "verification.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -223,11 +305,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Offline handwritten-signature verification: customers, references, enrollment, verification, review.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # the schema and its docs pages are for the back office: a customer's signing token gets 403
+    "SERVE_PERMISSIONS": ["verification.api.permissions.IsBackOffice"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "verification.api.schema.add_error_responses",  # the error envelope and statuses, once for all
+    ],
 }
 
 # ---------------------------------------------------------------- Redis: Celery + Channels

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from verification.broadcast import DASHBOARD_GROUP, customer_group
+from verification.payloads import for_customer_job, for_customer_snapshot, for_customer_verification
 from verification.roles import CustomerPrincipal, is_staff_member
 from verification.selectors.queries import dashboard_snapshot
 
@@ -79,6 +80,7 @@ class CustomerConsumer(_Base):
         if not allowed:
             return await self._refuse(CLOSE_FORBIDDEN)
         self.customer_id = customer_id
+        self.customer_view = isinstance(user, CustomerPrincipal)  # the customer itself: decisions only
         self.group = customer_group(customer_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -86,4 +88,14 @@ class CustomerConsumer(_Base):
 
     async def _send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(dashboard_snapshot)(scope=self.customer_id, limit=10)
+        if self.customer_view:
+            snapshot = for_customer_snapshot(snapshot)
         await self.send_json({"type": "snapshot", "customer": self.customer_id, **snapshot})
+
+    async def job_update(self, event):
+        job = for_customer_job(event["job"]) if self.customer_view else event["job"]
+        await self.send_json({"type": "job", "job": job})
+
+    async def verification_update(self, event):
+        v = event["verification"]
+        await self.send_json({"type": "verification", "verification": for_customer_verification(v) if self.customer_view else v})

@@ -1,9 +1,33 @@
 """django-filter sets used by the selectors (and so by the list endpoints)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
+from verification.ids import MAX_ID
 from verification.models import Customer, Enrollment, Job, Review, Verification
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id: an integer that fits the database (a larger one is a 400, not an OverflowError)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class ScoreFilter(django_filters.NumberFilter):
+    """A score bound: a finite number (scores lie in [-1, 1])."""
+
+    field_class = forms.FloatField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -1e6)
+        kwargs.setdefault("max_value", 1e6)
+        super().__init__(*args, **kwargs)
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -20,15 +44,15 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 class VerificationFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     decision = django_filters.ChoiceFilter(choices=Verification.Decision.choices)
     status = django_filters.ChoiceFilter(choices=Verification.Status.choices)
     channel = django_filters.ChoiceFilter(choices=Verification.Channel.choices)
     reviewed = django_filters.BooleanFilter(method="filter_reviewed")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    min_score = ScoreFilter(field_name="score", lookup_expr="gte")
+    max_score = ScoreFilter(field_name="score", lookup_expr="lte")
 
     class Meta:
         model = Verification
@@ -39,7 +63,7 @@ class VerificationFilter(django_filters.FilterSet):
 
 
 class EnrollmentFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
 
     class Meta:
@@ -50,7 +74,7 @@ class EnrollmentFilter(django_filters.FilterSet):
 class JobFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Job.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Job.Status.choices)
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
 
     class Meta:
         model = Job
@@ -59,8 +83,8 @@ class JobFilter(django_filters.FilterSet):
 
 class ReviewFilter(django_filters.FilterSet):
     verdict = django_filters.ChoiceFilter(choices=Review.Verdict.choices)
-    verification = django_filters.NumberFilter(field_name="verification_id")
-    analyst = django_filters.NumberFilter(field_name="analyst_id")
+    verification = IdFilter(field_name="verification_id")
+    analyst = IdFilter(field_name="analyst_id")
 
     class Meta:
         model = Review

@@ -14,13 +14,12 @@ from verification.roles import CustomerPrincipal
 
 @database_sync_to_async
 def _user_for_token(raw: str):
-    from rest_framework.authtoken.models import Token
-
     from verification.services.customers import signing_token_authenticate
+    from verification.services.users import api_token_user
 
-    token = Token.objects.select_related("user").filter(key=raw).first()
-    if token is not None and token.user.is_active:
-        return token.user
+    user = api_token_user(key=raw)  # an expired API token is refused here too
+    if user is not None:
+        return user
     signing = signing_token_authenticate(raw=raw)
     if signing is not None:
         return CustomerPrincipal(customer_id=signing.customer_id, token_id=signing.id)

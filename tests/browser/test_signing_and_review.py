@@ -118,9 +118,10 @@ def test_enroll_verify_live_dashboard_and_review(browser, sigweb_server, console
     # decision (the enrollment keeps the model's threshold) and reaches the analyst live
     draw(pad, demo_strokes(FORGER, 1), seed=11)
     pad.get_by_role("button", name="Verify my signature").click()
+    # predicates are functions, not strings: the Content-Security-Policy forbids eval
     pad.wait_for_function(
-        f"(v => v && v !== '{genuine_id}')(document.querySelector('#sign').dataset.verification)",
-        timeout=60_000,
+        "(previous) => { const v = document.querySelector('#sign').dataset.verification; return Boolean(v) && v !== previous; }",
+        arg=str(genuine_id), timeout=60_000,
     )
     forged_id = int(pad.locator("#sign").get_attribute("data-verification"))
     assert pad.locator("#sign").get_attribute("data-state") in ("review", "reject")
@@ -128,7 +129,7 @@ def test_enroll_verify_live_dashboard_and_review(browser, sigweb_server, console
     assert title in ("Sent for review", "We could not verify your signature")
 
     dashboard.locator(f'#feed tr[data-id="{forged_id}"][data-status="done"]').wait_for(timeout=30_000)
-    dashboard.wait_for_function("document.querySelector('[data-counter=open_reviews]').textContent.trim() !== '0'")
+    dashboard.wait_for_function("() => document.querySelector('[data-counter=open_reviews]').textContent.trim() !== '0'")
     dashboard.wait_for_timeout(400)  # let the counters and chart settle for the screenshot
     shots(dashboard, "dashboard")
 

@@ -40,6 +40,16 @@ def in_process(settings, transactional_db):
     app.conf.task_always_eager, app.conf.task_eager_propagates = old
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """DRF throttle counts live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def admin_user():
     return User.objects.create_user("admin1", password="pw-admin-1", is_staff=True, is_superuser=True)

@@ -16,12 +16,29 @@ def signing_token_from(*, authorization: str = "", query_token: str = "") -> str
     return query_token or None
 
 
+class ExpiringTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's ``Authorization: Token <key>``, refused (401) once the token is older than
+    ``SIGWEB_API_TOKEN_TTL_DAYS``; ``POST /api/auth/token/`` then issues a new one."""
+
+    def authenticate_credentials(self, key):
+        from verification.services.users import api_token_expired
+
+        user, token = super().authenticate_credentials(key)
+        if api_token_expired(token):
+            raise exceptions.AuthenticationFailed("The API token has expired; request a new one at /api/auth/token/.")
+        return user, token
+
+
 class SigningTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if header and not header.startswith(KEYWORD + " "):
             return None  # another scheme (Token, Basic) is not ours
-        raw = signing_token_from(authorization=header, query_token=request.query_params.get("token", ""))
+        # ?token= is taken out of the query string by verification.middleware.QueryTokenMiddleware
+        query_token = getattr(request._request, "sigweb_query_token", None)
+        if query_token is None:
+            query_token = request.query_params.get("token", "")
+        raw = signing_token_from(authorization=header, query_token=query_token)
         if raw is None:
             return None
         token = signing_token_authenticate(raw=raw)
@@ -31,6 +48,14 @@ class SigningTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+class ExpiringTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "verification.api.authentication.ExpiringTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Token <key>`: a back-office API token (expires after SIGWEB_API_TOKEN_TTL_DAYS)"}
 
 
 class SigningTokenScheme(OpenApiAuthenticationExtension):

@@ -30,7 +30,10 @@ def _first_message(detail) -> str:
 def exception_handler(exc, context):
     set_rollback()
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status, **exc.extra)
+        response = error_response(exc.code, exc.message, exc.status, **exc.extra)
+        if exc.extra.get("retry_after"):
+            response["Retry-After"] = str(int(exc.extra["retry_after"]))
+        return response
     if isinstance(exc, RequestDataTooBig):
         return error_response("too_large", "The request body is larger than the configured limit", 413)
     if isinstance(exc, Http404):

@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from verification.errors import DomainError
+from verification.payloads import CUSTOMER_ENROLLMENT_FIELDS, CUSTOMER_JOB_FIELDS, CUSTOMER_VERIFICATION_FIELDS, customer_job_result
 from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, Verification
 
 
@@ -84,6 +85,29 @@ class VerificationCreatedOutput(serializers.Serializer):
     job = JobOutput()
 
 
+# What a customer (signing token) is shown: its decision and nothing else (verification.payloads).
+
+
+class CustomerVerificationOutput(VerificationOutput):
+    class Meta(VerificationOutput.Meta):
+        fields = [*CUSTOMER_VERIFICATION_FIELDS, "preview_url"]
+
+
+class CustomerJobOutput(JobOutput):
+    result = serializers.SerializerMethodField()
+
+    class Meta(JobOutput.Meta):
+        fields = [*CUSTOMER_JOB_FIELDS, "result"]
+
+    def get_result(self, obj) -> dict | None:
+        return customer_job_result(obj.result)
+
+
+class CustomerEnrollmentOutput(EnrollmentOutput):
+    class Meta(EnrollmentOutput.Meta):
+        fields = list(CUSTOMER_ENROLLMENT_FIELDS)
+
+
 class ModelVersionOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
@@ -111,9 +135,13 @@ def signature_from_request(data) -> dict:
     image_file = serializer.validated_data.get("image")
     strokes = serializer.validated_data.get("strokes")
     if isinstance(strokes, str):  # multipart sends the JSON as a string
+        from verification.services.signatures import strokes_body_limit
+
+        if len(strokes) > strokes_body_limit():
+            raise DomainError(f"strokes is larger than {strokes_body_limit()} characters", code="too_large", status=413)
         try:
             strokes = json.loads(strokes)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DomainError("strokes is not valid JSON", code="malformed_request") from None
     image = None
     if image_file is not None:

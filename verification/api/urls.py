@@ -1,10 +1,9 @@
-from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from django.urls import path, re_path
 
 from verification.api import views
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.TokenObtainApi.as_view(), name="api-token"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("customers/", views.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:customer_id>/", views.CustomerDetailApi.as_view(), name="customer-detail"),
@@ -25,10 +24,12 @@ urlpatterns = [
     path("verifications/<int:verification_id>/reviews/", views.VerificationReviewApi.as_view(), name="verification-reviews"),
     path("reviews/", views.ReviewListApi.as_view(), name="review-list"),
     path("jobs/", views.JobListApi.as_view(), name="job-list"),
-    path("jobs/<uuid:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<str:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
     path("model-versions/", views.ModelVersionListApi.as_view(), name="model-version-list"),
     path("model-versions/train/", views.ModelTrainApi.as_view(), name="model-version-train"),
     path("model-versions/<int:model_version_id>/activate/", views.ModelVersionActivateApi.as_view(), name="model-version-activate"),
     path("audit-events/", views.AuditEventListApi.as_view(), name="audit-event-list"),
     path("audit-events/export.csv", views.AuditEventExportApi.as_view(), name="audit-event-export"),
+    # last: any other /api/ path is a JSON 404 (never Django's HTML page, even with DEBUG on)
+    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
 ]

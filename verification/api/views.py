@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from verification.api.pagination import Pagination
+from verification.api.parsers import SignatureJSONParser
 from verification.api.permissions import (
     IsAdmin,
     IsAdminOrCustomer,
@@ -22,7 +24,10 @@ from verification.api.permissions import (
 )
 from verification.api.serializers import (
     AuditEventOutput,
+    CustomerEnrollmentOutput,
+    CustomerJobOutput,
     CustomerOutput,
+    CustomerVerificationOutput,
     EnrollmentOutput,
     JobOutput,
     ModelVersionOutput,
@@ -34,6 +39,7 @@ from verification.api.serializers import (
     signature_from_request,
 )
 from verification.errors import DomainError, not_found
+from verification.ids import MAX_ID, id_parse
 from verification.models import Customer, Review, SigningToken, Verification
 from verification.roles import customer_scope, db_user, role_of
 from verification.selectors import queries
@@ -44,11 +50,20 @@ from verification.services import enrollments as enrollment_services
 from verification.services import model_versions as model_services
 from verification.services import verifications as verification_services
 
-SIGNATURE_PARSERS = [JSONParser, MultiPartParser]
+SIGNATURE_PARSERS = [SignatureJSONParser, MultiPartParser]
+
+
+@csrf_exempt  # any method: a POST to an unknown path is a 404 too, not a CSRF page
+def api_not_found(request, *args, **kwargs):
+    """Unknown /api/ paths (and ids that are not numbers): the JSON error envelope, status 404."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"error": {"code": "not_found", "message": "Not found"}}, status=404)
 
 
 def paginated(view: APIView, request, queryset, serializer_class) -> Response:
-    paginator = Pagination()
+    paginator = getattr(view, "pagination_class", None) or Pagination
+    paginator = paginator()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -62,7 +77,49 @@ def _signing_token(request) -> SigningToken | None:
     return request.auth if isinstance(request.auth, SigningToken) else None
 
 
-# ---------------------------------------------------------------- who am I
+def _out(request, back_office, customer):
+    """The serializer for this viewer: a customer sees decisions only (verification.payloads)."""
+    return customer if _scope(request) is not None else back_office
+
+
+# ---------------------------------------------------------------- API tokens and who am I
+
+
+class TokenObtainApi(APIView):
+    """``POST /api/auth/token/`` (username, password): the back-office API token.
+
+    Failed attempts count towards django-axes' lockout (by user name and by address); while
+    locked out even the right password gets 429. An expired token is replaced by a new one.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_scope = "token"
+
+    class TokenInput(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+    class TokenOutput(serializers.Serializer):
+        token = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=TokenInput, responses={200: TokenOutput}, auth=[])
+    def post(self, request):
+        from django.contrib.auth import authenticate
+
+        from verification.services.users import api_token_expires_at, api_token_issue
+
+        data = self.TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        # axes reads the client address from the Django request and marks it when locked out
+        user = authenticate(request=request._request, username=data.validated_data["username"], password=data.validated_data["password"])
+        if getattr(request._request, "axes_locked_out", False):
+            raise DomainError("Too many failed logins: this account or address is locked for a while", code="locked_out", status=429)
+        if user is None or not user.is_active:
+            raise DomainError("Unable to log in with the provided credentials", code="invalid_credentials", status=400)
+        token = api_token_issue(user=user)
+        return Response({"token": token.key, "expires_at": api_token_expires_at(token)})
 
 
 class MeApi(APIView):
@@ -80,6 +137,7 @@ class MeApi(APIView):
 
 
 class CustomerListApi(APIView):
+    pagination_class = Pagination  # lists are pages: the schema documents {count, next, previous, results}
     permission_classes = [IsBackOfficeReadOrAdmin]
 
     class CustomerCreateInput(serializers.Serializer):
@@ -144,6 +202,7 @@ class CustomerEraseApi(APIView):
 
 
 class SigningTokenApi(APIView):
+    pagination_class = Pagination
     """Admins: list a customer's signing tokens (never the tokens themselves), make one, revoke all."""
 
     permission_classes = [IsAdmin]
@@ -218,6 +277,7 @@ AUDIT_FILTERS = [
 
 
 class AuditEventListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsAdmin]
 
     @extend_schema(parameters=AUDIT_FILTERS, responses=AuditEventOutput(many=True))
@@ -242,8 +302,10 @@ class AuditEventExportApi(APIView):
 
 
 class ReferenceListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsAdminOrCustomer]
     parser_classes = SIGNATURE_PARSERS
+    throttle_scope = "reference"
 
     @extend_schema(responses=ReferenceOutput(many=True))
     def get(self, request, customer_id):
@@ -259,7 +321,8 @@ class ReferenceListApi(APIView):
         )
         job.refresh_from_db()
         ref.refresh_from_db()
-        return Response({"reference": ReferenceOutput(ref).data, "job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+        job_out = _out(request, JobOutput, CustomerJobOutput)
+        return Response({"reference": ReferenceOutput(ref).data, "job": job_out(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
 class ReferenceApprovalApi(APIView):
@@ -295,9 +358,10 @@ class ReferencePreviewApi(APIView):
 
 class EnrollmentApi(APIView):
     permission_classes = [IsAdminOrCustomer]
+    throttle_scope = "reference"
 
     class EnrollmentStartInput(serializers.Serializer):
-        reference_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+        reference_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False)
         threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
 
     @extend_schema(responses=inline_serializer("EnrollmentStatus", {"active": EnrollmentOutput(allow_null=True), "latest": EnrollmentOutput(allow_null=True)}))
@@ -305,9 +369,10 @@ class EnrollmentApi(APIView):
         customer = queries.customer_get(customer_id=customer_id, scope=_scope(request))
         active = enrollment_get_active(customer=customer)
         latest = enrollment_get_latest(customer=customer)
+        out = _out(request, EnrollmentOutput, CustomerEnrollmentOutput)
         return Response({
-            "active": EnrollmentOutput(active).data if active else None,
-            "latest": EnrollmentOutput(latest).data if latest else None,
+            "active": out(active).data if active else None,
+            "latest": out(latest).data if latest else None,
         })
 
     @extend_schema(request=EnrollmentStartInput, responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})})
@@ -324,7 +389,8 @@ class EnrollmentApi(APIView):
         )
         enrollment.refresh_from_db()
         job.refresh_from_db()
-        return Response({"enrollment": EnrollmentOutput(enrollment).data, "job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+        enrollment_out, job_out = _out(request, EnrollmentOutput, CustomerEnrollmentOutput), _out(request, JobOutput, CustomerJobOutput)
+        return Response({"enrollment": enrollment_out(enrollment).data, "job": job_out(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
 class EnrollmentRevokeApi(APIView):
@@ -346,6 +412,7 @@ class EnrollmentRevokeApi(APIView):
 
 
 class EnrollmentListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
     @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str)], responses=EnrollmentOutput(many=True))
@@ -357,7 +424,9 @@ class EnrollmentListApi(APIView):
 
 
 class VerificationListApi(APIView):
+    pagination_class = Pagination
     parser_classes = SIGNATURE_PARSERS
+    throttle_scope = "verification"
 
     def get_permissions(self):
         return [IsBackOfficeOrCustomer()] if self.request.method == "GET" else [IsAdminOrCustomer()]
@@ -367,7 +436,8 @@ class VerificationListApi(APIView):
         responses=VerificationOutput(many=True),
     )
     def get(self, request):
-        return paginated(self, request, queries.verification_list(filters=request.query_params, scope=_scope(request)), VerificationOutput)
+        out = _out(request, VerificationOutput, CustomerVerificationOutput)
+        return paginated(self, request, queries.verification_list(filters=request.query_params, scope=_scope(request)), out)
 
     @extend_schema(
         parameters=[OpenApiParameter("wait", float, description="Wait up to this many seconds for the result (200) instead of answering 202 at once")],
@@ -381,7 +451,7 @@ class VerificationListApi(APIView):
             customer_id = scope
         if customer_id in (None, ""):
             raise DomainError("customer is required", code="invalid")
-        customer = queries.customer_get(customer_id=customer_id, scope=scope)
+        customer = queries.customer_get(customer_id=id_parse(customer_id, field="customer"), scope=scope)
         wait = _wait_seconds(request)
         signature = signature_from_request(request.data)
         channel = request.data.get("channel") or (Verification.Channel.CUSTOMER if scope is not None else Verification.Channel.API)
@@ -395,7 +465,8 @@ class VerificationListApi(APIView):
         else:
             verification = queries.verification_get(verification_id=verification.id)
         done = verification.status != Verification.Status.PENDING
-        body = {"verification": VerificationOutput(verification).data, "job": JobOutput(verification.job).data if verification.job else None}
+        verification_out, job_out = _out(request, VerificationOutput, CustomerVerificationOutput), _out(request, JobOutput, CustomerJobOutput)
+        body = {"verification": verification_out(verification).data, "job": job_out(verification.job).data if verification.job else None}
         return Response(body, status=status.HTTP_200_OK if done and wait > 0 else status.HTTP_202_ACCEPTED)
 
 
@@ -415,7 +486,8 @@ class VerificationDetailApi(APIView):
 
     @extend_schema(responses=VerificationOutput)
     def get(self, request, verification_id):
-        return Response(VerificationOutput(queries.verification_get(verification_id=verification_id, scope=_scope(request))).data)
+        out = _out(request, VerificationOutput, CustomerVerificationOutput)
+        return Response(out(queries.verification_get(verification_id=verification_id, scope=_scope(request))).data)
 
 
 class VerificationPreviewApi(APIView):
@@ -430,6 +502,7 @@ class VerificationPreviewApi(APIView):
 
 
 class VerificationFlaggedApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
     @extend_schema(parameters=[OpenApiParameter("reviewed", bool), OpenApiParameter("customer", int), OpenApiParameter("decision", str)], responses=VerificationOutput(many=True))
@@ -438,6 +511,7 @@ class VerificationFlaggedApi(APIView):
 
 
 class VerificationReviewApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
     class ReviewInput(serializers.Serializer):
@@ -464,6 +538,7 @@ class VerificationReviewApi(APIView):
 
 
 class ReviewListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
     @extend_schema(parameters=[OpenApiParameter("verdict", str), OpenApiParameter("verification", int), OpenApiParameter("analyst", int)], responses=ReviewOutput(many=True))
@@ -475,11 +550,12 @@ class ReviewListApi(APIView):
 
 
 class JobListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOfficeOrCustomer]
 
     @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str), OpenApiParameter("customer", int)], responses=JobOutput(many=True))
     def get(self, request):
-        return paginated(self, request, queries.job_list(filters=request.query_params, scope=_scope(request)), JobOutput)
+        return paginated(self, request, queries.job_list(filters=request.query_params, scope=_scope(request)), _out(request, JobOutput, CustomerJobOutput))
 
 
 class JobDetailApi(APIView):
@@ -487,10 +563,11 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses=JobOutput)
     def get(self, request, job_id):
-        return Response(JobOutput(queries.job_get(job_id=job_id, scope=_scope(request))).data)
+        return Response(_out(request, JobOutput, CustomerJobOutput)(queries.job_get(job_id=job_id, scope=_scope(request))).data)
 
 
 class ModelVersionListApi(APIView):
+    pagination_class = Pagination
     permission_classes = [IsBackOfficeReadOrAdmin]
 
     class ModelVersionRegisterInput(serializers.Serializer):

@@ -11,16 +11,10 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
 from verification.errors import DomainError
+from verification.ids import id_parse
 from verification.models import AuditEvent
 
-_MAX_ID = 2**63 - 1
 CSV_COLUMNS = ["id", "created_at", "action", "actor", "actor_username", "customer_id", "customer_external_ref", "before", "after", "details"]
-
-
-def _int_filter(name: str, raw: str) -> int:
-    if not raw.isdigit() or int(raw) > _MAX_ID:
-        raise DomainError(f"{name} must be a positive integer id", code="invalid")
-    return int(raw)
 
 
 def _datetime_filter(name: str, raw: str):
@@ -39,9 +33,9 @@ def audit_event_list(*, filters=None) -> QuerySet:
     filters = filters or {}
     qs = AuditEvent.objects.all().order_by("-created_at", "-id")
     if filters.get("customer"):
-        qs = qs.filter(customer_id_ref=_int_filter("customer", str(filters["customer"])))
+        qs = qs.filter(customer_id_ref=id_parse(filters["customer"], field="customer"))
     if filters.get("actor"):
-        qs = qs.filter(actor_id=_int_filter("actor", str(filters["actor"])))
+        qs = qs.filter(actor_id=id_parse(filters["actor"], field="actor"))
     action = str(filters.get("action") or "")
     if action:
         qs = qs.filter(action__startswith=action) if action.endswith(".") else qs.filter(action=action)

@@ -15,7 +15,9 @@ def enrollment_list(*, filters: dict | None = None):
     from verification.filters import EnrollmentFilter
 
     qs = Enrollment.objects.select_related("customer").prefetch_related("references")
-    return EnrollmentFilter(filters or {}, qs).qs
+    from verification.selectors.queries import _validated
+
+    return _validated(EnrollmentFilter(filters or {}, qs))
 
 
 def enrollment_open_to_links(*, customer: Customer) -> bool:

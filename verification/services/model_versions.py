@@ -91,8 +91,12 @@ def _model_audit_fields(mv: ModelVersion) -> dict:
 
 def model_version_register(*, checkpoint_path: str, registered_by=None) -> ModelVersion:
     """Register a checkpoint file (validated by loading it); does not activate it."""
-    if not checkpoint_path or not Path(checkpoint_path).is_file():
-        raise DomainError(f"checkpoint not found: {checkpoint_path}", code="bad_checkpoint")
+    try:  # a name too long for the file system or with a NUL byte is "not found", not a 500
+        found = bool(checkpoint_path) and Path(checkpoint_path).is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
+        raise DomainError(f"checkpoint not found: {checkpoint_path[:200]}", code="bad_checkpoint")
     engine = _load_engine(checkpoint_path)
     with transaction.atomic():
         mv, created = ModelVersion.objects.get_or_create(

@@ -8,6 +8,7 @@ runs, whose ``SignatureInputError`` codes become the API's error codes.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from numbers import Real
@@ -18,8 +19,6 @@ from PIL import Image, UnidentifiedImageError
 
 from verification.errors import DomainError
 
-MAX_STROKE_POINTS = 20_000
-MAX_STROKES = 500
 _STATUS_FOR_CODE = {"too_large": 413}
 
 
@@ -77,32 +76,60 @@ def _check_image_bytes(data: bytes) -> str:
     return f"image/{fmt}" if fmt else "application/octet-stream"
 
 
+# A JSON point costs at most this many bytes ({"x": .., "y": .., "time": .., "pressure": ..}
+# with long decimals); a signature's JSON body may be no larger than the caps need.
+_BYTES_PER_POINT = 160
+_BODY_OVERHEAD = 64 * 1024
+
+
+def strokes_body_limit() -> int:
+    """The largest JSON body (bytes) a signature with the most points allowed can need."""
+    return settings.SIGWEB_MAX_STROKE_POINTS * _BYTES_PER_POINT + settings.SIGWEB_MAX_STROKES * 32 + _BODY_OVERHEAD
+
+
+def _coordinate_ok(v: Any) -> bool:
+    return (
+        isinstance(v, Real)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and abs(v) <= settings.SIGWEB_MAX_STROKE_COORDINATE
+    )
+
+
 def _is_point(p: Any) -> bool:
     if isinstance(p, dict):
-        return isinstance(p.get("x"), Real) and isinstance(p.get("y"), Real) and not isinstance(p.get("x"), bool)
+        return _coordinate_ok(p.get("x")) and _coordinate_ok(p.get("y"))
     if isinstance(p, (list, tuple)) and len(p) >= 2:
-        return all(isinstance(v, Real) and not isinstance(v, bool) for v in p[:2])
+        return _coordinate_ok(p[0]) and _coordinate_ok(p[1])
     return False
 
 
+def _stroke_points(stroke: Any):
+    return stroke.get("points") if isinstance(stroke, dict) else stroke
+
+
 def _check_strokes(strokes: Any) -> list:
+    """Structure and size first (cheap, counts only), then every point's coordinates."""
     bad = DomainError(
         'strokes must be a list of strokes, each {"points": [{"x": .., "y": .., "time": .., "pressure": ..}, ...]} '
-        "or a list of points",
+        f"or a list of points, with finite coordinates of at most {settings.SIGWEB_MAX_STROKE_COORDINATE:g}",
         code="invalid_strokes",
     )
     if not isinstance(strokes, list) or not strokes:
         raise bad
-    if len(strokes) > MAX_STROKES:
-        raise DomainError(f"at most {MAX_STROKES} strokes are accepted", code="invalid_strokes")
+    if len(strokes) > settings.SIGWEB_MAX_STROKES:
+        raise DomainError(f"at most {settings.SIGWEB_MAX_STROKES} strokes are accepted", code="invalid_strokes")
     total = 0
     for stroke in strokes:
-        points = stroke.get("points") if isinstance(stroke, dict) else stroke
-        if not isinstance(points, list) or not all(_is_point(p) for p in points):
+        points = _stroke_points(stroke)
+        if not isinstance(points, list):
             raise bad
         total += len(points)
-    if total > MAX_STROKE_POINTS:
-        raise DomainError(f"at most {MAX_STROKE_POINTS} points are accepted", code="invalid_strokes")
+        if total > settings.SIGWEB_MAX_STROKE_POINTS:
+            raise DomainError(f"at most {settings.SIGWEB_MAX_STROKE_POINTS} points are accepted", code="invalid_strokes")
+    for stroke in strokes:
+        if not all(_is_point(p) for p in _stroke_points(stroke)):
+            raise bad
     return strokes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,26 @@ def verification_decide(*, score: float, threshold: float, margin: float | None 
     return Verification.Decision.REVIEW
 
 
+def _require_hourly_allowance(customer: Customer) -> None:
+    """At most SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR verifications per customer in any rolling
+    hour, counted in the database so every web process and channel shares the count. Call it
+    with the customer row locked, so concurrent requests cannot both take the last one."""
+    limit = settings.SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR
+    if not limit or limit <= 0:
+        return
+    since = timezone.now() - timedelta(hours=1)
+    recent = Verification.objects.filter(customer=customer, created_at__gte=since)
+    if recent.count() >= limit:
+        oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+        retry = max(1, int((oldest + timedelta(hours=1) - timezone.now()).total_seconds()) + 1) if oldest else 3600
+        raise DomainError(
+            f"this customer has had {limit} verifications in the last hour, the most allowed; try again later",
+            code="verification_limit",
+            status=429,
+            extra={"retry_after": retry},
+        )
+
+
 def verification_create(
     *,
     customer: Customer,
@@ -57,11 +78,14 @@ def verification_create(
         source = "pad"
     if source not in ("pad", "upload", "document"):
         raise DomainError("source must be one of pad, upload, document", code="invalid")
+    _require_hourly_allowance(customer)  # before any image work; again below, under the row lock
     engine = engine_for_version(enrollment.model_version)
     t0 = time.perf_counter()
     checked = signature_check(engine=engine, image=image, strokes=strokes)
     preprocess_ms = (time.perf_counter() - t0) * 1000
     with transaction.atomic():
+        Customer.objects.select_for_update().filter(id=customer.id).first()  # serialises the hourly count
+        _require_hourly_allowance(customer)
         verification = Verification.objects.create(
             customer=customer,
             enrollment=enrollment,

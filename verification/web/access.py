@@ -39,6 +39,21 @@ def page_context(request, **extra) -> dict:
     return {"role": role_of(request.user) if request.user.is_authenticated else None, **extra}
 
 
+def signing_link_page(view):
+    """Customer pages behind a signing link: an unknown, expired or revoked link (or a result
+    that is not the customer's) gets the product's own 404 page, also when DEBUG is on, so a
+    customer never sees Django's technical page (which would repeat the link)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return render(request, "404.html", status=404)
+
+    return wrapped
+
+
 def signing_token_or_404(raw: str):
     token = signing_token_authenticate(raw=raw)
     if token is None:

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from verification.roles import is_staff_member
-from verification.web.views import analyst, customer, images, manage
+from verification.web.views import analyst, auth, customer, images, manage
 
 
 def home(request):
@@ -16,7 +16,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True, next_page="web:dashboard"), name="login"),
+    path("login/", auth.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="web:login"), name="logout"),
     # customer signing pages
     path("sign/<str:token>/", customer.sign, name="sign"),

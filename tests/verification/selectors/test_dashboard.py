@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from verification.models import Job, Review, Verification
+from verification.services.verifications import review_create
 from verification.selectors.dashboard import dashboard_counters, review_error_rates, verification_score_series
 
 ACCEPT, REJECT, REVIEW = Verification.Decision.ACCEPT, Verification.Decision.REJECT, Verification.Decision.REVIEW
@@ -42,10 +43,10 @@ def test_far_and_frr_from_the_latest_verdict_of_each_reviewed_verification(custo
     # forgery by review: accept, reject, review           -> 1 accepted so far
     for decision in (ACCEPT, REJECT, REVIEW):
         _review(_verification(customer, decision), FORGERY, analyst_user)
-    # first judged genuine, then corrected to forgery: only the later verdict counts
+    # first judged genuine, then corrected to forgery: only the corrected verdict counts
     corrected = _verification(customer, ACCEPT)
     _review(corrected, GENUINE, analyst_user)
-    _review(corrected, FORGERY, analyst_user)
+    review_create(verification=corrected, analyst=analyst_user, verdict=FORGERY, note="second look", correction=True)
     # flagged but never reviewed: no verdict, not counted
     _verification(customer, REJECT)
     # forgeries: accept, reject, review, accept           -> FAR = 2 accepted / 4 = 1/2

@@ -23,7 +23,7 @@ from verification.selectors.enrollments import enrollment_get_active, enrollment
 from verification.selectors.queries import verification_get, verification_wait
 from verification.services.enrollments import enrollment_start, reference_create
 from verification.services.verifications import verification_create
-from verification.web.access import or_404, signing_token_or_404
+from verification.web.access import or_404, signing_link_page, signing_token_or_404
 from verification.web.forms import UploadForm
 
 ENROLL_SAMPLES = 5  # samples the pad collects for an enrollment (never fewer than the service needs)
@@ -72,12 +72,14 @@ def _sign_context(token, raw: str, **extra) -> dict:
     }
 
 
+@signing_link_page
 @require_http_methods(["GET"])
 def sign(request, token):
     signing = signing_token_or_404(token)
     return render(request, "web/sign.html", _sign_context(signing, token))
 
 
+@signing_link_page
 @require_http_methods(["POST"])
 def sign_upload(request, token):
     """A scanned signature through a plain form: a reference while enrolling, else a verification."""
@@ -110,6 +112,7 @@ def sign_upload(request, token):
     return redirect("web:sign-result", token=token, verification_id=verification.id)
 
 
+@signing_link_page
 @require_http_methods(["GET"])
 def sign_result(request, token, verification_id):
     signing = signing_token_or_404(token)
