@@ -90,8 +90,10 @@ def by_dataset(writers: dict) -> dict[str, dict]:
     return out
 
 
-def rates(scored: dict, threshold: float, overall_datasets) -> dict:
-    """Share refused of each kind per dataset, and pooled over ``overall_datasets``."""
+def rates(scored: dict, rule: cons.ConsistencyRule, n_refs: int, overall_datasets) -> dict:
+    """Share refused of each kind per dataset, and pooled over ``overall_datasets``; for
+    refused one-intruder sets, how often the outliers are exactly the intruder."""
+    threshold = rule.threshold(n_refs)
     per_ds, pooled = {}, {}
     for ds, kinds in scored.items():
         row = {}
@@ -103,13 +105,26 @@ def rates(scored: dict, threshold: float, overall_datasets) -> dict:
                 pooled.setdefault(kind, []).append(s)
             if kind == "one_intruder":
                 refused = [x for x, v in zip(sets, s) if v < threshold]
-                found = [cons.check(x, cons.ConsistencyRule({2: threshold}, "")).get("outliers") == [len(x) - 1]
+                found = [cons.check(x, rule)["outliers"] == [len(x) - 1]
                          for x in refused]
                 row[kind]["intruder_is_the_outlier"] = float(np.mean(found)) if found else None
         per_ds[ds] = row
     overall = {k: {"refused": cons.refusal_rate(np.concatenate(v), threshold), "sets": int(sum(len(x) for x in v))}
                for k, v in pooled.items()}
     return {"threshold": threshold, "overall_fit_datasets": overall, "datasets": per_ds}
+
+
+def trade_off(scored: dict, chosen: float) -> list[dict]:
+    """What other genuine-refusal budgets would buy: the threshold each allows and the
+    share of each mixed kind it refuses (datasets weighing the same, as in the fit)."""
+    rows = []
+    for budget in sorted({chosen, 0.0, 0.005, 0.01, 0.02, 0.05, 0.10}):
+        t = cons.fit_threshold({ds: k["genuine"][0] for ds, k in scored.items()}, budget)
+        row = {"max_genuine_refusal": budget, "threshold": t}
+        for kind in ("genuine", *cons.MIX_KINDS):
+            row[kind] = float(np.mean([cons.refusal_rate(k[kind][0], t) for k in scored.values() if len(k[kind][0])]))
+        rows.append(row)
+    return rows
 
 
 def main(argv=None):
@@ -144,7 +159,9 @@ def main(argv=None):
         if not fit:
             continue
         thresholds[r] = cons.fit_threshold(fit, a.max_refusal)
-        res["by_refs"][str(r)] = rates(scored, thresholds[r], fit_ds)
+        res["by_refs"][str(r)] = rates(scored, cons.ConsistencyRule(dict(thresholds), ""), r, fit_ds)
+        if r == HEADLINE_REFS:
+            res["trade_off_5_refs"] = trade_off({ds: scored[ds] for ds in fit}, a.max_refusal)
         print(f"R={r}: threshold {thresholds[r]:.4f}", json.dumps(res["by_refs"][str(r)]["overall_fit_datasets"]), flush=True)
     rule = cons.ConsistencyRule(thresholds, f"fitted on validation writers of {engine.model_version}",
                                 {"fit_datasets": fit_ds, "max_genuine_refusal": a.max_refusal,

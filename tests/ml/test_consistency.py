@@ -182,3 +182,31 @@ def test_engine_reference_consistency_on_a_checkpoint_without_fitted_thresholds(
     assert engine.reference_consistency(own[:1])["consistent"]
     with pytest.raises(ValueError):
         engine.reference_consistency(np.ones((3, d + 1)))
+
+
+@pytest.mark.real_engine
+def test_shipped_engine_refuses_mixed_synthetic_pad_signatures():
+    """The shipped model on procedural pad signatures (``ml.synthetic``): each writer's own
+    five pass; a 4 + 1 mix of two writers is refused for most pairs, the intruder named
+    (procedural writers are all smooth loops of one generator, and many pairs look alike
+    to a model trained on scans: this is a smoke test, the rates are measured on real
+    validation writers by benchmarks/consistency_rates.py)."""
+    import torch
+
+    from ml import checkpoint as ckpt
+    from ml import synthetic
+
+    if not ckpt.DEFAULT_PATH.is_file():
+        pytest.skip("no shipped checkpoint")
+    torch.set_num_threads(1)
+    engine = Engine.load()
+    assert engine.consistency_rule.source.startswith("fitted"), "the shipped model has no fitted thresholds"
+    seeds = [5, 11, 23, 42, 77, 300, 907, 1234]
+    own = {s: engine.embed([synthetic.genuine(s, i) for i in range(5)]) for s in seeds}
+    assert all(engine.reference_consistency(own[s])["consistent"] for s in seeds)
+    one = [engine.reference_consistency(np.concatenate([own[a][:4], own[b][:1]])) for a, b in itertools.permutations(seeds, 2)]
+    refused = [r for r in one if not r["consistent"]]
+    assert len(refused) > 0.5 * len(one)
+    assert np.mean([r["outliers"] == [4] for r in refused]) >= 0.9
+    five = engine.reference_consistency(np.stack([own[s][0] for s in seeds[:5]]))
+    assert not five["consistent"] and five["threshold"] == engine.consistency_rule.threshold(5)
