@@ -149,25 +149,17 @@ def main(argv=None):
            "validation_identities": {ds: len(v) for ds, v in by_dataset(writers).items()},
            "validation_people": {ds: len({d["person"] for d in v.values()}) for ds, v in by_dataset(writers).items()},
            "by_refs": {}}
-    thresholds = {}
-    for r in REFS:
-        scored = {}
-        for ds in sorted(by_dataset(writers)):
-            sets = cons.sample_sets(writers, r, a.per_writer, a.seed + r, anchor_datasets={ds})
-            scored[ds] = {kind: (cons.scores_of(v), v) for kind, v in sets.items()}
-        fit = {ds: scored[ds]["genuine"][0] for ds in fit_ds if ds in scored and len(scored[ds]["genuine"][0])}
-        if not fit:
-            continue
-        thresholds[r] = cons.fit_threshold(fit, a.max_refusal)
-        res["by_refs"][str(r)] = rates(scored, cons.ConsistencyRule(dict(thresholds), ""), r, fit_ds)
+    rule, scored_by_refs = cons.fit_rule(writers, fit_ds, a.per_writer, a.seed, a.max_refusal, REFS,
+                                         f"fitted on validation writers of {engine.model_version}")
+    rule.details["command"] = "python benchmarks/consistency_rates.py --write-thresholds"
+    for r, scored in scored_by_refs.items():
+        res["by_refs"][str(r)] = rates(scored, cons.ConsistencyRule({k: v for k, v in rule.thresholds.items() if k <= r}, ""),
+                                       r, fit_ds)
         if r == HEADLINE_REFS:
-            res["trade_off_5_refs"] = trade_off({ds: scored[ds] for ds in fit}, a.max_refusal)
-        print(f"R={r}: threshold {thresholds[r]:.4f}", json.dumps(res["by_refs"][str(r)]["overall_fit_datasets"]), flush=True)
-    rule = cons.ConsistencyRule(thresholds, f"fitted on validation writers of {engine.model_version}",
-                                {"fit_datasets": fit_ds, "max_genuine_refusal": a.max_refusal,
-                                 "command": "python benchmarks/consistency_rates.py --write-thresholds"})
+            res["trade_off_5_refs"] = trade_off({ds: scored[ds] for ds in fit_ds if ds in scored}, a.max_refusal)
+        print(f"R={r}: threshold {rule.thresholds[r]:.4f}", json.dumps(res["by_refs"][str(r)]["overall_fit_datasets"]), flush=True)
     res["thresholds"] = rule.to_json()["thresholds"]
-    res["cross_validated_5_refs"] = cv_at(writers, HEADLINE_REFS, a, fit_ds)
+    res["cross_validated_5_refs"] = cv_at(writers, HEADLINE_REFS, fit_ds, a.folds, a.per_writer, a.seed, a.max_refusal)
     out = Path(a.json) if a.json else REPO / "docs" / "results" / "consistency" / f"{engine.model_version}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")
@@ -177,22 +169,23 @@ def main(argv=None):
                       "cross_validated_5_refs": res["cross_validated_5_refs"]}, indent=2))
 
 
-def cv_at(writers: dict, n_refs: int, a, fit_ds) -> dict:
+def cv_at(writers: dict, n_refs: int, fit_ds, folds: int = 4, per_writer: int = 100, seed: int = 0,
+          max_refusal: float = 0.01) -> dict:
     """Writer-disjoint estimate at ``n_refs``: people split into folds; each fold's sets are
     judged with the threshold fitted on the other folds' genuine sets (anchors' people)."""
     people = sorted({d["person"] for d in writers.values()})
-    fold_of = {p: i % a.folds for i, p in enumerate(np.random.default_rng(a.seed).permutation(people))}
+    fold_of = {p: i % folds for i, p in enumerate(np.random.default_rng(seed).permutation(people))}
     counts: dict[str, dict[str, list]] = {}
     for ds in sorted(by_dataset(writers)):
         for w in sorted(w for w, d in writers.items() if d["dataset"] == ds):
-            sets = cons.sample_sets(writers, n_refs, a.per_writer, a.seed + n_refs, anchor_datasets={ds}, anchors={w})
+            sets = cons.sample_sets(writers, n_refs, per_writer, seed + n_refs, anchor_datasets={ds}, anchors={w})
             for kind, v in sets.items():
                 counts.setdefault(ds, {}).setdefault(kind, []).extend((fold_of[writers[w]["person"]], s) for s in cons.scores_of(v))
     out: dict[str, dict] = {}
-    for k in range(a.folds):
+    for k in range(folds):
         fit = {ds: np.array([s for f, s in counts[ds].get("genuine", []) if f != k]) for ds in fit_ds if ds in counts}
         fit = {ds: v for ds, v in fit.items() if len(v)}
-        t = cons.fit_threshold(fit, a.max_refusal)
+        t = cons.fit_threshold(fit, max_refusal)
         for ds, kinds in counts.items():
             for kind, pairs in kinds.items():
                 held = [s for f, s in pairs if f == k]
@@ -207,7 +200,7 @@ def cv_at(writers: dict, n_refs: int, a, fit_ds) -> dict:
             o = overall.setdefault(kind, [0, 0])
             o[0] += c[0]
             o[1] += c[1]
-    return {"folds": a.folds, "datasets": table,
+    return {"folds": folds, "datasets": table,
             "overall_fit_datasets": {kind: {"refused": c[0] / c[1] if c[1] else None, "sets": c[1]} for kind, c in overall.items()}}
 
 

@@ -300,3 +300,28 @@ def fit_threshold(genuine_by_dataset: dict[str, np.ndarray], max_refusal: float 
     refused = np.mean([np.searchsorted(p, cands, side="left") / len(p) for p in parts], axis=0)
     ok = np.flatnonzero(refused <= max_refusal + 1e-12)
     return float(cands[ok[-1]])
+
+
+def fit_rule(writers: dict[str, dict], fit_datasets, per_writer: int = 100, seed: int = 0,
+             max_refusal: float = 0.01, refs=range(2, MAX_FITTED_REFS + 1), source: str = "fitted"):
+    """Fit a rule on embedded writers (``sample_sets``' format) and keep what it was fitted on.
+
+    For each reference count R, sets of every kind are sampled with anchors from each
+    dataset in turn (seed ``seed + R``), scored, and the threshold fitted on the genuine
+    sets of ``fit_datasets`` (``fit_threshold``). Returns the rule and
+    ``{R: {dataset: {kind: (scores, sets)}}}`` for measuring it."""
+    datasets = sorted({d["dataset"] for d in writers.values()})
+    fit_datasets = [d for d in fit_datasets if d in datasets]
+    thresholds, scored = {}, {}
+    for r in refs:
+        by_ds = {}
+        for ds in datasets:
+            sets = sample_sets(writers, r, per_writer, seed + r, anchor_datasets={ds})
+            by_ds[ds] = {kind: (scores_of(v), v) for kind, v in sets.items()}
+        fit = {ds: by_ds[ds]["genuine"][0] for ds in fit_datasets if len(by_ds[ds]["genuine"][0])}
+        if not fit:
+            continue
+        thresholds[r] = fit_threshold(fit, max_refusal)
+        scored[r] = by_ds
+    details = {"fit_datasets": list(fit_datasets), "max_genuine_refusal": max_refusal}
+    return ConsistencyRule(thresholds, source, details), scored

@@ -210,3 +210,48 @@ def test_shipped_engine_refuses_mixed_synthetic_pad_signatures():
     assert np.mean([r["outliers"] == [4] for r in refused]) >= 0.9
     five = engine.reference_consistency(np.stack([own[s][0] for s in seeds[:5]]))
     assert not five["consistent"] and five["threshold"] == engine.consistency_rule.threshold(5)
+
+
+def _two_datasets(noise_b=1.0) -> dict:
+    a = {f"a/{k}": {**v, "person": f"a/{k}", "dataset": "a"} for k, v in _writers(8, 10, 1.0, seed=2).items()}
+    b = {f"b/{k}": {**v, "person": f"b/{k}", "dataset": "b"} for k, v in _writers(8, 10, noise_b, seed=3).items()}
+    return {**a, **b}
+
+
+def test_fit_rule_keeps_genuine_refusals_within_budget_on_the_datasets_it_fits():
+    writers = _two_datasets()
+    rule, scored = cons.fit_rule(writers, ["a", "b"], per_writer=20, seed=0, refs=range(2, 7), source="test")
+    assert sorted(rule.thresholds) == [2, 3, 4, 5, 6] and rule.details["fit_datasets"] == ["a", "b"]
+    for r, by_ds in scored.items():
+        refused = np.mean([cons.refusal_rate(by_ds[ds]["genuine"][0], rule.thresholds[r]) for ds in ("a", "b")])
+        assert refused <= 0.01
+        assert cons.refusal_rate(by_ds["a"]["all_different"][0], rule.thresholds[r]) > 0.9
+    noisy = {**writers, **{f"c/{k}": {**v, "person": f"c/{k}", "dataset": "c"} for k, v in _writers(6, 10, 3.0, seed=4).items()}}
+    rule_c, scored_c = cons.fit_rule(noisy, ["a", "b"], per_writer=20, seed=0, refs=range(2, 7))
+    assert set(scored_c[5]) == {"a", "b", "c"}  # "c" is measured, not fitted on
+    assert cons.refusal_rate(scored_c[5]["c"]["genuine"][0], rule_c.thresholds[5]) > 0.05
+    rule_abc, _ = cons.fit_rule(noisy, ["a", "b", "c"], per_writer=20, seed=0, refs=range(2, 7))
+    assert all(rule_abc.thresholds[r] < rule_c.thresholds[r] for r in rule_c.thresholds)
+
+
+def test_consistency_rates_script_measures_and_cross_validates():
+    import sys
+
+    from ml_testkit import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from consistency_rates import cv_at, rates, trade_off
+
+    writers = _two_datasets()
+    rule, scored = cons.fit_rule(writers, ["a", "b"], per_writer=10, seed=0, refs=range(2, 6))
+    out = rates(scored[5], rule, 5, ["a", "b"])
+    assert out["threshold"] == rule.thresholds[5]
+    assert out["overall_fit_datasets"]["genuine"]["sets"] == 160 and out["overall_fit_datasets"]["genuine"]["refused"] <= 0.01
+    assert out["overall_fit_datasets"]["all_different"]["refused"] > 0.9
+    assert out["datasets"]["a"]["one_intruder"]["intruder_is_the_outlier"] >= 0.9
+    rows = trade_off(scored[5], 0.01)
+    assert [r["max_genuine_refusal"] for r in rows] == sorted(r["max_genuine_refusal"] for r in rows)
+    assert all(x["threshold"] <= y["threshold"] for x, y in zip(rows, rows[1:]))
+    cv = cv_at(writers, 5, ["a", "b"], folds=4, per_writer=10, seed=0)
+    assert cv["overall_fit_datasets"]["genuine"]["sets"] == 160
+    assert cv["overall_fit_datasets"]["all_different"]["refused"] > 0.9
