@@ -18,7 +18,8 @@ cross pairs, all foreign, where a per-reference statistic is diluted by the intr
 similarity to each other) and sets of five different writers. Averaging over the cross
 pairs makes the score steadier than the single least similar pair. Up to
 ``EXACT_MAX_REFS`` references every split is tried; above that, candidate splits are the
-singletons, the pairs and the cuts along the Fiedler vector of the similarity graph.
+singletons, the pairs (up to ``PAIR_SPLITS_MAX_REFS``) and the cuts along the Fiedler vector
+of the similarity graph.
 
 ``outliers`` (only when the set is refused): the enrollee's references are presumed to be
 the majority, so the smaller side of the weakest split is set aside and the rest checked
@@ -57,6 +58,7 @@ import numpy as np
 
 THRESHOLDS_PATH = Path(__file__).resolve().parent / "consistency_thresholds.json"
 EXACT_MAX_REFS = 12  # 2^11 - 1 = 2047 splits: exact and fast
+PAIR_SPLITS_MAX_REFS = 64  # above: singletons and Fiedler cuts only, so 200 references stay fast
 MAX_FITTED_REFS = 10
 DEFAULT_THRESHOLD = 0.0  # no negatives bank: refuse only sets whose groups are unrelated or opposite
 STATISTIC = "weakest_split_mean_cosine"
@@ -94,7 +96,7 @@ def _candidate_splits(sim: np.ndarray) -> np.ndarray:
         m = np.zeros(r, bool)
         m[i] = True
         rows.append(m)
-    for i, j in itertools.combinations(range(r), 2):
+    for i, j in itertools.combinations(range(r), 2) if r <= PAIR_SPLITS_MAX_REFS else ():
         m = np.zeros(r, bool)
         m[[i, j]] = True
         rows.append(m)
@@ -120,7 +122,7 @@ def weakest_split(embeddings: np.ndarray) -> tuple[float, np.ndarray | None]:
     sim = e @ e.T
     masks = _exact_splits(r) if r <= EXACT_MAX_REFS else _candidate_splits(sim)
     a = masks.astype(np.float64)
-    cross = np.einsum("sr,rq,sq->s", a, sim, 1.0 - a)
+    cross = ((a @ sim) * (1.0 - a)).sum(1)
     sizes = a.sum(1) * (r - a.sum(1))
     means = cross / sizes
     i = int(np.argmin(means))

@@ -73,6 +73,19 @@ def test_large_sets_use_candidate_splits_and_still_find_one_intruder():
     assert not res["consistent"] and res["outliers"] == [7]
 
 
+def test_very_large_sets_stay_fast_and_name_two_intruders():
+    import time
+
+    w = _writers(n_writers=3, per_writer=80)
+    own = w["syn/writer_000"]["genuine"][:70]  # above PAIR_SPLITS_MAX_REFS: no pair splits
+    refs = np.concatenate([own, w["syn/writer_001"]["genuine"][:2]])
+    rule = cons.ConsistencyRule({2: cons.weakest_split(own)[0] - 0.05}, "test")
+    start = time.perf_counter()
+    res = cons.check(refs, rule)
+    assert time.perf_counter() - start < 5.0
+    assert not res["consistent"] and res["outliers"] == [70, 71]
+
+
 def test_one_writer_sets_pass_and_mixed_sets_are_refused_with_the_intruder_named():
     train, held = _writers(seed=0), _writers(seed=1)  # the rule is fitted on other writers
     rule = _fitted_rule(train)
