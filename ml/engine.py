@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ml import checkpoint as ckpt
+from ml import consistency
 from ml.errors import CheckpointError
 from ml.preprocess import PREPROCESS_VERSION, Prepared, prepare, to_png
 from ml.writer import Calibrator, features, fit_writer
@@ -60,6 +61,7 @@ class Engine:
         self.model_version = f"{self.arch}-{ckpt.file_hash(path)[:8]}" if path else f"{self.arch}-unsaved"
         self.preprocess_version = PREPROCESS_VERSION
         self._lock = threading.Lock()
+        self._consistency_rule = None
 
     @classmethod
     def load(cls, path=None, device: str = "cpu") -> Engine:
@@ -108,6 +110,24 @@ class Engine:
         scores, sims = self.score(wd, np.asarray(query_embedding, np.float32).reshape(1, -1))
         s = float(scores[0])
         return {"score": s, "accept": bool(s >= t), "threshold": t, "similarities": [float(v) for v in sims[0]]}
+
+    @property
+    def consistency_rule(self) -> consistency.ConsistencyRule:
+        """This model's thresholds for ``reference_consistency`` (``ml.consistency.rule_for``)."""
+        if self._consistency_rule is None:
+            self._consistency_rule = consistency.rule_for(self.model_version, self.negatives)
+        return self._consistency_rule
+
+    def reference_consistency(self, reference_embeddings: np.ndarray) -> dict:
+        """Do these references plausibly come from one writer? (``ml.consistency``)
+
+        ``{"consistent": bool, "score": float, "threshold": float, "outliers": [int, ...]}``;
+        ``outliers`` are indices of references that look like another writer's (may be
+        empty). One reference is trivially consistent."""
+        refs = np.asarray(reference_embeddings, np.float32)
+        if refs.ndim != 2 or len(refs) < 1 or refs.shape[1] != self.embedding_dim:
+            raise ValueError(f"references must be (R >= 1, {self.embedding_dim}) embeddings, got {refs.shape}")
+        return consistency.check(refs, self.consistency_rule)
 
     def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5) -> list[tuple]:
         q = np.asarray(query_embedding, np.float32).reshape(1, -1)

@@ -121,7 +121,8 @@ def test_enroll_verify_live_dashboard_and_review(browser, sigweb_server, console
     # predicates are functions, not strings: the Content-Security-Policy forbids eval
     pad.wait_for_function(
         "(previous) => { const v = document.querySelector('#sign').dataset.verification; return Boolean(v) && v !== previous; }",
-        arg=str(genuine_id), timeout=60_000,
+        arg=str(genuine_id),
+        timeout=60_000,
     )
     forged_id = int(pad.locator("#sign").get_attribute("data-verification"))
     assert pad.locator("#sign").get_attribute("data-state") in ("review", "reject")
