@@ -287,6 +287,8 @@ SIGWEB_JOB_MAX_ATTEMPTS = env_int("SIGWEB_JOB_MAX_ATTEMPTS", 5)
 # Embedded mode (no broker): long jobs (re-embed, train) run in a background thread of the
 # web process, so the API answers 202 at once; short jobs run inline in the request.
 SIGWEB_SWEEPER_ENABLED = env_bool("SIGWEB_SWEEPER_ENABLED", True)
+# How long the signing page waits for a result before telling the customer to try again later.
+SIGWEB_CLIENT_WAIT_SECONDS = env_int("SIGWEB_CLIENT_WAIT_SECONDS", 120)
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: run in-process, same task code
 CELERY_TASK_EAGER_PROPAGATES = False  # a failed job is recorded on its row, not raised into the request
