@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from job_wait import job_finished
 from tiny_training import tiny_train_config
 
 from verification import ml_engine
@@ -10,17 +11,6 @@ from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ModelVersion, Verification
 
 pytestmark = pytest.mark.slow
-
-
-def _finished(job_id, timeout=120):
-    """Embedded mode runs long jobs in a background thread: wait for the job row."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = Job.objects.get(id=job_id)
-        if job.is_done:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
 
 
 def test_train_job_then_activate_reembeds_with_the_real_engine(admin_client, enrolled_customer, tmp_path, settings):
@@ -31,7 +21,7 @@ def test_train_job_then_activate_reembeds_with_the_real_engine(admin_client, enr
     ml_engine.engine_override(None)  # from here on the real ml engine: training writes a real checkpoint
     r = admin_client.post("/api/model-versions/train/", {"config": tiny_train_config(tmp_path)}, format="json")
     assert r.status_code == 202, r.content
-    job = _finished(r.json()["id"])
+    job = job_finished(r.json()["id"])
     assert job.kind == "train" and job.status == "succeeded", job.error
     assert job.progress == 100 and job.queue == "long"
     mv = ModelVersion.objects.get(id=job.result["model_version_id"])
@@ -39,7 +29,7 @@ def test_train_job_then_activate_reembeds_with_the_real_engine(admin_client, enr
 
     r = admin_client.post(f"/api/model-versions/{mv.id}/activate/", format="json")
     assert r.status_code == 202, r.content
-    reembed = _finished(r.json()["id"])
+    reembed = job_finished(r.json()["id"])
     assert reembed.status == "succeeded", reembed.error
     assert ModelVersion.objects.get(is_active=True) == mv
     enrollment = Enrollment.objects.get(customer=customer, status="active")
@@ -88,6 +78,6 @@ def test_embedded_training_answers_202_at_once_and_runs_in_the_background(admin_
     elapsed = time.monotonic() - t0
     assert r.status_code == 202, r.content
     assert elapsed < 6 and Job.objects.get(id=r.json()["id"]).status in {"queued", "running"}
-    job = _finished(r.json()["id"])
+    job = job_finished(r.json()["id"])
     assert job.status == "succeeded", job.error
     assert job.result["checkpoint"].startswith(str(tmp_path))
