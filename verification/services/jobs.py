@@ -28,6 +28,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sigweb.queues import QUEUE_FOR_TASK, Queue
@@ -238,9 +239,13 @@ def jobs_sweep(*, now=None) -> dict:
     for kind, limit_key in TIME_LIMIT_FOR_KIND.items():
         lost_after = timedelta(seconds=settings.SIGWEB_TIME_LIMITS[limit_key] + LOST_MARGIN_SECONDS)
         waited = lost_after if kind in LONG_KINDS else queued_after
-        stale |= Q(kind=kind, status=Job.Status.QUEUED, heartbeat_at__lt=now - waited)
-        stale |= Q(kind=kind, status=Job.Status.RUNNING, heartbeat_at__lt=now - lost_after)
-    candidates = list(Job.objects.filter(stale).values_list("id", flat=True)[:500])
+        stale |= Q(kind=kind, status=Job.Status.QUEUED, beat__lt=now - waited)
+        stale |= Q(kind=kind, status=Job.Status.RUNNING, beat__lt=now - lost_after)
+    # rows from before heartbeats were recorded fall back to their start or creation time
+    beats = Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).annotate(
+        beat=Coalesce("heartbeat_at", "started_at", "created_at")
+    )
+    candidates = list(beats.filter(stale).values_list("id", flat=True)[:500])
     for job_id in candidates:
         outcome = _sweep_one(job_id=job_id, now=now, max_attempts=max_attempts, queued_after=queued_after)
         if outcome:
@@ -258,7 +263,8 @@ def _sweep_one(*, job_id, now, max_attempts: int, queued_after: timedelta) -> st
         limit = settings.SIGWEB_TIME_LIMITS[TIME_LIMIT_FOR_KIND[job.kind]]
         lost_after = timedelta(seconds=limit + LOST_MARGIN_SECONDS)
         waited = lost_after if job.kind in LONG_KINDS else queued_after
-        if job.heartbeat_at and job.heartbeat_at >= now - (waited if job.status == Job.Status.QUEUED else lost_after):
+        beat = job.heartbeat_at or job.started_at or job.created_at
+        if beat >= now - (waited if job.status == Job.Status.QUEUED else lost_after):
             return None  # it showed life since it was selected
         before = {"status": job.status, "attempts": job.attempts, "dispatches": job.dispatches}
         if job.status == Job.Status.RUNNING and job.kind in LONG_KINDS:

@@ -124,3 +124,15 @@ def test_jobs_sweep_command_prints_counts(capsys):
 
     call_command("jobs_sweep")
     assert capsys.readouterr().out.strip() == '{"resent": 0, "failed": 0}'
+
+
+def test_a_job_from_before_heartbeats_is_swept_by_its_creation_time(enrolled_customer, flaky_start, settings):
+    customer = enrolled_customer("writer-a")
+    flaky_start(10_000)
+    v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 9))
+    flaky_start(0)
+    Job.objects.filter(id=v.job_id).update(heartbeat_at=None)
+    later = timezone.now() + timedelta(seconds=settings.SIGWEB_QUEUED_REDISPATCH_SECONDS + 1)
+    assert jobs_sweep(now=later) == {"resent": 1, "failed": 0}
+    v.refresh_from_db()
+    assert v.status == "done"
