@@ -144,7 +144,6 @@ class Stack:
             env["SIGWEB_SQLITE_PATH"] = str(self.workdir / "db.sqlite3")
         else:
             env["DATABASE_URL"] = self._create_database(a.database_url)
-            env["DATABASE_CONN_MAX_AGE"] = "60"
             env["REDIS_URL"] = a.redis_url
         return env
 

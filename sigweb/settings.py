@@ -134,7 +134,10 @@ TEMPLATES = [
 
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+    # 0 by default: under ASGI (daphne) every request runs in a thread of its own, so a
+    # persistent connection is left behind by each one until PostgreSQL refuses new clients
+    # ("too many clients", seen under load). Celery workers keep their threads and may set it.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {

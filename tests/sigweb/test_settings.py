@@ -114,3 +114,15 @@ def test_redis_channel_layer_socket_timeout_outlasts_channels_blocking_reads():
     env.pop("SIGWEB_CHANNELS_SOCKET_TIMEOUT", None)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["redis://r:6379/0", "True"], out.stderr
+
+
+def test_web_server_does_not_keep_a_database_connection_per_request_thread():
+    """Under ASGI each request runs in its own thread; with persistent connections the load
+    benchmark ran PostgreSQL out of clients ("too many clients already", HTTP 500)."""
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="sigweb.settings", DATABASE_URL="postgres://u@db:5432/sig")
+    env.pop("DATABASE_CONN_MAX_AGE", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["0"], out.stderr
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(env, DATABASE_CONN_MAX_AGE="60"), capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["60"], out.stderr  # workers may keep theirs
