@@ -2,7 +2,8 @@
 server's SIGWEB_CLIENT_WAIT_SECONDS (rewritten to 2 s in the page for the test).
 
 The network is stubbed with Playwright routes: the enrollment answers with a job that
-stays "running" over the API, and the websocket never reports it."""
+stays "running" over the API, and the websocket never reports it (Chromium refuses the
+page's websocket once the page itself is a stubbed response, so no result can arrive)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import json
 import re
 
 
-def test_enrollment_wait_times_out_with_a_message(browser, sigweb_server, console):
+def test_enrollment_wait_times_out_with_a_message(browser, sigweb_server):
     setup = sigweb_server.setup
     ctx = browser.new_context(viewport={"width": 1100, "height": 900})
-    page = console.watch(ctx.new_page())
+    page = ctx.new_page()
+    page_errors = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))  # uncaught errors: none expected
     fake_job = {"id": "00000000-0000-4000-8000-000000000000", "kind": "enroll", "status": "running", "progress": 10}
 
     def sign_page(route):
@@ -33,4 +36,5 @@ def test_enrollment_wait_times_out_with_a_message(browser, sigweb_server, consol
     feedback = page.locator('[data-role="feedback"]')
     assert "taking longer than it should" in feedback.inner_text()
     assert feedback.get_attribute("data-kind") == "error"
+    assert not page_errors, page_errors
     ctx.close()
