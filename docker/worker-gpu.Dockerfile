@@ -1,4 +1,5 @@
-# SigWeb GPU worker: Celery on the `gpu` queue, one process per GPU. Build from the repo root:
+# SigWeb GPU worker: Celery, one process per GPU; `-Q short` (embed, enroll, verify) or
+# `-Q long` (re-embed, train), see sigweb/queues.py. Build from the repo root:
 #   docker build -f docker/worker-gpu.Dockerfile -t sigweb-worker-gpu .
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
@@ -19,4 +20,5 @@ RUN chown -R sigweb /app
 USER sigweb
 # Prefetch 1, late acks and one process per GPU come from settings; CUDA is first touched
 # in the pool process, after the fork.
-CMD ["celery", "-A", "sigweb", "worker", "-Q", "gpu,default", "--concurrency", "1", "-l", "info"]
+# compose runs one container per queue (its `command`); the image alone serves both
+CMD ["celery", "-A", "sigweb", "worker", "-Q", "short,long", "--concurrency", "1", "-l", "info"]

@@ -20,6 +20,13 @@ if os.environ.get("SIGWEB_PRELOAD_ENGINE", "1") != "0":  # first verification wi
 
     threading.Thread(target=engine_warm_up, name="sigweb-engine-warm-up", daemon=True).start()
 
+from django.conf import settings  # noqa: E402
+
+if settings.CELERY_TASK_ALWAYS_EAGER:  # embedded mode: no worker, so the web process sweeps lost jobs
+    from verification.sweeper import sweeper_start
+
+    sweeper_start()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

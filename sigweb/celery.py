@@ -9,3 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sigweb.settings")
 app = Celery("sigweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+from celery.signals import worker_ready  # noqa: E402
+
+
+@worker_ready.connect
+def _start_job_sweeper(**_kwargs):
+    """Every worker sweeps the job table (no Celery beat needed); see verification/sweeper.py."""
+    from verification.sweeper import sweeper_start
+
+    sweeper_start()

@@ -19,7 +19,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from sigweb.queues import Queue
+from sigweb.queues import QUEUE_FOR_TASK, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,13 +145,24 @@ TEMPLATES = [
 
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+    # 0 by default: under ASGI (daphne) every request runs in a thread of its own, so a
+    # persistent connection is left behind by each one until PostgreSQL refuses new clients
+    # ("too many clients", seen under load). Celery workers keep their threads and may set it.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SIGWEB_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # WAL: readers never block the writer. IMMEDIATE: a transaction takes the write
+            # lock when it begins, so concurrent writers wait for it (up to `timeout` seconds)
+            # instead of failing at once with "database is locked" when a read lock would
+            # have to be upgraded (SQLite cannot wait in that case).
+            "OPTIONS": {
+                "timeout": env_int("SIGWEB_SQLITE_BUSY_TIMEOUT", 20),
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -325,19 +336,50 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            # channels-redis waits for messages with blocking reads of up to 5 s (BZPOPMIN);
+            # redis-py 8's default 5 s socket timeout cuts them off, and the consumer dies
+            # with TimeoutError (websocket close 1011). The socket timeout must exceed them.
+            "CONFIG": {
+                "hosts": [{
+                    "address": REDIS_URL,
+                    "socket_timeout": env_float("SIGWEB_CHANNELS_SOCKET_TIMEOUT", 30.0),
+                    "socket_connect_timeout": 5,
+                    "socket_keepalive": True,
+                    "health_check_interval": 30,
+                }],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Time limits (seconds) by task; the Redis visibility timeout must exceed the longest one,
-# or a late-acknowledged job is redelivered while it still runs.
+# Time limits (seconds) by task. Short jobs: a worker that died mid-job is detected by the
+# job sweeper once the job's heartbeat is older than the short time limit (no live task can
+# run longer), and the job is sent again; so it finishes within SIGWEB_SHORT_REDELIVERY_SECONDS.
+SIGWEB_SHORT_REDELIVERY_SECONDS = env_int("SIGWEB_SHORT_REDELIVERY_SECONDS", 300)
+# How often the job sweeper runs (in every Celery worker, and in the web process in embedded mode).
+SIGWEB_SWEEP_INTERVAL_SECONDS = env_float("SIGWEB_SWEEP_INTERVAL_SECONDS", min(30.0, SIGWEB_SHORT_REDELIVERY_SECONDS / 10))
 SIGWEB_TIME_LIMITS = {
-    "short": env_int("SIGWEB_SHORT_TASK_TIME_LIMIT", 300),
+    # default: the redelivery bound less two sweeps and a margin for the rerun itself
+    "short": env_int("SIGWEB_SHORT_TASK_TIME_LIMIT", max(20, int(SIGWEB_SHORT_REDELIVERY_SECONDS - 2 * SIGWEB_SWEEP_INTERVAL_SECONDS - 40))),
     "reembed": env_int("SIGWEB_REEMBED_TIME_LIMIT", 2 * 3600),
     "train": env_int("SIGWEB_TRAIN_TIME_LIMIT", 12 * 3600),
 }
+if SIGWEB_TIME_LIMITS["short"] + SIGWEB_SWEEP_INTERVAL_SECONDS >= SIGWEB_SHORT_REDELIVERY_SECONDS:
+    raise ImproperlyConfigured(
+        "SIGWEB_SHORT_TASK_TIME_LIMIT + SIGWEB_SWEEP_INTERVAL_SECONDS must stay below SIGWEB_SHORT_REDELIVERY_SECONDS"
+    )
+# A queued job that no worker has started after this long is sent again (a lost message, a
+# job whose start hit a locked database); after SIGWEB_JOB_MAX_ATTEMPTS sends or starts it fails.
+SIGWEB_QUEUED_REDISPATCH_SECONDS = env_int("SIGWEB_QUEUED_REDISPATCH_SECONDS", 60)
+SIGWEB_JOB_MAX_ATTEMPTS = env_int("SIGWEB_JOB_MAX_ATTEMPTS", 5)
+# Embedded mode (no broker): long jobs (re-embed, train) run in a background thread of the
+# web process, so the API answers 202 at once; short jobs run inline in the request.
+SIGWEB_SWEEPER_ENABLED = env_bool("SIGWEB_SWEEPER_ENABLED", True)
+# How long the signing page waits for a result before telling the customer to try again later.
+SIGWEB_CLIENT_WAIT_SECONDS = env_int("SIGWEB_CLIENT_WAIT_SECONDS", 120)
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: run in-process, same task code
 CELERY_TASK_EAGER_PROPAGATES = False  # a failed job is recorded on its row, not raised into the request
@@ -346,14 +388,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
-CELERY_TASK_ROUTES = {
-    "verification.tasks.reference_embed_task": {"queue": Queue.GPU.value},
-    "verification.tasks.enrollment_fit_task": {"queue": Queue.GPU.value},
-    "verification.tasks.verification_score_task": {"queue": Queue.GPU.value},
-    "verification.tasks.model_reembed_task": {"queue": Queue.GPU.value},
-    "verification.tasks.model_train_task": {"queue": Queue.GPU.value},
-}
+CELERY_TASK_DEFAULT_QUEUE = Queue.SHORT.value  # there is no third queue to run
+CELERY_TASK_ROUTES = {name: {"queue": queue.value} for name, queue in QUEUE_FOR_TASK.items()}
+# Redis hands an unacknowledged message to another worker after this long. Short jobs do not
+# rely on it (the sweeper resends them sooner); long jobs are acknowledged on receipt. It
+# stays above the longest time limit so that no message is ever redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("SIGWEB_BROKER_VISIBILITY_TIMEOUT", SIGWEB_TIME_LIMITS["train"] + 3600),
 }

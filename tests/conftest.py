@@ -11,6 +11,9 @@ from PIL import Image, ImageDraw
 
 # sigweb.asgi (imported by the websocket tests) would warm the real engine up in a thread
 os.environ.setdefault("SIGWEB_PRELOAD_ENGINE", "0")
+# ... and start the job sweeper thread on the test database; sweeper tests call jobs_sweep
+# directly, and integration workers turn it back on (tests/integration/conftest.py)
+os.environ.setdefault("SIGWEB_SWEEPER_ENABLED", "0")
 
 
 def png_signature(seed: int = 0, size=(300, 120)) -> bytes:

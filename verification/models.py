@@ -155,7 +155,10 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     queue = models.CharField(max_length=32, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)  # starts by a worker
+    dispatches = models.PositiveIntegerField(default=0)  # messages sent (the sweeper resends lost ones)
+    # Last sign of life: sent, started, progress. The job sweeper works from it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

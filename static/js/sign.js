@@ -75,11 +75,24 @@ const live = new LiveSocket(`/ws/customer/${customer}/?token=${encodeURIComponen
   },
 }).start();
 
-// Resolve when the socket brings the item (or, as a fallback, when polling the API does).
-function waitFor(kind, id, done, pollPath) {
-  return new Promise((resolve) => {
-    const w = { kind, id, done, resolve };
+// Resolve when the socket brings the item (or, as a fallback, when polling the API does);
+// reject with a message for the customer after data-wait-seconds (a setting on the server).
+const waitSeconds = Number(root.dataset.waitSeconds) || 120;
+const WAIT_TIMEOUT_MESSAGE =
+  "This is taking longer than it should. Your signature was received, but we could not get a result yet. Please try again in a few minutes.";
+
+function waitFor(kind, id, done, pollPath, timeoutSeconds = waitSeconds) {
+  return new Promise((resolve, reject) => {
+    let timer = null;
+    const finish = (item) => { clearTimeout(timer); resolve(item); };
+    const w = { kind, id, done, resolve: finish };
     waiters.push(w);
+    timer = setTimeout(() => {
+      const i = waiters.indexOf(w);
+      if (i >= 0) waiters.splice(i, 1);
+      root.dataset.state = "timeout";
+      reject(new Error(WAIT_TIMEOUT_MESSAGE));
+    }, timeoutSeconds * 1000);
     deliver();
     let tries = 0;
     const poll = async () => {
@@ -87,7 +100,7 @@ function waitFor(kind, id, done, pollPath) {
       tries += 1;
       try {
         const item = await api(pollPath);
-        if (done(item)) { waiters.splice(waiters.indexOf(w), 1); resolve(item); return; }
+        if (done(item) && waiters.includes(w)) { waiters.splice(waiters.indexOf(w), 1); finish(item); return; }
       } catch { /* keep waiting */ }
       setTimeout(poll, Math.min(5000, 1000 * tries));
     };

@@ -11,13 +11,21 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker" / "compose.yaml"
 
 
-def test_compose_has_web_gpu_worker_redis_postgres_and_volumes():
+def test_compose_has_web_short_and_long_gpu_workers_redis_postgres_and_volumes():
+    from sigweb.queues import Queue
+
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
-    assert {"web", "worker-gpu", "redis", "postgres"} <= set(services)
-    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
-    assert devices[0]["capabilities"] == ["gpu"] and devices[0]["driver"] == "nvidia"
-    assert services["worker-gpu"]["build"]["dockerfile"] == "docker/worker-gpu.Dockerfile"
+    assert {"web", "worker-short", "worker-long", "redis", "postgres"} <= set(services)
+    consumed = set()
+    for name in ("worker-short", "worker-long"):
+        worker = services[name]
+        devices = worker["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["capabilities"] == ["gpu"] and devices[0]["driver"] == "nvidia"
+        assert worker["build"]["dockerfile"] == "docker/worker-gpu.Dockerfile"
+        command = worker["command"]
+        consumed.add(command[command.index("-Q") + 1])
+    assert consumed == {q.value for q in Queue}  # every queue has its own worker, no queue without one
     assert services["web"]["build"]["dockerfile"] == "docker/web.Dockerfile"
     assert {"pgdata", "redisdata", "models"} <= set(spec["volumes"])
     assert "-Q" in (ROOT / "docker" / "worker-gpu.Dockerfile").read_text()

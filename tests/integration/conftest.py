@@ -75,32 +75,17 @@ def _test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, env_extra: dict, name: str, log_dir: Path):
+    def __init__(self, env_extra: dict, name: str, log_dir: Path, queues: str = "short,long"):
         self.log_path = log_dir / f"{name}.log"
         env = dict(os.environ)
-        env.update({"DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0"})
+        # a real worker sweeps the job table (the test process itself does not)
+        env.update({"DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0", "SIGWEB_SWEEPER_ENABLED": "1"})
         env.update({k: str(v) for k, v in env_extra.items()})
         self.log = open(self.log_path, "w")
         cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "sigweb",
-            "worker",
-            "-Q",
-            "gpu,default",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "-l",
-            "info",
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            sys.executable, "-m", "celery", "-A", "sigweb", "worker",
+            "-Q", queues, "--concurrency", "1", "--pool", "prefork", "-l", "info", "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -146,9 +131,9 @@ class Worker:
 def start_worker(tmp_path, clean_redis, transactional_db, engine_in_test_process):
     workers: list[Worker] = []
 
-    def start(**env_extra) -> Worker:
+    def start(queues: str = "short,long", **env_extra) -> Worker:
         env_extra.setdefault("SIGWEB_MODEL_PATH", engine_in_test_process)
-        worker = Worker(env_extra, f"w{len(workers)}-{uuid.uuid4().hex[:6]}", tmp_path)
+        worker = Worker(env_extra, f"w{len(workers)}-{uuid.uuid4().hex[:6]}", tmp_path, queues=queues)
         workers.append(worker)
         worker.wait_ready()
         return worker

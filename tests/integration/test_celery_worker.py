@@ -63,7 +63,7 @@ def test_worker_runs_a_verification_and_the_dashboard_sees_progress_and_result(s
     assert final["decision"] in {"accept", "reject", "review"} and 0 <= final["score"] <= 1
     stored = Verification.objects.get(id=v.id)
     assert stored.status == "done" and stored.score == final["score"]
-    assert stored.job.queue == "gpu" and stored.job.attempts == 1
+    assert stored.job.queue == "short" and stored.job.attempts == 1
 
 
 def test_genuine_beats_other_writer_through_the_worker(start_worker, engine_in_test_process):

@@ -182,11 +182,31 @@ def model_train_start(*, config: dict, created_by=None) -> Job:
     """Queue a full writer-independent training run; ``config`` overrides ml.train's defaults."""
     if not isinstance(config, dict):
         raise DomainError("config must be a JSON object", code="invalid")
+    if "out" in config:
+        config = {**config, "out": str(train_output_path(config["out"]))}
     _resolve_train_config(config, out=str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / "validate"))  # fail fast on bad keys
     with transaction.atomic():
         job = job_create(kind=Job.Kind.TRAIN, params={"config": config}, created_by=created_by)
         audit_record(action="model_version.train_start", actor=created_by, after={"job": job.id, "config": config})
         return job
+
+
+def train_output_path(out) -> Path:
+    """Where a training run may write: ``out`` resolved inside SIGWEB_TRAIN_OUTPUT_DIR, else 400.
+
+    A relative ``out`` is taken relative to that folder; an absolute one, or one that
+    climbs out of it (``..``, a symbolic link), is refused.
+    """
+    root = Path(settings.SIGWEB_TRAIN_OUTPUT_DIR).resolve()
+    if not isinstance(out, str) or not out.strip() or "\x00" in out:
+        raise DomainError("config.out must be a folder name inside the training output folder", code="invalid_config")
+    path = (root / out).resolve()
+    if path == root or not path.is_relative_to(root):
+        raise DomainError(
+            "config.out must be a folder inside the training output folder (SIGWEB_TRAIN_OUTPUT_DIR)",
+            code="invalid_config",
+        )
+    return path
 
 
 def _resolve_train_config(config: dict, *, out: str) -> dict:
@@ -212,7 +232,8 @@ def model_train(*, job: Job) -> None:
     from ml.train import train
 
     config = dict(job.params.get("config") or {})
-    cfg = _resolve_train_config(config, out=config.get("out") or str(Path(settings.SIGWEB_TRAIN_OUTPUT_DIR) / str(job.id)))
+    out = train_output_path(config["out"]) if config.get("out") else train_output_path(str(job.id))
+    cfg = _resolve_train_config({**config, "out": str(out)}, out=str(out))
     if not cfg.get("threads"):  # inference keeps torch at SIGWEB_TORCH_THREADS; training uses every core
         cfg["threads"] = os.cpu_count() or 1
     job_delay_for_tests(job=job)

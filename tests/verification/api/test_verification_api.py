@@ -2,6 +2,7 @@ import io
 
 from verification.demo import demo_strokes
 from verification.models import Customer, Job
+from job_wait import job_finished
 
 
 def test_full_flow_through_the_api(admin_client, signature_png):
@@ -100,7 +101,7 @@ def test_model_versions_and_activation_reembeds(admin_client, enrolled_customer,
     new = r.json()
     r = admin_client.post(f"/api/model-versions/{new['id']}/activate/", format="json")
     assert r.status_code == 202, r.content
-    job = Job.objects.get(id=r.json()["id"])
+    job = job_finished(r.json()["id"])  # a long job: a background thread in embedded mode
     assert job.kind == "reembed" and job.status == "succeeded", job.error
     assert job.result["enrollments"] == 1 and job.result["references"] == 4
     versions = {v["name"]: v for v in admin_client.get("/api/model-versions/").json()["results"]}

@@ -12,7 +12,7 @@ def test_reference_create_embeds_in_a_job(make_customer):
     ref.refresh_from_db()
     job.refresh_from_db()
     assert job.kind == Job.Kind.EMBED_REFERENCE and job.status == Job.Status.SUCCEEDED and job.progress == 100
-    assert job.queue == "gpu"
+    assert job.queue == "short"
     assert ref.status == ReferenceSignature.Status.EMBEDDED
     assert ref.embedding is not None and ref.model_version.startswith("fake-")
     assert ref.strokes == demo_strokes("w", 0)

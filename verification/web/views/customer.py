@@ -68,6 +68,7 @@ def _sign_context(token, raw: str, **extra) -> dict:
         "samples_needed": _samples_needed(),
         "samples_collected": _usable_references(token),
         "upload_form": UploadForm(),
+        "wait_seconds": int(settings.SIGWEB_CLIENT_WAIT_SECONDS),
         **extra,
     }
 
