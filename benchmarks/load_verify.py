@@ -123,21 +123,27 @@ class Stack:
 
     def _env(self) -> dict:
         a = self.args
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGWEB_", "DJANGO_")) and k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update({
-            "DJANGO_SETTINGS_MODULE": "sigweb.settings",
-            "DJANGO_ENV": "production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "SIGWEB_MODEL_PATH": str(Path(a.model).resolve()),
-            "SIGWEB_PRELOAD_ENGINE": "1",
-            "SIGWEB_STATIC_ROOT": str(self.workdir / "static"),
-            "SIGWEB_TRAIN_OUTPUT_DIR": str(self.workdir / "runs"),
-            "SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR": "1000000",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SIGWEB_", "DJANGO_")) and k not in ("DATABASE_URL", "REDIS_URL")
+        }
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "sigweb.settings",
+                "DJANGO_ENV": "production",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "DJANGO_LOG_LEVEL": "WARNING",
+                "SIGWEB_MODEL_PATH": str(Path(a.model).resolve()),
+                "SIGWEB_PRELOAD_ENGINE": "1",
+                "SIGWEB_STATIC_ROOT": str(self.workdir / "static"),
+                "SIGWEB_TRAIN_OUTPUT_DIR": str(self.workdir / "runs"),
+                "SIGWEB_CUSTOMER_VERIFICATIONS_PER_HOUR": "1000000",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for scope in THROTTLE_SCOPES:
             env[f"SIGWEB_THROTTLE_{scope}"] = HIGH_RATE
         if a.mode == "embedded":
@@ -160,16 +166,23 @@ class Stack:
         return parsed._replace(path=f"/{name}").geturl()
 
     def run(self, *cmd: str, timeout: float = 1800, extra_env: dict | None = None) -> str:
-        out = subprocess.run([sys.executable, *cmd], cwd=ROOT, env={**self.env, **(extra_env or {})},
-                             capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(
+            [sys.executable, *cmd],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if out.returncode != 0:
             raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
         return out.stdout
 
     def start(self, name: str, *cmd: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "w")
-        proc = subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, *cmd], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append(proc)
         self.logs.append(log)
         return proc
@@ -181,8 +194,24 @@ class Stack:
 
             redis.Redis.from_url(a.redis_url).flushdb()
             for queue, conc in (("short", a.worker_concurrency), ("long", 1)):
-                self.start(f"worker-{queue}", "-m", "celery", "-A", "sigweb", "worker", "-Q", queue, "--concurrency", str(conc),
-                           "-n", f"{queue}-{self.port}@%h", "-l", "warning", "--without-gossip", "--without-mingle")
+                self.start(
+                    f"worker-{queue}",
+                    "-m",
+                    "celery",
+                    "-A",
+                    "sigweb",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "--concurrency",
+                    str(conc),
+                    "-n",
+                    f"{queue}-{self.port}@%h",
+                    "-l",
+                    "warning",
+                    "--without-gossip",
+                    "--without-mingle",
+                )
         self.start("daphne", "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "sigweb.asgi:application")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -236,8 +265,12 @@ def load(base: str, token: str, customers: list, n: int, concurrency: int, wait:
     def one(i: int) -> None:
         cid, strokes = plan[i]
         body = json.dumps({"customer": cid, "strokes": strokes}).encode()
-        req = urllib.request.Request(f"{base}/api/verifications/?wait={wait:g}", data=body, method="POST",
-                                     headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{base}/api/verifications/?wait={wait:g}",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
         t0 = time.perf_counter()
         rec = {"status": None, "seconds": None, "id": None, "state": None, "error": None}
         try:
@@ -249,7 +282,7 @@ def load(base: str, token: str, customers: list, n: int, concurrency: int, wait:
         except urllib.error.HTTPError as e:
             rec["status"] = e.code
             rec["error"] = e.read()[:300].decode(errors="replace")
-        except Exception as e:  # noqa: BLE001  transport errors count as failures
+        except Exception as e:
             rec["error"] = f"{type(e).__name__}: {e}"
         rec["seconds"] = time.perf_counter() - t0
         results[i] = rec
@@ -274,8 +307,14 @@ def main() -> int:
     ap.add_argument("--wait", type=float, default=10.0, help="?wait= of each request (s)")
     ap.add_argument("--grace", type=float, default=60.0, help="after the load, seconds for pending jobs to finish")
     ap.add_argument("--model", default=str(ROOT / "ml" / "weights" / "sigweb.pt"))
-    ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""), help="redis mode: a PostgreSQL server (a fresh database is created)")
-    ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""), help="redis mode: a Redis database of its own (flushed)")
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="redis mode: a PostgreSQL server (a fresh database is created)",
+    )
+    ap.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", ""), help="redis mode: a Redis database of its own (flushed)"
+    )
     ap.add_argument("--worker-concurrency", type=int, default=2, help="redis mode: processes of the short-queue worker")
     ap.add_argument("--warmup", type=int, default=16, help="unmeasured verifications first (model load, connections)")
     ap.add_argument("--keep", action="store_true", help="keep the working folder and the database")
@@ -302,8 +341,24 @@ def main() -> int:
         t = time.perf_counter()
         stack.run("manage.py", "migrate", "--noinput", timeout=600)
         # seeding is not measured: its jobs run in the seeding process (no broker)
-        seed = json.loads(stack.run(me, "--mode", a.mode, "--phase", "seed", "--customers", str(a.customers),
-                                    "--refs", str(a.refs), "--prefix", a.prefix, extra_env={"REDIS_URL": ""}).strip().splitlines()[-1])
+        seed = json.loads(
+            stack.run(
+                me,
+                "--mode",
+                a.mode,
+                "--phase",
+                "seed",
+                "--customers",
+                str(a.customers),
+                "--refs",
+                str(a.refs),
+                "--prefix",
+                a.prefix,
+                extra_env={"REDIS_URL": ""},
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         seed_seconds = time.perf_counter() - t
         print(f"seeded {len(seed['customers'])} customers in {seed_seconds:.0f} s", file=sys.stderr, flush=True)
         stack.up()

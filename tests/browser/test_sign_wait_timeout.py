@@ -27,10 +27,14 @@ def test_enrollment_wait_times_out_with_a_message(browser, sigweb_server):
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
 
     page.route(re.compile(r".*/sign/[^/]+/$"), sign_page)
-    page.route(re.compile(r".*/api/customers/\d+/enrollment/$"),
-               lambda route: route.fulfill(status=202, content_type="application/json", body=json.dumps({"job": fake_job})))
-    page.route(re.compile(r".*/api/jobs/.*"),
-               lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(fake_job)))
+    page.route(
+        re.compile(r".*/api/customers/\d+/enrollment/$"),
+        lambda route: route.fulfill(status=202, content_type="application/json", body=json.dumps({"job": fake_job})),
+    )
+    page.route(
+        re.compile(r".*/api/jobs/.*"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(fake_job)),
+    )
     page.goto(sigweb_server(f"/sign/{setup['other_token']}/"))
     page.locator('#sign[data-state="timeout"]').wait_for(timeout=15_000)
     feedback = page.locator('[data-role="feedback"]')

@@ -79,13 +79,36 @@ class Worker:
         self.log_path = log_dir / f"{name}.log"
         env = dict(os.environ)
         # a real worker sweeps the job table (the test process itself does not)
-        env.update({"DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0", "SIGWEB_SWEEPER_ENABLED": "1"})
+        env.update(
+            {
+                "DATABASE_URL": _test_database_url(),
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_CONN_MAX_AGE": "0",
+                "SIGWEB_SWEEPER_ENABLED": "1",
+            }
+        )
         env.update({k: str(v) for k, v in env_extra.items()})
         self.log = open(self.log_path, "w")
         cmd = [
-            sys.executable, "-m", "celery", "-A", "sigweb", "worker",
-            "-Q", queues, "--concurrency", "1", "--pool", "prefork", "-l", "info", "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sigweb",
+            "worker",
+            "-Q",
+            queues,
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-l",
+            "info",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from websockets.asyncio.client import connect
 from test_live_server import daphne_server  # noqa: F401  (fixture: a daphne process on Redis)
+from websockets.asyncio.client import connect
 
 from verification.models import Job
 from verification.services.jobs import job_create
