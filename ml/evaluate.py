@@ -27,7 +27,7 @@ def _load(data: str, engine: Engine, workers: int = 2):
     samples = scan_writers(data)
     if not samples:
         raise FileNotFoundError(f"no signatures in {data}: expected <writer>/genuine/* image files")
-    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers)
+    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers, canvas=engine.canvas)
     skipped = [samples[i].path for i in np.nonzero(~ok)[0]]
     keep = np.nonzero(ok)[0]
     if len(keep) == 0:
