@@ -11,8 +11,9 @@
 back into dark ink on white paper (what an ImageNet network has seen), replicated to three
 channels, normalised with ImageNet's mean and standard deviation (``IMAGENET_MEAN``,
 ``IMAGENET_STD``: written here, no torchvision), run through the convolutional trunk,
-global-average pooled to 1280 features, optionally projected by a small head, and
-L2-normalised. ``precision="bf16"`` runs the trunk under bfloat16 autocast on CPUs that
+global-average pooled to 1280 features, optionally standardised (``standardize``: the
+per-feature mean and standard deviation of training writers' features, stored as buffers in
+the checkpoint), optionally projected by a small head, and L2-normalised. ``precision="bf16"`` runs the trunk under bfloat16 autocast on CPUs that
 support it (avx512_bf16 / AMX) and on CUDA, and in fp32 elsewhere (``bf16_supported``).
 """
 
@@ -82,7 +83,7 @@ class Lite0Embedder(nn.Module):
     """
 
     def __init__(self, embedding_dim: int = 0, canvas=(224, 320), invert: bool = True, precision: str = "fp32",
-                 pretrained: bool = False):
+                 pretrained: bool = False, standardize: bool = False):
         super().__init__()
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
@@ -96,6 +97,10 @@ class Lite0Embedder(nn.Module):
         self.precision = precision
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.standardize = bool(standardize)
+        if self.standardize:  # set by set_standardization from training writers' pooled features
+            self.register_buffer("feat_mean", torch.zeros(LITE0_FEATURES))
+            self.register_buffer("feat_std", torch.ones(LITE0_FEATURES))
         if embedding_dim:
             self.head = nn.Sequential(nn.Linear(LITE0_FEATURES, embedding_dim, bias=False), nn.BatchNorm1d(embedding_dim))
             self.embedding_dim = int(embedding_dim)
@@ -117,8 +122,19 @@ class Lite0Embedder(nn.Module):
             f = F.adaptive_avg_pool2d(f, 1).flatten(1)
         return f.float()
 
-    def forward(self, x):
-        f = self.pooled(x)
+    def set_standardization(self, mean, std, floor: float = 1e-3):
+        if not self.standardize:
+            raise ValueError("this embedder was built with standardize=False")
+        self.feat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.feat_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(floor))
+
+    def embed_pooled(self, f: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B, 1280) -> the embedding (standardise, head, L2-normalise)."""
+        if self.standardize:
+            f = (f - self.feat_mean) / self.feat_std
         if self.head is not None:
             f = self.head(f)
         return F.normalize(f, dim=1)
+
+    def forward(self, x):
+        return self.embed_pooled(self.pooled(x))

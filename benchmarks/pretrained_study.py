@@ -1,0 +1,99 @@
+"""Which frozen-Lite0 decision to ship? Measured on validation writers only.
+
+    python benchmarks/pretrained_study.py --features cache/lite0_bf16.npz [--variants base no_wi ...]
+        [--folds 4] [--json docs/results/lite0/validation_study.json]
+
+Reads cached pooled features of NON-test writers (``python -m ml.features``; a test-writer
+file is refused), splits them writer-disjointly as ``ml.pretrained`` does, builds each
+variant's decision on the decision-training writers and scores the validation writers with
+the project's cross-validated protocol (``ml.decision.cv_scores``: calibrator and per-bucket
+thresholds fitted on the other folds' writers). Reports, per dataset and reference count,
+global skilled EER and FRR / skilled FAR / random FAR at the fold thresholds.
+
+Variants: ``base`` (``ml.pretrained.RECIPE``), ``raw`` (no feature standardisation),
+``no_skilled`` (SVM negatives: genuine signatures only), ``no_wi`` (the WI columns zeroed
+before calibration), ``svm_only`` (the SVM margin alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ml.decision import FEATURES, Decision, cv_scores, protocol_rows, summarize_cv  # noqa: E402
+from ml.features import load_features  # noqa: E402
+from ml.pretrained import build_parts  # noqa: E402
+
+VARIANTS = {
+    "base": ({}, None),
+    "raw": ({"standardize": False}, None),
+    "no_skilled": ({"skilled_weight": 0.0}, None),
+    "no_wi": ({}, [FEATURES.index("wi_mean"), FEATURES.index("wi_max")]),
+    "svm_only": ({}, [i for i, f in enumerate(FEATURES) if f != "svm"]),
+}
+HEADLINE = (("cedar", "r10"), ("cedar", "r1"), ("sigcomp2011_dutch", "r5"), ("bhsig_bengali", "r10"))
+
+
+def zero_columns(rows: list[dict], cols) -> list[dict]:
+    out = []
+    for r in rows:
+        r = dict(r)
+        for k in ("genuine", "skilled", "random"):
+            a = np.array(r[k], copy=True)
+            a[:, cols] = 0.0
+            r[k] = a
+        out.append(r)
+    return out
+
+
+def headline(summary: dict) -> float:
+    """The selection figure: mean validation skilled EER over the issue's four targets."""
+    return float(np.mean([summary[ds][p]["eer_skilled"] for ds, p in HEADLINE if ds in summary and p in summary[ds]]))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--features", required=True)
+    ap.add_argument("--variants", nargs="+", default=["base", "no_wi", "svm_only"])
+    ap.add_argument("--folds", type=int, default=4)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="protocol seeds of the rows")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    fz = load_features(a.features)
+    if fz["meta"].get("test_writers"):
+        raise SystemExit("refusing to select on test-writer features")
+    res = {"features": a.features, "meta": fz["meta"], "folds": a.folds, "seeds": a.seeds, "variants": {}}
+    cache: dict = {}
+    for name in a.variants:
+        recipe, cols = VARIANTS[name]
+        key = json.dumps(recipe, sort_keys=True)
+        t0 = time.time()
+        if key not in cache:
+            _, base, val_emb, info = build_parts(fz, recipe)
+            cache[key] = (protocol_rows(Decision(base), val_emb, seeds=tuple(a.seeds)), info)
+        rows, info = cache[key]
+        if cols:
+            rows = zero_columns(rows, cols)
+        summary = summarize_cv(cv_scores(rows, a.folds))
+        res["variants"][name] = {"headline_mean_eer": headline(summary), "summary": summary,
+                                 "validation_writers": len(info["validation_writers"]), "seconds": round(time.time() - t0)}
+        print(json.dumps({name: res["variants"][name]["headline_mean_eer"],
+                          **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()}}),
+              flush=True)
+    text = json.dumps(res, indent=1)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
