@@ -10,6 +10,13 @@ the project's cross-validated protocol (``ml.decision.cv_scores``: calibrator an
 thresholds fitted on the other folds' writers). Reports, per dataset and reference count,
 global skilled EER and FRR / skilled FAR / random FAR at the fold thresholds.
 
+``--baseline MODEL`` adds a trained checkpoint (the shipped sigfast) on the same writers
+and split: its embeddings with its own shipped decision features (``ml.writer``, its
+random-forgery bank) as ``<arch>_v1``, and with the v2 decision built on the same
+decision-training writers as ``<arch>_v2``; both calibrated by the same cross-validation.
+The shipped sigfast was trained on most non-test writers, validation writers included, so
+the baseline is favoured.
+
 Variants: ``base`` (``ml.pretrained.RECIPE``), ``raw`` (no feature standardisation),
 ``no_skilled`` (SVM negatives: genuine signatures only), ``no_wi`` (the WI columns zeroed
 before calibration), ``svm_only`` (the SVM margin alone).
@@ -28,9 +35,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ml.data import preprocess_all  # noqa: E402
 from ml.decision import FEATURES, Decision, cv_scores, protocol_rows, summarize_cv  # noqa: E402
+from ml.engine import Engine  # noqa: E402
 from ml.features import load_features  # noqa: E402
-from ml.pretrained import build_parts  # noqa: E402
+from ml.pretrained import RECIPE, build_parts, decision_parts, samples_of, split  # noqa: E402
+from ml.writer import protocol_features  # noqa: E402
 
 VARIANTS = {
     "base": ({}, None),
@@ -59,12 +69,30 @@ def headline(summary: dict) -> float:
     return float(np.mean([summary[ds][p]["eer_skilled"] for ds, p in HEADLINE if ds in summary and p in summary[ds]]))
 
 
+def baseline_rows(fz: dict, model: str, seeds) -> dict:
+    """Protocol rows of a trained checkpoint on the same samples and split: {name: rows}."""
+    engine = Engine.load(model)
+    samples = samples_of(fz)
+    imgs, ok = preprocess_all([s.path for s in samples], "cache", 1, canvas=engine.canvas)
+    assert ok.all(), "a sample the Lite0 cache read could not be preprocessed again"
+    emb = engine.embed_images(imgs)
+    train_idx, val_idx = split(fz, RECIPE["val_fraction"], RECIPE["split_seed"])
+    base, val_emb = decision_parts(samples, emb, train_idx, val_idx, {})
+    v1 = []
+    for n_refs in (1, 3, 5, 10):
+        for seed in seeds:
+            for w, r, f in protocol_features(val_emb, n_refs, seed, engine.negatives, C=engine.svm_c):
+                v1.append({"writer": w, "refs": r, "protocol": n_refs, "seed": seed, **f})
+    return {f"{engine.arch}_v1": v1, f"{engine.arch}_v2": protocol_rows(Decision(base), val_emb, seeds=tuple(seeds))}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", required=True)
     ap.add_argument("--variants", nargs="+", default=["base", "no_wi", "svm_only"])
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="protocol seeds of the rows")
+    ap.add_argument("--baseline", default=None, help="a trained checkpoint to compare on the same writers")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -89,6 +117,15 @@ def main(argv=None):
         print(json.dumps({name: res["variants"][name]["headline_mean_eer"],
                           **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()}}),
               flush=True)
+    if a.baseline:
+        t0 = time.time()
+        for name, rows in baseline_rows(fz, a.baseline, a.seeds).items():
+            summary = summarize_cv(cv_scores(rows, a.folds))
+            res["variants"][name] = {"headline_mean_eer": headline(summary), "summary": summary, "model": a.baseline,
+                                     "seconds": round(time.time() - t0)}
+            print(json.dumps({name: res["variants"][name]["headline_mean_eer"],
+                              **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()}}),
+                  flush=True)
     text = json.dumps(res, indent=1)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)

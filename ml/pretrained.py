@@ -85,10 +85,25 @@ def skilled_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> n
     return emb[np.sort(idx)] if len(idx) else emb[:0]
 
 
-def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_idx=None, val_idx=None):
-    """(model, base decision, validation embeddings by writer, info) from cached features."""
+def decision_parts(samples: list[Sample], emb: np.ndarray, train_idx, val_idx, recipe: dict):
+    """(base decision, validation embeddings by writer) for any embeddings of ``samples``:
+    the banks and the WI model from the training indices, nothing from validation."""
     from ml.train import negative_bank  # training module: imported only where needed
 
+    r = {**RECIPE, **recipe}
+    ts = [samples[i] for i in train_idx]
+    te = emb[train_idx]
+    gen = [i for i, s in enumerate(ts) if not s.forged]
+    negatives = negative_bank([ts[i] for i in gen], te[gen], r["negatives"], r["split_seed"])
+    skilled = skilled_bank(ts, te, r["skilled_negatives"], r["split_seed"]) if r["skilled_weight"] > 0 else te[:0]
+    wi = fit_wi(group_by_writer(ts, te), seed=r["split_seed"], C=r["wi_C"])
+    base = base_decision(negatives, skilled, wi, svm_c=r["svm_c"], skilled_weight=r["skilled_weight"])
+    val_emb = group_by_writer([samples[i] for i in val_idx], emb[val_idx])
+    return base, val_emb
+
+
+def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_idx=None, val_idx=None):
+    """(model, base decision, validation embeddings by writer, info) from cached features."""
     r = {**RECIPE, **recipe}
     samples = samples_of(fz)
     if train_idx is None or val_idx is None:
@@ -100,16 +115,9 @@ def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_
         tr = feats[train_idx]
         model.set_standardization(tr.mean(0), tr.std(0))
     emb = embed_features(model, feats)
-    ts = [samples[i] for i in train_idx]
-    te = emb[train_idx]
-    gen = [i for i, s in enumerate(ts) if not s.forged]
-    negatives = negative_bank([ts[i] for i in gen], te[gen], r["negatives"], r["split_seed"])
-    skilled = skilled_bank(ts, te, r["skilled_negatives"], r["split_seed"]) if r["skilled_weight"] > 0 else te[:0]
-    wi = fit_wi(group_by_writer(ts, te), seed=r["split_seed"], C=r["wi_C"])
-    base = base_decision(negatives, skilled, wi, svm_c=r["svm_c"], skilled_weight=r["skilled_weight"])
-    val_emb = group_by_writer([samples[i] for i in val_idx], emb[val_idx])
-    info = {"train_writers": sorted({s.person for s in ts}), "validation_writers": sorted({samples[i].person for i in val_idx}),
-            "model_kwargs": mk, "recipe": r}
+    base, val_emb = decision_parts(samples, emb, train_idx, val_idx, r)
+    info = {"train_writers": sorted({samples[i].person for i in train_idx}),
+            "validation_writers": sorted({samples[i].person for i in val_idx}), "model_kwargs": mk, "recipe": r}
     return model, base, val_emb, info
 
 
