@@ -19,7 +19,9 @@ the baseline is favoured.
 
 Variants: ``base`` (``ml.pretrained.RECIPE``), ``raw`` (no feature standardisation),
 ``no_skilled`` (SVM negatives: genuine signatures only), ``no_wi`` (the WI columns zeroed
-before calibration), ``svm_only`` (the SVM margin alone).
+before calibration), ``svm_only`` (the SVM margin alone), ``head256`` / ``head512`` (a
+projection head trained on the decision-training writers' cached features,
+``ml.pretrained.train_head``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ VARIANTS = {
     "no_skilled": ({"skilled_weight": 0.0}, None),
     "no_wi": ({}, [FEATURES.index("wi_mean"), FEATURES.index("wi_max")]),
     "svm_only": ({}, [i for i, f in enumerate(FEATURES) if f != "svm"]),
+    "head256": ({"head_dim": 256}, None),
+    "head512": ({"head_dim": 512}, None),
 }
 HEADLINE = (("cedar", "r10"), ("cedar", "r1"), ("sigcomp2011_dutch", "r5"), ("bhsig_bengali", "r10"))
 

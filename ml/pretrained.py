@@ -47,6 +47,11 @@ RECIPE = {
     "calibration_mode": "skilled_half",
     "calibration_seeds": [0, 1],
     "wi_C": 1.0,
+    # a projection head trained on the cached features of decision-training writers (0: none)
+    "head_dim": 0,
+    "head_steps": 600,
+    "head_lr": 0.003,
+    "head_loss": {"classification": 1.0, "forgery": 0.3, "triplet": 1.0},
 }
 
 
@@ -102,21 +107,64 @@ def decision_parts(samples: list[Sample], emb: np.ndarray, train_idx, val_idx, r
     return base, val_emb
 
 
+def train_head(model, feats: np.ndarray, samples: list[Sample], r: dict, seed: int = 0) -> dict:
+    """Train ``model.head`` on cached pooled features (the trunk stays frozen): the
+    project's losses (``ml.losses.CombinedLoss``: CosFace writer classification, forgery
+    detection, triplet with skilled forgeries as negatives) over writer batches
+    (``ml.samplers.WriterBatchSampler``). Minutes on one CPU thread. Returns a log."""
+    from ml.losses import CombinedLoss
+    from ml.samplers import WriterBatchSampler
+
+    torch.manual_seed(seed)
+    writers = sorted({s.writer for s in samples})
+    wid = {w: i for i, w in enumerate(writers)}
+    labels = np.array([wid[s.writer] if not s.forged else -wid[s.writer] - 1 for s in samples])
+    forged = np.array([s.forged for s in samples])
+    loss_fn = CombinedLoss(model.embedding_dim, len(writers), r["head_loss"])
+    params = list(model.head.parameters()) + list(loss_fn.parameters())
+    opt = torch.optim.AdamW(params, lr=r["head_lr"], weight_decay=1e-4)
+    steps = int(r["head_steps"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r["head_lr"], total_steps=steps, pct_start=0.1)
+    sampler = WriterBatchSampler(np.where(labels >= 0, labels, -labels - 1), forged, 16, 4, 2, steps, seed=seed)
+    x_all = torch.from_numpy(np.asarray(feats, np.float32))
+    if model.standardize:
+        x_all = (x_all - model.feat_mean) / model.feat_std
+    model.head.train()
+    loss_fn.train()
+    log, run = [], 0.0
+    for step, idx in enumerate(sampler):
+        x = x_all[idx]
+        x = x + 0.1 * torch.randn_like(x)  # feature noise: the cached features never vary otherwise
+        emb = torch.nn.functional.normalize(model.head(x), dim=1)
+        loss, _ = loss_fn(emb, torch.from_numpy(labels[idx]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        run = 0.95 * run + 0.05 * float(loss.detach()) if step else float(loss.detach())
+        if step % 100 == 0 or step == steps - 1:
+            log.append({"step": step, "loss": round(run, 4)})
+    model.head.eval()
+    return {"head_steps": steps, "log": log}
+
+
 def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_idx=None, val_idx=None):
     """(model, base decision, validation embeddings by writer, info) from cached features."""
     r = {**RECIPE, **recipe}
     samples = samples_of(fz)
     if train_idx is None or val_idx is None:
         train_idx, val_idx = split(fz, r["val_fraction"], r["split_seed"])
-    mk = {**fz["meta"]["model_kwargs"], "standardize": bool(r["standardize"]), **(model_kwargs or {})}
+    mk = {**fz["meta"]["model_kwargs"], "standardize": bool(r["standardize"]), "embedding_dim": int(r["head_dim"]),
+          **(model_kwargs or {})}
     model = build("lite0", pretrained=True, **mk).eval()
     feats = fz["features"]
     if r["standardize"]:
         tr = feats[train_idx]
         model.set_standardization(tr.mean(0), tr.std(0))
+    head_log = train_head(model, feats[train_idx], [samples[i] for i in train_idx], r) if r["head_dim"] else None
     emb = embed_features(model, feats)
     base, val_emb = decision_parts(samples, emb, train_idx, val_idx, r)
-    info = {"train_writers": sorted({samples[i].person for i in train_idx}),
+    info = {"head": head_log, "train_writers": sorted({samples[i].person for i in train_idx}),
             "validation_writers": sorted({samples[i].person for i in val_idx}), "model_kwargs": mk, "recipe": r}
     return model, base, val_emb, info
 
