@@ -21,7 +21,24 @@ from ml.metrics import summarize
 from ml.writer import protocol
 
 
+_LOADED: dict = {}  # (folder, model version, precision) -> the last embedded folder, for repeated seeds
+
+
 def _load(data: str, engine: Engine, workers: int = 2):
+    """Embedded samples of a folder. Within one process a saved model's embeddings of the
+    same folder are reused (the protocol's seed does not change them)."""
+    prec = "bf16" if getattr(engine.model, "use_bf16", lambda d: False)(engine.device.type) else "fp32"
+    key = (str(Path(data).resolve()), engine.model_version, prec)
+    if not engine.model_version.endswith("-unsaved") and key in _LOADED:
+        return _LOADED[key]
+    out = _load_uncached(data, engine, workers)
+    if not engine.model_version.endswith("-unsaved"):
+        _LOADED.clear()
+        _LOADED[key] = out
+    return out
+
+
+def _load_uncached(data: str, engine: Engine, workers: int = 2):
     if not Path(data).is_dir():
         raise FileNotFoundError(f"data folder not found: {data}")
     samples = scan_writers(data)
