@@ -118,3 +118,33 @@ def test_v1_checkpoint_keeps_one_threshold():
     eng = Engine(tiny_checkpoint(seed=0))
     assert eng.decision is None
     assert eng.threshold_for(1) == eng.threshold_for(10) == eng.threshold
+
+
+def test_evaluate_decides_each_writer_at_its_own_bucket(parts, tmp_path):
+    """A writer with fewer genuine signatures than R is enrolled with fewer references and
+    must be decided at that bucket's operating point, not at R's."""
+    from PIL import Image
+
+    from ml import checkpoint as ckpt
+    from ml import synthetic
+    from ml.evaluate import evaluate
+    from ml.preprocess import render_strokes
+    from ml_testkit import png_bytes
+
+    *_, decision, _ = parts
+    for name, n in (("writer_a", 4), ("writer_b", 12)):  # R=10: a has 3 references (2-4), b has 10 (10+)
+        d = tmp_path / "data" / name / "genuine"
+        d.mkdir(parents=True)
+        for i in range(n):
+            strokes = synthetic.genuine(7 if name == "writer_a" else 8, i)
+            (d / f"{i:02d}.png").write_bytes(png_bytes(Image.fromarray(render_strokes(strokes, 400))))
+    ck = tiny_checkpoint(seed=0)
+    ck["decision"] = {**decision, "thresholds": {**decision["thresholds"], "2-4": -1.0, "10+": 2.0}}
+    path = tmp_path / "m.pt"
+    ckpt.save(ck, path)
+    rep = evaluate(str(tmp_path / "data"), references=10, seed=0, model=str(path))
+    at = rep["at_threshold"]
+    assert at["threshold"] == 2.0 and at["per_writer_thresholds"]
+    # writer_a's one query is accepted at its bucket (2-4, threshold -1); writer_b's two are
+    # rejected at 10+ (threshold 2): FRR 2/3. One threshold for all would give 1.0.
+    assert at["frr"] == pytest.approx(2 / 3)
