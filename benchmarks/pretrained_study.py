@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.data import preprocess_all  # noqa: E402
-from ml.decision import FEATURES, Decision, cv_scores, protocol_rows, summarize_cv  # noqa: E402
+from ml.decision import FEATURES, Decision, cv_scores, only_features, protocol_rows, summarize_cv  # noqa: E402
 from ml.engine import Engine  # noqa: E402
 from ml.features import load_features  # noqa: E402
 from ml.pretrained import RECIPE, build_parts, decision_parts, samples_of, split  # noqa: E402
@@ -57,15 +57,7 @@ HEADLINE = (("cedar", "r10"), ("cedar", "r1"), ("sigcomp2011_dutch", "r5"), ("bh
 
 
 def zero_columns(rows: list[dict], cols) -> list[dict]:
-    out = []
-    for r in rows:
-        r = dict(r)
-        for k in ("genuine", "skilled", "random"):
-            a = np.array(r[k], copy=True)
-            a[:, cols] = 0.0
-            r[k] = a
-        out.append(r)
-    return out
+    return only_features(rows, [f for i, f in enumerate(FEATURES) if i not in set(cols)])
 
 
 def headline(summary: dict) -> float:

@@ -212,11 +212,32 @@ def fit_calibration(rows: list[dict], mode: str = "skilled_half") -> tuple[Bucke
     return cal, thresholds, report
 
 
+def only_features(rows: list[dict], names) -> list[dict]:
+    """Rows with every feature column not in ``names`` set to 0, so a calibrator fitted on
+    them gives those columns no weight (their coefficients stay exactly 0)."""
+    drop = [i for i, f in enumerate(FEATURES) if f not in set(names)]
+    if not drop:
+        return rows
+    out = []
+    for r in rows:
+        r = dict(r)
+        for k in ("genuine", "skilled", "random"):
+            a = np.array(r[k], dtype=np.float64, copy=True)
+            a[:, drop] = 0.0
+            r[k] = a
+        out.append(r)
+    return out
+
+
 def fit_decision(base: dict, val_emb: dict, mode: str = "skilled_half", default_bucket: str = "5-9",
-                 seeds=(0, 1)) -> tuple[dict, dict]:
-    """Calibrate ``base`` on validation writers: returns (decision dict, report)."""
+                 seeds=(0, 1), use_features=FEATURES) -> tuple[dict, dict]:
+    """Calibrate ``base`` on validation writers: returns (decision dict, report).
+    ``use_features``: the decision features the calibrator may weigh (the rest get 0)."""
+    unknown = set(use_features) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown decision features {sorted(unknown)}; known: {FEATURES}")
     dec = Decision(base)
-    rows = protocol_rows(dec, val_emb, seeds=seeds)
+    rows = only_features(protocol_rows(dec, val_emb, seeds=seeds), use_features)
     cal, thresholds, report = fit_calibration(rows, mode)
     out = dict(base)
     out.update({
@@ -226,6 +247,7 @@ def fit_decision(base: dict, val_emb: dict, mode: str = "skilled_half", default_
         "operating_point": "validation-writer EER per reference-count bucket (genuine vs skilled forgeries); "
                            f"`threshold` is the {default_bucket} bucket's",
         "calibration_mode": mode,
+        "calibration_features": list(use_features),
     })
     return out, report
 

@@ -31,7 +31,7 @@ import torch
 from ml import checkpoint as ckpt
 from ml.backbones import LITE0_ORIGIN
 from ml.data import Sample, group_by_writer, split_validation
-from ml.decision import base_decision, fit_decision, fit_wi
+from ml.decision import FEATURES, base_decision, fit_decision, fit_wi
 from ml.features import load_features
 from ml.models import build
 from ml.preprocess import PREPROCESS_VERSION
@@ -46,6 +46,7 @@ RECIPE = {
     "standardize": True,
     "calibration_mode": "skilled_half",
     "calibration_seeds": [0, 1],
+    "calibration_features": list(FEATURES),  # the decision features the calibrator may weigh
     "wi_C": 1.0,
     # a projection head trained on the cached features of decision-training writers (0: none)
     "head_dim": 0,
@@ -173,7 +174,8 @@ def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
     """The calibrated checkpoint dict and the calibration report."""
     model, base, val_emb, info = build_parts(fz, recipe or {})
     r = info["recipe"]
-    decision, report = fit_decision(base, val_emb, mode=r["calibration_mode"], seeds=tuple(r["calibration_seeds"]))
+    decision, report = fit_decision(base, val_emb, mode=r["calibration_mode"], seeds=tuple(r["calibration_seeds"]),
+                                    use_features=tuple(r["calibration_features"]))
     mk = dict(info["model_kwargs"])
     mk.pop("pretrained", None)  # the checkpoint carries the weights itself
     ck = {

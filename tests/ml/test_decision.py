@@ -148,3 +148,15 @@ def test_evaluate_decides_each_writer_at_its_own_bucket(parts, tmp_path):
     # writer_a's one query is accepted at its bucket (2-4, threshold -1); writer_b's two are
     # rejected at 10+ (threshold 2): FRR 2/3. One threshold for all would give 1.0.
     assert at["frr"] == pytest.approx(2 / 3)
+
+
+def test_calibration_restricted_to_chosen_features(parts):
+    _, val, base, *_ = parts
+    decision, _ = dv2.fit_decision(base, val, seeds=(0,), use_features=("svm",))
+    svm = dv2.FEATURES.index("svm")
+    for p in decision["calibrator"].values():
+        assert p["coef"][svm] != 0.0
+        assert all(c == 0.0 for i, c in enumerate(p["coef"]) if i != svm)
+    assert decision["calibration_features"] == ["svm"]
+    with pytest.raises(ValueError):
+        dv2.fit_decision(base, val, seeds=(0,), use_features=("nonsense",))
