@@ -8,6 +8,9 @@
 
 Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
 was fixed on validation writers at the operating point recorded in the checkpoint.
+Checkpoints with a v2 decision (``ml.decision``) carry one operating point per
+reference-count bucket: ``engine.threshold_for(n_refs)`` is the one ``verify`` uses, and
+``engine.threshold`` stays the default (the 5-9 bucket's).
 """
 
 from __future__ import annotations
