@@ -81,3 +81,25 @@ def test_refuses_test_writer_features(tmp_path):
     p = fake_features(tmp_path / "t.npz", test_writers=True)
     with pytest.raises(SystemExit):
         pretrained.main(["--features", str(p), "--out", str(tmp_path / "m.pt")])
+
+
+def test_registered_lite0_checkpoint_loads_offline_within_30_mb(monkeypatch):
+    import socket
+    from pathlib import Path
+
+    from ml import synthetic
+
+    def refuse(*a, **k):
+        raise AssertionError("loading the checkpoint opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    path = Path(ckpt.__file__).resolve().parent / "weights" / "lite0.pt"
+    assert path.stat().st_size <= 30 * 2**20
+    eng = Engine.load(path)
+    assert eng.arch == "lite0" and eng.canvas == (224, 320)
+    assert eng.checkpoint["preprocess"]["precision"] == "bf16"
+    assert set(eng.checkpoint["decision"]["thresholds"]) == {"1", "2-4", "5-9", "10+"}
+    emb = eng.embed([synthetic.genuine(1, i) for i in range(3)])
+    assert emb.shape == (3, 1280)
+    wd = eng.fit_writer(emb[:2])
+    assert eng.verify(wd, emb[2])["threshold"] == eng.threshold_for(2)
