@@ -38,7 +38,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.data import preprocess_all  # noqa: E402
-from ml.decision import FEATURES, Decision, cv_scores, only_features, protocol_rows, summarize_cv  # noqa: E402
+from ml.decision import (  # noqa: E402
+    FEATURES,
+    Decision,
+    cv_scores,
+    only_features,
+    protocol_rows,
+    summarize_cv,
+)
 from ml.engine import Engine  # noqa: E402
 from ml.features import load_features  # noqa: E402
 from ml.pretrained import RECIPE, build_parts, decision_parts, samples_of, split  # noqa: E402

@@ -292,8 +292,11 @@ def summarize_cv(scored: list[dict]) -> dict:
         groups.setdefault((r["writer"].split("/", 1)[0], r["protocol"]), []).append(r)
     for (ds, p), rs in sorted(groups.items()):
         g, s, rnd = (np.concatenate([r[k] for r in rs]) for k in ("genuine", "skilled", "random"))
-        rate = lambda k, acc: float(np.mean(np.concatenate([(r[k] >= r["threshold"]) if acc else (r[k] < r["threshold"])  # noqa: E731
-                                                            for r in rs]))) if sum(len(r[k]) for r in rs) else None
+        def rate(k, acc, rs=rs):
+            if not sum(len(r[k]) for r in rs):
+                return None
+            return float(np.mean(np.concatenate([(r[k] >= r["threshold"]) if acc else (r[k] < r["threshold"]) for r in rs])))
+
         out.setdefault(ds, {})[f"r{p}"] = {
             "eer_skilled": eer(g, s)[0] if s.size else None, "eer_random": eer(g, rnd)[0] if rnd.size else None,
             "frr": rate("genuine", False), "far_skilled": rate("skilled", True), "far_random": rate("random", True),

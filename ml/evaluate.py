@@ -20,7 +20,6 @@ from ml.engine import Engine
 from ml.metrics import summarize
 from ml.writer import protocol
 
-
 _LOADED: dict = {}  # (folder, model version, precision) -> the last embedded folder, for repeated seeds
 
 

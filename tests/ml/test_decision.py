@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ml_testkit import clustered_embeddings, tiny_checkpoint
 
 from ml import decision as dv2
 from ml.engine import Engine
 from ml.metrics import eer
-from ml_testkit import clustered_embeddings, tiny_checkpoint
 
 DIM = 64
 
@@ -60,7 +60,7 @@ def test_each_bucket_gets_its_own_threshold_from_validation(parts):
 
 
 def test_skilled_negatives_enter_the_writer_svm(parts):
-    train, val, base, *_ = parts
+    _, val, base, *_ = parts
     with_sk = dv2.Decision(base)
     without = dv2.Decision({**base, "skilled_negatives": base["skilled_negatives"][:0]})
     refs = val["val/writer_003"]["genuine"][:5]
@@ -107,7 +107,7 @@ def test_engine_uses_bucket_threshold_by_reference_count(engine_v2, parts):
 def test_engine_v2_scores_separate_genuine_from_forgeries(engine_v2, parts):
     _, val, *_ = parts
     g, s = [], []
-    for w, d in val.items():
+    for d in val.values():
         wd = engine_v2.fit_writer(d["genuine"][:5])
         g.append(engine_v2.score(wd, d["genuine"][5:])[0])
         s.append(engine_v2.score(wd, d["forged"])[0])
@@ -123,13 +123,13 @@ def test_v1_checkpoint_keeps_one_threshold():
 def test_evaluate_decides_each_writer_at_its_own_bucket(parts, tmp_path):
     """A writer with fewer genuine signatures than R is enrolled with fewer references and
     must be decided at that bucket's operating point, not at R's."""
+    from ml_testkit import png_bytes
     from PIL import Image
 
     from ml import checkpoint as ckpt
     from ml import synthetic
     from ml.evaluate import evaluate
     from ml.preprocess import render_strokes
-    from ml_testkit import png_bytes
 
     *_, decision, _ = parts
     for name, n in (("writer_a", 4), ("writer_b", 12)):  # R=10: a has 3 references (2-4), b has 10 (10+)

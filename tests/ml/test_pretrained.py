@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from ml_testkit import clustered_embeddings
 
 from ml import checkpoint as ckpt
 from ml import pretrained
 from ml.backbones import pretrained_state
 from ml.engine import Engine
 from ml.features import load_features
-from ml_testkit import clustered_embeddings
 
 
 def fake_features(path, test_writers=False):
@@ -72,7 +72,7 @@ def test_checkpoint_records_canvas_precision_origin_and_loads(built):
 def test_standardisation_comes_from_training_writers_only(built):
     fz, path, _ = built
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    tr, va = pretrained.split(fz, 0.5, 0)
+    tr, _ = pretrained.split(fz, 0.5, 0)
     np.testing.assert_allclose(ck["state_dict"]["feat_mean"].numpy(), fz["features"][tr].mean(0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(ck["state_dict"]["feat_mean"].numpy(), fz["features"].mean(0), atol=1e-6)
 
