@@ -16,14 +16,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# (name, folder under cache/, references, acceptance bound on global EER or None)
+# (name, folder under cache/, references, acceptance bound on global EER or None);
+# the bounds are issue 12's (they replace 3 / 12 / 10 / 8%); benchmarks/seed_suite.py holds
+# them to the mean over seeds 0..4, this suite shows one seed
 SUITE = [
-    ("cedar_r10", "test/cedar", 10, 0.03),
-    ("cedar_r1", "test/cedar", 1, 0.12),
+    ("cedar_r10", "test/cedar", 10, 0.05),
+    ("cedar_r1", "test/cedar", 1, 0.15),
     ("cedar_r5", "test/cedar", 5, None),
-    ("bhsig_bengali_r10", "test/bhsig_bengali", 10, 0.10),
+    ("bhsig_bengali_r10", "test/bhsig_bengali", 10, 0.06),
     ("bhsig_bengali_r5", "test/bhsig_bengali", 5, None),
-    ("sigcomp2011_dutch_r5", "test/sigcomp2011_dutch", 5, 0.08),
+    ("sigcomp2011_dutch_r5", "test/sigcomp2011_dutch", 5, 0.09),
     ("sigcomp2011_dutch_r1", "test/sigcomp2011_dutch", 1, None),
     ("cross_media_chinese_names_r1", "test/cross_media_chinese_names", 1, None),
     ("nisdcc_preview_r3", "test/nisdcc_preview", 3, None),

@@ -42,7 +42,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 THROTTLE_SCOPES = ("LOGIN", "TOKEN", "VERIFICATION", "REFERENCE")
 HIGH_RATE = "1000000/min"

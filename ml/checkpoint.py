@@ -3,7 +3,8 @@
 Keys: ``kind`` ("sigweb-embedding"), ``format`` (1), ``arch``, ``arch_kwargs``,
 ``state_dict``, ``preprocess`` ({version, canvas}), ``config`` (resolved training config),
 ``metrics``, ``epoch`` and, once calibrated, ``decision`` ({threshold, calibrator,
-negatives (float16 tensor), svm_c, operating_point}). Training checkpoints (``last.pt``)
+negatives (float16 tensor), svm_c, operating_point}; a v2 decision, ``kind`` ==
+``ml.decision.KIND``, adds skilled_negatives, wi and per-bucket ``thresholds``). Training checkpoints (``last.pt``)
 also hold ``optimizer``, ``scheduler``, ``loss_state`` and ``rng`` for resuming.
 """
 

@@ -150,24 +150,32 @@ def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict[str, dict[st
 # --------------------------------------------------------------------------- cache
 
 
-def _prep_one(path: str) -> np.ndarray | None:
+def _prep_one(path: str, canvas: tuple[int, int] = CANVAS) -> np.ndarray | None:
     try:
         gray, _ = load_gray(path)
-        return preprocess_gray(gray, CANVAS)
+        return preprocess_gray(gray, canvas)
     except SignatureInputError:
         return None
 
 
 def preprocess_all(
-    paths: list[str], cache_dir: str | os.PathLike | None = None, workers: int = 2, progress=None
+    paths: list[str],
+    cache_dir: str | os.PathLike | None = None,
+    workers: int = 2,
+    progress=None,
+    canvas: tuple[int, int] = CANVAS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Preprocess many files once: (uint8 images (N, H, W), ok mask (N,)).
 
-    With ``cache_dir`` the result is kept in an .npz keyed by the preprocessing version and
-    the list of files (their paths, sizes and modification times).
+    ``canvas`` is the model's input size (``checkpoint["preprocess"]["canvas"]``).
+    With ``cache_dir`` the result is kept in an .npz keyed by the preprocessing version,
+    the canvas and the list of files (their paths, sizes and modification times).
     """
+    canvas = tuple(int(v) for v in canvas)
     key = hashlib.sha1()
     key.update(PREPROCESS_VERSION.encode())
+    if canvas != tuple(CANVAS):  # the default canvas keeps the keys existing caches were written under
+        key.update(f"canvas={canvas}".encode())
     for p in paths:
         st = os.stat(p)
         key.update(f"{p}|{st.st_size}|{int(st.st_mtime)}\n".encode())
@@ -178,18 +186,18 @@ def preprocess_all(
         if cache.exists():
             z = np.load(cache)
             return z["images"], z["ok"]
-    images = np.zeros((len(paths), *CANVAS), np.uint8)
+    images = np.zeros((len(paths), *canvas), np.uint8)
     ok = np.zeros(len(paths), bool)
     if workers > 1 and len(paths) > 64:
         with ProcessPoolExecutor(workers) as ex:
-            for i, img in enumerate(ex.map(_prep_one, paths, chunksize=32)):
+            for i, img in enumerate(ex.map(_prep_one, paths, [canvas] * len(paths), chunksize=32)):
                 if img is not None:
                     images[i], ok[i] = img, True
                 if progress and i % 200 == 0:
                     progress(i / len(paths), f"preprocessed {i}/{len(paths)}")
     else:
         for i, p in enumerate(paths):
-            img = _prep_one(p)
+            img = _prep_one(p, canvas)
             if img is not None:
                 images[i], ok[i] = img, True
     if cache is not None:

@@ -8,6 +8,9 @@
 
 Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
 was fixed on validation writers at the operating point recorded in the checkpoint.
+Checkpoints with a v2 decision (``ml.decision``) carry one operating point per
+reference-count bucket: ``engine.threshold_for(n_refs)`` is the one ``verify`` uses, and
+``engine.threshold`` stays the default (the 5-9 bucket's).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 
 from ml import checkpoint as ckpt
 from ml import consistency
+from ml import decision as decision_v2
 from ml.errors import CheckpointError
 from ml.preprocess import PREPROCESS_VERSION, Prepared, prepare, to_png
 from ml.writer import Calibrator, features, fit_writer
@@ -57,6 +61,8 @@ class Engine:
         self.svm_c = float(decision.get("svm_c", 1.0))
         self.threshold = float(decision.get("threshold", 0.5))
         self.operating_point = decision.get("operating_point", "uncalibrated")
+        # v2 decisions (ml.decision): WD SVM + WI score, one operating point per reference-count bucket
+        self.decision = decision_v2.Decision(decision) if decision.get("kind") == decision_v2.KIND else None
         path = ck.get("_path")
         self.model_version = f"{self.arch}-{ckpt.file_hash(path)[:8]}" if path else f"{self.arch}-unsaved"
         self.preprocess_version = PREPROCESS_VERSION
@@ -96,17 +102,26 @@ class Engine:
         refs = np.asarray(reference_embeddings, np.float32)
         if refs.ndim != 2 or len(refs) < 1 or refs.shape[1] != self.embedding_dim:
             raise ValueError(f"references must be (R >= 1, {self.embedding_dim}) embeddings, got {refs.shape}")
-        wd = fit_writer(refs, self.negatives, C=self.svm_c)
+        wd = self.decision.fit_writer(refs) if self.decision else fit_writer(refs, self.negatives, C=self.svm_c)
         wd["model_version"] = self.model_version
         return wd
 
     def score(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scores (Q,), similarities (Q, R)) for query embeddings against one writer."""
+        if self.decision:
+            return self.decision.score(wd, queries)
         f, sims = features(wd, queries)
         return self.calibrator.score(f, wd["n_refs"]), sims
 
+    def threshold_for(self, n_refs: int) -> float:
+        """The checkpoint's operating point for an enrollment with ``n_refs`` references:
+        its reference-count bucket's threshold (v2 decisions), else ``self.threshold``."""
+        return self.decision.threshold_for(n_refs) if self.decision else self.threshold
+
     def verify(self, wd: dict, query_embedding: np.ndarray, threshold: float | None = None) -> dict:
-        t = self.threshold if threshold is None else float(threshold)
+        """``threshold`` (a customer's own, set by an admin) overrides the checkpoint's
+        operating point for the enrollment's reference count (``threshold_for``)."""
+        t = self.threshold_for(int(wd["n_refs"])) if threshold is None else float(threshold)
         scores, sims = self.score(wd, np.asarray(query_embedding, np.float32).reshape(1, -1))
         s = float(scores[0])
         return {"score": s, "accept": bool(s >= t), "threshold": t, "similarities": [float(v) for v in sims[0]]}

@@ -21,14 +21,30 @@ from ml.metrics import det as det_points
 from ml.metrics import error_curve, summarize
 from ml.writer import protocol
 
+_LOADED: dict = {}  # (folder, model version, precision) -> the last embedded folder, for repeated seeds
+
 
 def _load(data: str, engine: Engine, workers: int = 2):
+    """Embedded samples of a folder. Within one process a saved model's embeddings of the
+    same folder are reused (the protocol's seed does not change them)."""
+    prec = "bf16" if getattr(engine.model, "use_bf16", lambda d: False)(engine.device.type) else "fp32"
+    key = (str(Path(data).resolve()), engine.model_version, prec)
+    if not engine.model_version.endswith("-unsaved") and key in _LOADED:
+        return _LOADED[key]
+    out = _load_uncached(data, engine, workers)
+    if not engine.model_version.endswith("-unsaved"):
+        _LOADED.clear()
+        _LOADED[key] = out
+    return out
+
+
+def _load_uncached(data: str, engine: Engine, workers: int = 2):
     if not Path(data).is_dir():
         raise FileNotFoundError(f"data folder not found: {data}")
     samples = scan_writers(data)
     if not samples:
         raise FileNotFoundError(f"no signatures in {data}: expected <writer>/genuine/* image files")
-    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers)
+    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers, canvas=engine.canvas)
     skipped = [samples[i].path for i in np.nonzero(~ok)[0]]
     keep = np.nonzero(ok)[0]
     if len(keep) == 0:
@@ -38,12 +54,15 @@ def _load(data: str, engine: Engine, workers: int = 2):
     return samples, emb, skipped
 
 
-def score_writers(data: str, references: list[int], seed: int, engine: Engine) -> tuple[dict, dict, list[str]]:
+def score_writers(
+    data: str, references: list[int], seed: int, engine: Engine, refs_by_writer: dict | None = None
+) -> tuple[dict, dict, list[str]]:
     """Embed DIR once and run the protocol for each reference count in ``references``.
 
     Returns ``(scores, refs_used, skipped)``: ``scores[R][writer] = {"genuine", "skilled",
     "random"}`` arrays of the engine's calibrated scores, ``refs_used[R]`` the smallest
     number of references a writer really had, ``skipped`` the unreadable files.
+    ``refs_by_writer``, when given, is filled with ``{R: {writer: references used}}``.
     """
     if min(references) < 1:
         raise ValueError("--references must be at least 1")
@@ -57,6 +76,8 @@ def score_writers(data: str, references: list[int], seed: int, engine: Engine) -
         for w, r, s in protocol(by, n_refs, seed, engine.fit_writer, lambda wd, q: engine.score(wd, q)[0]):
             scores[n_refs][w] = s
             used.append(r)
+            if refs_by_writer is not None:
+                refs_by_writer.setdefault(n_refs, {})[w] = r
         refs_used[n_refs] = int(min(used))
     return scores, refs_used, skipped
 
@@ -65,11 +86,25 @@ def evaluate(
     data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None, engine_device: str = "cpu"
 ) -> dict:
     engine = Engine.load(model, device=engine_device)
-    scores, refs_used, skipped = score_writers(data, [references], seed, engine)
+    per_writer_refs: dict = {}
+    scores, refs_used, skipped = score_writers(data, [references], seed, engine, per_writer_refs)
     by_writer = scores[references]
     pg, ps, pr = ({w: s[k] for w, s in by_writer.items()} for k in ("genuine", "skilled", "random"))
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
-    report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=engine.threshold)
+    shipped = engine.threshold_for(references)
+    report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=shipped)
+    # each writer is decided at the operating point of the references it really had (a
+    # writer with fewer genuine signatures than R may fall in a lower bucket)
+    t_w = {w: engine.threshold_for(r) for w, r in per_writer_refs[references].items()}
+    if len(set(t_w.values())) > 1:
+        rate = lambda d, accept: (
+            float(np.mean(np.concatenate([(v >= t_w[w]) if accept else (v < t_w[w]) for w, v in d.items()])))
+            if sum(map(len, d.values()))
+            else None
+        )
+        report["at_threshold"].update(
+            {"frr": rate(pg, False), "far_skilled": rate(ps, True), "far_random": rate(pr, True), "per_writer_thresholds": True}
+        )
     report.update(
         {
             "n_writers": len(pg),
@@ -82,7 +117,7 @@ def evaluate(
         }
     )
     if plots:
-        write_plots(plots, cat(pg), cat(ps), cat(pr), engine.threshold, report)
+        write_plots(plots, cat(pg), cat(ps), cat(pr), shipped, report)
     return report
 
 

@@ -137,3 +137,7 @@ class Ensemble(nn.Module):
 
     def forward(self, x):
         return torch.cat([m(x) for m in self.members], dim=1) * self._scale
+
+
+# pretrained backbones register themselves here (ml.backbones imports ``register`` above)
+from ml import backbones  # noqa: E402,F401

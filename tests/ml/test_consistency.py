@@ -249,12 +249,14 @@ def test_fit_rule_keeps_genuine_refusals_within_budget_on_the_datasets_it_fits()
 
 
 def test_consistency_rates_script_measures_and_cross_validates():
-    import sys
+    import importlib.util
 
     from ml_testkit import REPO
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from consistency_rates import cv_at, rates, trade_off
+    spec = importlib.util.spec_from_file_location("consistency_rates", REPO / "benchmarks" / "consistency_rates.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cv_at, rates, trade_off = script.cv_at, script.rates, script.trade_off
 
     writers = _two_datasets()
     rule, scored = cons.fit_rule(writers, ["a", "b"], per_writer=10, seed=0, refs=range(2, 6))
