@@ -218,9 +218,6 @@ SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 
 SIGWEB_ENROLL_TOKEN_TTL_HOURS = env_int("SIGWEB_ENROLL_TOKEN_TTL_HOURS", 24)
 # Progress updates for one job are sent at most this often (status changes always go out).
 SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
-# Test/debug only: ML jobs sleep this long (in progress steps) before their work, so a
-# test can kill a worker in the middle of a job. Never set it in production.
-SIGWEB_TASK_DELAY_SECONDS = env_float("SIGWEB_TASK_DELAY_SECONDS", 0.0)
 SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
 
 # ---------------------------------------------------------------- throttles, lockout, tokens

@@ -2,7 +2,7 @@
 
 Short tasks (embed, enroll, verify) acknowledge late and are re-queued when their worker
 process dies; a whole worker that dies is covered by the job sweeper, which resends a
-short job whose heartbeat stopped (``services/jobs.py``). Long tasks (re-embed, train)
+short job whose heartbeat stopped (``services/job_sweep.py``). Long tasks (re-embed, train)
 are acknowledged on receipt and never start twice. Every task retries transient failures
 (a locked or restarting database, also while starting the job) with exponential backoff,
 and has the time limit of its class. ``job_start`` returns None for a job that is already
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
-
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -25,9 +23,7 @@ from django.db import DatabaseError
 from verification.errors import DomainError
 from verification.models import Job
 from verification.services import jobs as job_services
-from verification.services.enrollments import enrollment_fit, enrollment_fit_failed, reference_embed, reference_embed_failed
-from verification.services.model_versions import model_reembed, model_train
-from verification.services.verifications import verification_score, verification_score_failed
+from verification.services.job_handlers import FAIL_HANDLERS, WORK_FOR_KIND
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +57,8 @@ def _start(task, job_id: str) -> Job | None:
     return None
 
 
-def _run(task, job_id: str, work: Callable[..., None], on_fail: Callable[[Job], None] | None) -> None:
+def _run(task, job_id: str, kind: str) -> None:
+    work, on_fail = WORK_FOR_KIND[kind], FAIL_HANDLERS[kind]
     job = _start(task, job_id)
     if job is None:
         log.info("job %s: nothing to do (finished, running elsewhere, or not startable now)", job_id)
@@ -89,34 +86,24 @@ def _run(task, job_id: str, work: Callable[..., None], on_fail: Callable[[Job], 
 
 @shared_task(name="verification.tasks.reference_embed_task", **_short)
 def reference_embed_task(self, job_id: str) -> None:
-    _run(self, job_id, reference_embed, reference_embed_failed)
+    _run(self, job_id, Job.Kind.EMBED_REFERENCE)
 
 
 @shared_task(name="verification.tasks.enrollment_fit_task", **_short)
 def enrollment_fit_task(self, job_id: str) -> None:
-    _run(self, job_id, enrollment_fit, enrollment_fit_failed)
+    _run(self, job_id, Job.Kind.ENROLL)
 
 
 @shared_task(name="verification.tasks.verification_score_task", **_short)
 def verification_score_task(self, job_id: str) -> None:
-    _run(self, job_id, verification_score, verification_score_failed)
+    _run(self, job_id, Job.Kind.VERIFY)
 
 
 @shared_task(name="verification.tasks.model_reembed_task", time_limit=_REEMBED, soft_time_limit=_REEMBED - 30, **_long)
 def model_reembed_task(self, job_id: str) -> None:
-    _run(self, job_id, model_reembed, None)
+    _run(self, job_id, Job.Kind.REEMBED)
 
 
 @shared_task(name="verification.tasks.model_train_task", time_limit=_TRAIN, soft_time_limit=_TRAIN - 60, **_long)
 def model_train_task(self, job_id: str) -> None:
-    _run(self, job_id, model_train, None)
-
-
-# What marks a job's domain rows failed, by kind (the job sweeper uses it too).
-FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
-    Job.Kind.EMBED_REFERENCE: reference_embed_failed,
-    Job.Kind.ENROLL: enrollment_fit_failed,
-    Job.Kind.VERIFY: verification_score_failed,
-    Job.Kind.REEMBED: None,
-    Job.Kind.TRAIN: None,
-}
+    _run(self, job_id, Job.Kind.TRAIN)

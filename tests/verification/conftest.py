@@ -3,6 +3,7 @@ whatever DATABASE_URL/REDIS_URL say, and factories for the domain objects."""
 
 from __future__ import annotations
 
+import job_delays  # noqa: F401  (connects the test-only job delay, SIGWEB_TASK_DELAY_SECONDS)
 import pytest
 from django.contrib.auth.models import Group, User
 from fake_engine import FakeEngine

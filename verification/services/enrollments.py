@@ -21,7 +21,7 @@ from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
 from verification.selectors.enrollments import enrollment_get_active, enrollment_open_to_links
 from verification.services.audit import audit_record, audit_token_details
-from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
 from verification.services.signatures import signature_check
 
@@ -139,7 +139,6 @@ def _reference_source(ref: ReferenceSignature):
 def reference_embed(*, job: Job) -> None:
     ref = ReferenceSignature.objects.get(id=job.params["reference_id"])
     mv, engine = active_engine()
-    job_delay_for_tests(job=job)
     if ref.status == ReferenceSignature.Status.ERASED:
         raise DomainError("reference was erased", code="erased", status=409)
     vector = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
@@ -262,7 +261,6 @@ def enrollment_fit(*, job: Job) -> None:
         raise DomainError(f"enrollment was {enrollment.status} before it was fitted", code="enrollment_closed", status=409)
     Enrollment.objects.filter(id=enrollment.id).update(status=Enrollment.Status.TRAINING)
     mv, engine = active_engine()
-    job_delay_for_tests(job=job)
     refs = list(enrollment.references.exclude(status=ReferenceSignature.Status.ERASED).order_by("id"))
     vectors = {}
     for i, ref in enumerate(refs):

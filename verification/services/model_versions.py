@@ -15,7 +15,7 @@ from verification.errors import DomainError
 from verification.ml_engine import engine_get
 from verification.models import Enrollment, Job, ModelVersion, ReferenceSignature
 from verification.services.audit import audit_record
-from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,6 @@ def model_reembed(*, job: Job) -> None:
     """
     mv = ModelVersion.objects.get(id=job.params["model_version_id"])
     engine = _load_engine(mv.checkpoint_path)
-    job_delay_for_tests(job=job)
     refs = list(ReferenceSignature.objects.exclude(status=ReferenceSignature.Status.ERASED).only("id", "image", "strokes"))
     new_embeddings: dict[int, bytes] = {}
     failed: list[int] = []
@@ -236,7 +235,6 @@ def model_train(*, job: Job) -> None:
     cfg = _resolve_train_config({**config, "out": str(out)}, out=str(out))
     if not cfg.get("threads"):  # inference keeps torch at SIGWEB_TORCH_THREADS; training uses every core
         cfg["threads"] = os.cpu_count() or 1
-    job_delay_for_tests(job=job)
 
     def progress(fraction: float, message: str = "") -> None:
         job_progress(job=job, fraction=0.95 * float(fraction), message=message or "training")

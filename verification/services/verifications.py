@@ -17,7 +17,6 @@ from verification.selectors.enrollments import enrollment_get_active
 from verification.services.audit import audit_record
 from verification.services.jobs import (
     job_create,
-    job_delay_for_tests,
     job_dispatch,
     job_finishing,
     job_progress,
@@ -125,7 +124,6 @@ def verification_score(*, job: Job) -> None:
     if enrollment is None or enrollment.writer_params is None:
         raise DomainError("the enrollment this verification was made against is gone", code="no_active_enrollment", status=409)
     engine = engine_for_version(enrollment.model_version)
-    job_delay_for_tests(job=job)
     job_progress(job=job, fraction=0.6, message="embedding")
     source = bytes(verification.query_image) if verification.query_image is not None else verification.query_strokes
     if source is None:

@@ -11,7 +11,9 @@ from django.utils import timezone
 from verification.demo import demo_strokes
 from verification.models import AuditEvent, Job, Verification
 from verification.services import jobs as job_services
-from verification.services.jobs import job_start, jobs_sweep
+from verification.services.job_dispatch import LOST_MARGIN_SECONDS
+from verification.services.job_sweep import jobs_sweep
+from verification.services.jobs import job_start
 from verification.services.verifications import verification_create
 
 
@@ -95,7 +97,7 @@ def test_running_short_job_of_a_dead_worker_is_resent_after_the_short_time_limit
     limit = settings.SIGWEB_TIME_LIMITS["short"]
     _dead_running(v.job, seconds_ago=limit - 5)
     assert jobs_sweep() == {"resent": 0, "failed": 0}  # may still be running: not touched
-    _dead_running(v.job, seconds_ago=limit + job_services.LOST_MARGIN_SECONDS + 1)
+    _dead_running(v.job, seconds_ago=limit + LOST_MARGIN_SECONDS + 1)
     assert jobs_sweep() == {"resent": 1, "failed": 0}
     v.refresh_from_db()
     assert v.job.status == "succeeded" and v.job.attempts == 2 and v.status == "done"
@@ -113,7 +115,7 @@ def test_running_train_job_is_never_handed_out_twice(settings, admin_user, tmp_p
     # its worker dies: the sweeper fails it after the train time limit instead of restarting it
     _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] - 60)
     assert jobs_sweep() == {"resent": 0, "failed": 0}
-    _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] + job_services.LOST_MARGIN_SECONDS + 1)
+    _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] + LOST_MARGIN_SECONDS + 1)
     assert jobs_sweep() == {"resent": 0, "failed": 1}
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 1 and "not restarted" in job.error

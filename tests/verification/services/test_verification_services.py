@@ -106,7 +106,7 @@ def test_a_crashed_attempt_is_finished_by_the_retry(enrolled_customer, settings)
     try:
         with pytest.MonkeyPatch.context() as mp:
             sent = []
-            mp.setattr("verification.services.jobs._send_task", lambda *a: sent.append(a))
+            mp.setattr("verification.services.job_dispatch._send_task", lambda *a: sent.append(a))
             v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 4))
     finally:
         app.conf.task_always_eager = True
