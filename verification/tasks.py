@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings

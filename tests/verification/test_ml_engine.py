@@ -5,11 +5,12 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from fake_engine import FakeEngine
 
 from verification import ml_engine
 from verification.errors import DomainError
 from verification.ml_engine import SignatureEngine
+
+from fake_engine import FakeEngine
 
 METHODS = [name for name, value in vars(SignatureEngine).items() if inspect.isfunction(value) and not name.startswith("_")]
 ATTRIBUTES = sorted(SignatureEngine.__annotations__)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
+
 from verification.demo import demo_strokes
 from verification.services.customers import signing_token_create
 
@@ -57,6 +58,7 @@ def test_readyz_names_a_model_that_does_not_load(db, monkeypatch):
 
 def test_readyz_names_a_broken_database(db, monkeypatch):
     from django.db import OperationalError
+
     from verification.selectors import health
 
     def down():

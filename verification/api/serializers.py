@@ -8,8 +8,13 @@ from django.conf import settings
 from rest_framework import serializers
 
 from verification.errors import DomainError
-from verification.payloads import CUSTOMER_ENROLLMENT_FIELDS, CUSTOMER_JOB_FIELDS, CUSTOMER_VERIFICATION_FIELDS, customer_job_result
 from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, Verification
+from verification.payloads import (
+    CUSTOMER_ENROLLMENT_FIELDS,
+    CUSTOMER_JOB_FIELDS,
+    CUSTOMER_VERIFICATION_FIELDS,
+    customer_job_result,
+)
 
 
 class CustomerOutput(serializers.ModelSerializer):

@@ -8,7 +8,8 @@ references scored against this customer (random forgeries).
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 
 from django.core.cache import cache
 from django.db.models import QuerySet

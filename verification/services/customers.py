@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
-from verification.services.audit import audit_record
 from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
+from verification.services.audit import audit_record
 
 
 def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None, before=None, after=None) -> AuditEvent:

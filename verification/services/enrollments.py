@@ -1,4 +1,4 @@
-"""Reference signatures and enrollment: embed each reference, fit the writer, go active.
+"""Enrollment: fit the writer from embedded references, go active, revoke, re-enroll.
 
 Enrollment is an admin-controlled act. A customer's signing link (``signing_token``)
 may send references and start an enrollment only if it is an unused ``enroll`` link and
@@ -10,8 +10,6 @@ customer has an active enrollment wait for an admin's approval, and an admin's e
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,107 +17,17 @@ from django.utils import timezone
 from verification import embeddings, ml_engine
 from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
-from verification.selectors.enrollments import enrollment_get_active, enrollment_open_to_links
 from verification.services.audit import audit_record, audit_token_details
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
-from verification.services.signatures import signature_check
-
-
-def _require_active_customer(customer: Customer) -> None:
-    if customer.status != Customer.Status.ACTIVE:
-        raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
-
-
-def signing_token_check_may_enroll(*, signing_token: SigningToken, customer: Customer) -> None:
-    """Raise a 403 DomainError unless this signing link may send references and enroll now."""
-    if signing_token.customer_id != customer.id:
-        raise DomainError("customer not found", code="not_found", status=404)
-    if signing_token.purpose != SigningToken.Purpose.ENROLL:
-        raise DomainError(
-            "this signing link can only verify signatures; enrolling needs an enrollment link from your bank",
-            code="verify_only_link", status=403,
-        )
-    if signing_token.consumed_at is not None:
-        raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
-    if not enrollment_open_to_links(customer=customer):
-        raise DomainError(
-            "this customer is already enrolled; only an admin can open a re-enrollment", code="enrollment_not_open", status=403
-        )
-
-
-def reference_create(
-    *, customer: Customer, source: str, image: bytes | None = None, strokes: Any = None, created_by=None,
-    signing_token: SigningToken | None = None,
-) -> tuple[ReferenceSignature, Job]:
-    """Check and store one reference signature, and queue its embedding.
-
-    ``signing_token``: the customer's link that sent it (None: the back office or the
-    system). A link's reference waits for approval when the customer is already enrolled.
-    """
-    _require_active_customer(customer)
-    if signing_token is not None:
-        signing_token_check_may_enroll(signing_token=signing_token, customer=customer)
-    if source not in ReferenceSignature.Source.values:
-        raise DomainError(f"source must be one of {', '.join(ReferenceSignature.Source.values)}", code="invalid")
-    _, engine = active_engine()
-    checked = signature_check(engine=engine, image=image, strokes=strokes)
-    needs_approval = signing_token is not None and enrollment_get_active(customer=customer) is not None
-    approval = ReferenceSignature.Approval.PENDING if needs_approval else ReferenceSignature.Approval.APPROVED
-    with transaction.atomic():
-        ref = ReferenceSignature.objects.create(
-            customer=customer,
-            source=source,
-            image=checked.image,
-            image_content_type=checked.content_type,
-            strokes=checked.strokes,
-            preview_png=checked.preview_png,
-            quality=checked.quality,
-            approval=approval,
-            signing_token=signing_token,
-        )
-        audit_record(
-            action="reference.create", actor=created_by, customer=customer,
-            after={"reference": ref.id, "source": source, "approval": approval},
-            details=audit_token_details(signing_token),
-        )
-        job = job_create(kind=Job.Kind.EMBED_REFERENCE, params={"reference_id": ref.id}, customer=customer, created_by=created_by)
-    return ref, job
-
-
-def _reference_decide(*, reference: ReferenceSignature, approval: str, decided_by, note: str = "") -> ReferenceSignature:
-    with transaction.atomic():
-        ref = ReferenceSignature.objects.select_for_update().select_related("customer").get(id=reference.id)
-        if ref.approval != ReferenceSignature.Approval.PENDING:
-            raise DomainError(f"reference {ref.id} is {ref.approval}, not waiting for approval", code="not_pending", status=409)
-        if ref.status == ReferenceSignature.Status.ERASED:
-            raise DomainError("reference was erased", code="erased", status=409)
-        ref.approval = approval
-        ref.save(update_fields=["approval", "updated_at"])
-        verb = "approve" if approval == ReferenceSignature.Approval.APPROVED else "reject"
-        audit_record(
-            action=f"reference.{verb}", actor=decided_by, customer=ref.customer,
-            before={"approval": ReferenceSignature.Approval.PENDING}, after={"approval": approval},
-            details={"reference": ref.id, **({"note": note} if note else {})},
-        )
-    return ref
-
-
-def reference_approve(*, reference: ReferenceSignature, approved_by, note: str = "") -> ReferenceSignature:
-    """An admin lets a reference that arrived after enrollment join later enrollments."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.APPROVED, decided_by=approved_by, note=note)
-
-
-def reference_reject(*, reference: ReferenceSignature, rejected_by, note: str = "") -> ReferenceSignature:
-    """An admin keeps a reference that arrived after enrollment out of every enrollment."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.REJECTED, decided_by=rejected_by, note=note)
+from verification.services.references import customer_require_active, reference_source, signing_token_check_may_enroll
 
 
 def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Customer:
     """An admin allows one more enrollment through an enroll link (closed when it starts)."""
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(id=customer.id)
-        _require_active_customer(customer)
+        customer_require_active(customer)
         if customer.reenrollment_opened_at is not None:
             raise DomainError("a re-enrollment is already open for this customer", code="already_open", status=409)
         customer.reenrollment_opened_at = timezone.now()
@@ -130,31 +38,6 @@ def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Custo
             details={"note": note} if note else None,
         )
     return customer
-
-
-def _reference_source(ref: ReferenceSignature):
-    return bytes(ref.image) if ref.image is not None else ref.strokes
-
-
-def reference_embed(*, job: Job) -> None:
-    ref = ReferenceSignature.objects.get(id=job.params["reference_id"])
-    mv, engine = active_engine()
-    if ref.status == ReferenceSignature.Status.ERASED:
-        raise DomainError("reference was erased", code="erased", status=409)
-    vector = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
-    with job_finishing(job_id=job.id) as locked:
-        if locked is None:
-            return
-        ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
-            embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
-        )
-        job_succeed(job=locked, result={"reference_id": ref.id, "model_version": mv.name})
-
-
-def reference_embed_failed(job: Job) -> None:
-    ReferenceSignature.objects.filter(id=job.params.get("reference_id"), status=ReferenceSignature.Status.PENDING).update(
-        status=ReferenceSignature.Status.FAILED
-    )
 
 
 def _history(enrollment: Enrollment, status: str, note: str = "") -> list:
@@ -194,7 +77,7 @@ def enrollment_start(
     runs here when every reference is already embedded with the active model (422 if the
     set does not look like one writer), otherwise in the enroll job.
     """
-    _require_active_customer(customer)
+    customer_require_active(customer)
     if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise DomainError("threshold must be between 0 and 1", code="invalid")
     refs = ReferenceSignature.objects.filter(customer=customer).exclude(
@@ -267,7 +150,7 @@ def enrollment_fit(*, job: Job) -> None:
         if ref.embedding is not None and ref.model_version == mv.name:
             vectors[ref.id] = bytes(ref.embedding)
         else:
-            vectors[ref.id] = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
+            vectors[ref.id] = embeddings.to_bytes(engine.embed([reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
     via_link = any(r.signing_token_id is not None for r in refs)
     consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link)

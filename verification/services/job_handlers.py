@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Callable
 
 from verification.models import Job
-from verification.services.enrollments import enrollment_fit, enrollment_fit_failed, reference_embed, reference_embed_failed
+from verification.services.enrollments import enrollment_fit, enrollment_fit_failed
 from verification.services.model_versions import model_reembed, model_train
+from verification.services.references import reference_embed, reference_embed_failed
 from verification.services.verifications import verification_score, verification_score_failed
 
 # The service that does a kind's work: ``work(job=job)``.

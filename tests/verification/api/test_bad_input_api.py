@@ -6,6 +6,7 @@ import struct
 import zlib
 
 import pytest
+
 from verification.demo import demo_strokes
 from verification.models import Job, ReferenceSignature, Verification
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.test import Client, override_settings
+
 from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ReferenceSignature, Verification
 
@@ -145,6 +146,7 @@ def test_expired_signing_link_is_a_friendly_page(db, make_customer):
     from datetime import timedelta
 
     from django.utils import timezone
+
     from verification.models import SigningToken
     from verification.services.customers import signing_token_create
 
@@ -172,7 +174,6 @@ def test_debug_error_pages_do_not_repeat_the_query_token(db, make_customer):
 
 @override_settings(DEBUG=True)
 def test_debug_500_page_does_not_repeat_the_query_token(db, make_customer):
-    from django.urls import path
     from verification.services.customers import signing_token_create
 
     _, raw = signing_token_create(customer=make_customer())

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from verification.demo import demo_strokes
-from verification.models import Verification, AuditEvent, Enrollment, ReferenceSignature, SigningToken
+from verification.models import AuditEvent, Enrollment, ReferenceSignature, SigningToken, Verification
 from verification.services.customers import signing_token_authenticate, signing_token_create
 
 

@@ -4,12 +4,12 @@ customer's link shows decisions only (no scoring oracle)."""
 import asyncio
 from datetime import timedelta
 
-import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
 from verification.demo import demo_strokes
 from verification.models import Verification
 from verification.services.customers import signing_token_create
@@ -240,6 +240,7 @@ def test_customer_token_sees_the_decision_only(enrolled_customer, analyst_client
 
 def test_customer_socket_sees_the_decision_only(enrolled_customer, admin_user):
     from channels.db import database_sync_to_async
+
     from sigweb.asgi import application
     from verification.services.verifications import verification_create
 

@@ -1,8 +1,9 @@
 import io
 
-from verification.demo import demo_strokes
-from verification.models import Customer, Job
 from job_wait import job_finished
+
+from verification.demo import demo_strokes
+from verification.models import Customer
 
 
 def test_full_flow_through_the_api(admin_client, signature_png):

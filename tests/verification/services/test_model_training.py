@@ -4,11 +4,12 @@ import time
 
 import pytest
 from job_wait import job_finished
-from tiny_training import tiny_train_config
 
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ModelVersion, Verification
+
+from tiny_training import tiny_train_config
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,8 @@ from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.errors import DomainError
 from verification.models import AuditEvent, Enrollment, Job, ReferenceSignature
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
+from verification.services.references import reference_create
 
 
 def _refs(customer, strokes):

@@ -35,6 +35,7 @@ from verification.roles import db_user
 from verification.selectors import queries
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_list
 from verification.services import enrollments as enrollment_services
+from verification.services import references as reference_services
 
 
 class ReferenceListApi(APIView):
@@ -52,7 +53,7 @@ class ReferenceListApi(APIView):
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         signature = signature_from_request(request.data)
-        ref, job = enrollment_services.reference_create(
+        ref, job = reference_services.reference_create(
             customer=customer, created_by=db_user(request.user), signing_token=signing_token_of(request), **signature
         )
         job.refresh_from_db()
@@ -75,7 +76,7 @@ class ReferenceApprovalApi(APIView):
         ref = queries.reference_get(reference_id=reference_id)
         data = self.ReferenceDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        service = enrollment_services.reference_approve if self.decision == "approve" else enrollment_services.reference_reject
+        service = reference_services.reference_approve if self.decision == "approve" else reference_services.reference_reject
         actor_kw = "approved_by" if self.decision == "approve" else "rejected_by"
         ref = service(reference=ref, note=data.validated_data.get("note", ""), **{actor_kw: db_user(request.user)})
         return Response(ReferenceOutput(ref).data)

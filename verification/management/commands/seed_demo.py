@@ -11,8 +11,9 @@ from verification.errors import DomainError
 from verification.models import Customer, Verification
 from verification.selectors.enrollments import enrollment_get_active
 from verification.services.customers import customer_create, signing_token_create
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
 from verification.services.model_versions import model_version_active
+from verification.services.references import reference_create
 from verification.services.users import analyst_create
 from verification.services.verifications import verification_create
 

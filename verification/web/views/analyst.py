@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from verification.errors import DomainError
-from verification.models import Verification
 from verification.roles import db_user
 from verification.selectors.dashboard import (
     customer_verification_history,

@@ -21,7 +21,8 @@ from verification.errors import DomainError
 from verification.models import ReferenceSignature, SigningToken, Verification
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
 from verification.selectors.queries import verification_get, verification_wait
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
+from verification.services.references import reference_create
 from verification.services.verifications import verification_create
 from verification.web.access import or_404, signing_link_page, signing_token_or_404
 from verification.web.forms import UploadForm

@@ -27,14 +27,9 @@ from verification.selectors.queries import (
     verification_list,
 )
 from verification.services.customers import customer_create, customer_erase_biometrics, signing_token_create
-from verification.services.enrollments import (
-    enrollment_revoke,
-    enrollment_start,
-    reenrollment_open,
-    reference_approve,
-    reference_reject,
-)
+from verification.services.enrollments import enrollment_revoke, enrollment_start, reenrollment_open
 from verification.services.model_versions import model_version_activate, model_version_active
+from verification.services.references import reference_approve, reference_reject
 from verification.services.thresholds import enrollment_threshold_set
 from verification.web.access import admin_required, or_404, page_context
 from verification.web.forms import CustomerCreateForm, EraseForm, ThresholdForm
