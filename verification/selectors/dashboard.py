@@ -95,6 +95,7 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     cached = cache.get(key)
     if cached is not None:
         return cached
+    from verification.decisions import threshold_resolve
     from verification.errors import DomainError
     from verification.services.model_versions import engine_for_version
 
@@ -126,7 +127,7 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
         "genuine": genuine,
         "impostor": impostor,
         "model_threshold": float(engine.threshold),
-        "threshold": float(enrollment.threshold) if enrollment.threshold is not None else float(engine.threshold),
+        "threshold": threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine),
     }
     cache.set(key, profile, 600)
     return profile

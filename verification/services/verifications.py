@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from verification.broadcast import broadcast_verification
+from verification.decisions import decision_for, threshold_resolve
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
 from verification.selectors.enrollments import enrollment_get_active
@@ -27,13 +28,8 @@ from verification.services.signatures import signature_check
 
 
 def verification_decide(*, score: float, threshold: float, margin: float | None = None) -> str:
-    """accept at or above the threshold; reject below threshold - margin; review in between."""
-    margin = settings.SIGWEB_REVIEW_MARGIN if margin is None else margin
-    if score >= threshold:
-        return Verification.Decision.ACCEPT
-    if score < threshold - margin:
-        return Verification.Decision.REJECT
-    return Verification.Decision.REVIEW
+    """The decision for a score (``verification.decisions.decision_for``)."""
+    return decision_for(score=score, threshold=threshold, margin=margin)
 
 
 def _require_hourly_allowance(customer: Customer) -> None:
@@ -133,9 +129,9 @@ def verification_score(*, job: Job) -> None:
     t1 = time.perf_counter()
     query = engine.embed([prepared])[0]
     t2 = time.perf_counter()
-    result = engine.verify(enrollment.writer_params, query, threshold=enrollment.threshold)
+    threshold = threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine)
+    result = engine.verify(enrollment.writer_params, query, threshold=threshold)
     t3 = time.perf_counter()
-    threshold = float(result["threshold"])
     score = float(result["score"])
     decision = verification_decide(score=score, threshold=threshold)
     with job_finishing(job_id=job.id) as locked:
