@@ -193,7 +193,7 @@ LOGIN_URL = "web:login"  # the app's own sign-in page (/login/), for analysts an
 # A signature image larger than this is refused with 413 before it is decoded.
 SIGWEB_MAX_UPLOAD_BYTES = env_int("SIGWEB_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 # Decoded images above this many pixels are refused (decompression bombs).
-SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 40_000_000)
+SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 0)  # 0: the engine's cap (ml.preprocess.MAX_PIXELS, 40 MP)
 # The whole request body (JSON strokes included); files above the memory size spill to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024

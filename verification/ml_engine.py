@@ -24,6 +24,7 @@ from django.conf import settings
 
 from ml.config import resolve_config
 from ml.errors import CheckpointError, SignatureInputError
+from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
 from verification.errors import DomainError
 
@@ -36,6 +37,7 @@ __all__ = [
     "engine_load",
     "engine_override",
     "engine_warm_up",
+    "image_pixel_limit",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
@@ -166,6 +168,16 @@ def reference_consistency(engine: SignatureEngine, reference_embeddings) -> dict
         "outliers": [int(i) for i in raw.get("outliers", [])],
         "checked": True,
     }
+
+
+# ---------------------------------------------------------------- input limits
+
+
+def image_pixel_limit() -> int:
+    """The largest image (pixels) SigWeb decodes: ``SIGWEB_MAX_IMAGE_PIXELS`` when set lower,
+    else the engine's own cap (``ml.preprocess.MAX_PIXELS``, the one place the number lives)."""
+    configured = int(settings.SIGWEB_MAX_IMAGE_PIXELS or 0)
+    return min(configured, MAX_PIXELS) if configured > 0 else MAX_PIXELS
 
 
 # ---------------------------------------------------------------- strokes

@@ -54,3 +54,32 @@ def test_scripts_do_not_repeat_the_server_rules():
         text = (STATIC_JS / name).read_text()
         assert "rules.job_kinds" in text
         assert not any(f"{k.value}:" in text for k in Job.Kind), name
+
+
+def test_the_pixel_cap_is_the_engines_unless_set_lower(settings):
+    from ml.preprocess import MAX_PIXELS
+
+    from verification.ml_engine import image_pixel_limit
+
+    settings.SIGWEB_MAX_IMAGE_PIXELS = 0
+    assert image_pixel_limit() == MAX_PIXELS
+    settings.SIGWEB_MAX_IMAGE_PIXELS = 1000
+    assert image_pixel_limit() == 1000
+    settings.SIGWEB_MAX_IMAGE_PIXELS = MAX_PIXELS * 2
+    assert image_pixel_limit() == MAX_PIXELS
+
+
+def test_the_upload_limit_is_one_rule(settings):
+    import io
+
+    from verification.errors import DomainError
+    from verification.services.signatures import upload_read
+
+    class Upload(io.BytesIO):
+        size = None
+
+    settings.SIGWEB_MAX_UPLOAD_BYTES = 10
+    assert upload_read(Upload(b"0123456789")) == b"0123456789"
+    with pytest.raises(DomainError) as exc:
+        upload_read(Upload(b"0123456789A"))  # no declared size: measured while reading
+    assert exc.value.status == 413 and exc.value.code == "too_large"

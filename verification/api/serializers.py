@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from rest_framework import serializers
 
 from verification.errors import DomainError
@@ -150,11 +149,9 @@ def signature_from_request(data) -> dict:
             raise DomainError("strokes is not valid JSON", code="malformed_request") from None
     image = None
     if image_file is not None:
-        if image_file.size is not None and image_file.size > settings.SIGWEB_MAX_UPLOAD_BYTES:
-            raise DomainError(
-                f"The upload is {image_file.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}", code="too_large", status=413
-            )
-        image = image_file.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+        from verification.services.signatures import upload_read
+
+        image = upload_read(image_file)
     if image is None and strokes is None:
         raise DomainError("send an image file (multipart field 'image') or strokes (JSON field 'strokes')", code="invalid")
     if image is not None and strokes is not None:

@@ -16,7 +16,7 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from verification.errors import DomainError
-from verification.ml_engine import SignatureEngine, SignatureInputError, strokes_check
+from verification.ml_engine import SignatureEngine, SignatureInputError, image_pixel_limit, strokes_check
 
 _STATUS_FOR_CODE = {"too_large": 413}
 
@@ -47,15 +47,28 @@ class CheckedSignature:
         return out
 
 
-def _check_image_bytes(data: bytes) -> str:
-    if len(data) == 0:
-        raise DomainError("The uploaded file is empty", code="unreadable")
-    if len(data) > settings.SIGWEB_MAX_UPLOAD_BYTES:
+def upload_size_check(size: int | None) -> None:
+    """The one upload size rule (``SIGWEB_MAX_UPLOAD_BYTES``): 413 ``too_large`` above it."""
+    if size is not None and size > settings.SIGWEB_MAX_UPLOAD_BYTES:
         raise DomainError(
-            f"The upload is {len(data)} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}",
+            f"The upload is {size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}",
             code="too_large",
             status=413,
         )
+
+
+def upload_read(upload) -> bytes:
+    """An uploaded file's bytes, refused (413) when it is over the limit, before or after reading."""
+    upload_size_check(upload.size)
+    data = upload.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    upload_size_check(len(data))
+    return data
+
+
+def _check_image_bytes(data: bytes) -> str:
+    if len(data) == 0:
+        raise DomainError("The uploaded file is empty", code="unreadable")
+    upload_size_check(len(data))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -66,9 +79,10 @@ def _check_image_bytes(data: bytes) -> str:
         raise DomainError("The file is not a readable image (PNG, JPEG, TIFF, BMP, ...)", code="unreadable") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DomainError("The image has too many pixels (decompression bomb?)", code="too_large", status=413) from None
-    if width * height > settings.SIGWEB_MAX_IMAGE_PIXELS:
+    limit = image_pixel_limit()
+    if width * height > limit:
         raise DomainError(
-            f"The image is {width}x{height} pixels; the limit is {settings.SIGWEB_MAX_IMAGE_PIXELS} pixels",
+            f"The image is {width}x{height} pixels; the limit is {limit} pixels",
             code="too_large",
             status=413,
         )

@@ -23,6 +23,7 @@ from verification.selectors.enrollments import enrollment_get_active, enrollment
 from verification.selectors.queries import verification_get, verification_wait
 from verification.services.enrollments import enrollment_start
 from verification.services.references import reference_create
+from verification.services.signatures import upload_read
 from verification.services.verifications import verification_create
 from verification.web.access import or_404, signing_link_page, signing_token_or_404
 from verification.web.forms import UploadForm
@@ -90,11 +91,10 @@ def sign_upload(request, token):
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form), status=400)
-    upload = form.cleaned_data["image"]
-    if upload.size is not None and upload.size > settings.SIGWEB_MAX_UPLOAD_BYTES:
-        error = f"The file is {upload.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}."
-        return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=error), status=413)
-    image = upload.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    try:
+        image = upload_read(form.cleaned_data["image"])
+    except DomainError as exc:
+        return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status)
     mode = _link_mode(signing, enrollment_get_active(customer=customer), enrollment_get_latest(customer=customer))
     try:
         if mode != "verify":
