@@ -158,3 +158,15 @@ def signature_from_request(data) -> dict:
         raise DomainError("send either an image or strokes, not both", code="invalid")
     source = serializer.validated_data.get("source") or ("pad" if strokes is not None else "upload")
     return {"image": image, "strokes": strokes, "source": source}
+
+
+class ReferenceCreatedOutput(serializers.Serializer):
+    """``POST .../references/``: the reference, its embedding job, and whether the caller's
+    signing link has now sent all its samples (the signing page then starts the enrollment)."""
+
+    reference = ReferenceOutput()
+    job = JobOutput()
+    enrollment_ready = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ReferenceCreated"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from verification import embeddings, ml_engine
 from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
+from verification.selectors.enrollments import link_enrollment_ready
 from verification.services.audit import audit_record, audit_token_details
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
@@ -241,3 +242,11 @@ def enrollment_revoke(*, enrollment: Enrollment, revoked_by=None, note: str = ""
             details={"enrollment": enrollment.id, **({"note": note} if note else {})},
         )
     return enrollment
+
+
+def enrollment_start_when_ready(*, customer: Customer, signing_token: SigningToken) -> tuple[Enrollment, Job] | None:
+    """Start the link's enrollment once it has sent all its samples (``link_enrollment_ready``);
+    None while it has not. The one place that decides the signing page's automatic enrollment."""
+    if not link_enrollment_ready(signing_token=signing_token):
+        return None
+    return enrollment_start(customer=customer, signing_token=signing_token)

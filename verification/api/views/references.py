@@ -24,6 +24,7 @@ from verification.api.serializers import (
     CustomerJobOutput,
     EnrollmentOutput,
     JobOutput,
+    ReferenceCreatedOutput,
     ReferenceOutput,
     SignatureInput,
     signature_from_request,
@@ -33,7 +34,12 @@ from verification.errors import DomainError, not_found
 from verification.ids import MAX_ID
 from verification.roles import db_user
 from verification.selectors import queries
-from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_list
+from verification.selectors.enrollments import (
+    enrollment_get_active,
+    enrollment_get_latest,
+    enrollment_list,
+    link_enrollment_ready,
+)
 from verification.services import enrollments as enrollment_services
 from verification.services import references as reference_services
 
@@ -49,7 +55,7 @@ class ReferenceListApi(APIView):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         return paginated(self, request, queries.reference_list(customer=customer), ReferenceOutput)
 
-    @extend_schema(request={"multipart/form-data": SignatureInput, "application/json": SignatureInput}, responses={202: inline_serializer("ReferenceCreated", {"reference": ReferenceOutput(), "job": JobOutput()})})
+    @extend_schema(request={"multipart/form-data": SignatureInput, "application/json": SignatureInput}, responses={202: ReferenceCreatedOutput})
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         signature = signature_from_request(request.data)
@@ -59,7 +65,12 @@ class ReferenceListApi(APIView):
         job.refresh_from_db()
         ref.refresh_from_db()
         job_out = serializer_for(request, JobOutput, CustomerJobOutput)
-        return Response({"reference": ReferenceOutput(ref).data, "job": job_out(job).data}, status=status.HTTP_202_ACCEPTED)
+        # the signing page enrolls when the server says this link has sent all its samples
+        ready = link_enrollment_ready(signing_token=signing_token_of(request))
+        return Response(
+            {"reference": ReferenceOutput(ref).data, "job": job_out(job).data, "enrollment_ready": ready},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ReferenceApprovalApi(APIView):
