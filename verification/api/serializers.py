@@ -170,3 +170,35 @@ class ReferenceCreatedOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "ReferenceCreated"
+
+
+class MeOutput(serializers.Serializer):
+    """``GET /api/me/``: who is asking."""
+
+    role = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    customer = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        ref_name = "Me"
+
+
+class SigningTokenCreatedOutput(serializers.Serializer):
+    """A new signing link; ``token`` is shown once."""
+
+    token = serializers.CharField()
+    prefix = serializers.CharField()
+    purpose = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    customer = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "SigningTokenCreated"
+
+
+class ReenrollmentOpenedOutput(serializers.Serializer):
+    customer = CustomerOutput()
+    reenrollment_opened_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "ReenrollmentOpened"

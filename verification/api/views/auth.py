@@ -5,12 +5,13 @@ Thin views: validate input, call one service or selector, serialize the output.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from verification.api.serializers import MeOutput
 from verification.api.views.base import scope_of
 from verification.errors import DomainError
 from verification.roles import role_of
@@ -56,7 +57,7 @@ class TokenObtainApi(APIView):
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=inline_serializer("Me", {"role": serializers.CharField(), "username": serializers.CharField(allow_null=True), "customer": serializers.IntegerField(allow_null=True)}))
+    @extend_schema(responses=MeOutput)
     def get(self, request):
         role = role_of(request.user)
         if role is None:

@@ -18,6 +18,8 @@ from verification.api.permissions import (
 )
 from verification.api.serializers import (
     CustomerOutput,
+    ReenrollmentOpenedOutput,
+    SigningTokenCreatedOutput,
 )
 from verification.api.views.base import paginated, scope_of
 from verification.models import Customer, SigningToken
@@ -121,7 +123,7 @@ class SigningTokenApi(APIView):
         customer = queries.customer_get(customer_id=customer_id)
         return paginated(self, request, queries.signing_token_list(customer=customer), self.SigningTokenOutput)
 
-    @extend_schema(request=SigningTokenInput, responses={201: inline_serializer("SigningTokenCreated", {"token": serializers.CharField(), "prefix": serializers.CharField(), "purpose": serializers.CharField(), "expires_at": serializers.DateTimeField(), "customer": serializers.IntegerField()})})
+    @extend_schema(request=SigningTokenInput, responses={201: SigningTokenCreatedOutput})
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
         data = self.SigningTokenInput(data=request.data)
@@ -149,7 +151,7 @@ class ReenrollmentApi(APIView):
     class ReenrollmentInput(serializers.Serializer):
         note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    @extend_schema(request=ReenrollmentInput, responses=inline_serializer("ReenrollmentOpened", {"customer": CustomerOutput(), "reenrollment_opened_at": serializers.DateTimeField()}))
+    @extend_schema(request=ReenrollmentInput, responses=ReenrollmentOpenedOutput)
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
         data = self.ReenrollmentInput(data=request.data)
