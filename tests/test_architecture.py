@@ -126,3 +126,13 @@ def test_no_file_over_the_line_limit(package):
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long_files == {}
+
+
+def test_production_code_has_no_test_delays():
+    """Slow jobs are a test hook (tests/support/job_delays.py on the job_started signal), not product code."""
+    offenders = [
+        name
+        for name, path in _sources("verification", "sigweb").items()
+        if "job_delay_for_tests" in path.read_text() or "TASK_DELAY" in path.read_text()
+    ]
+    assert offenders == []
