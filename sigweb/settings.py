@@ -149,7 +149,9 @@ if DATABASE_URL:
     # 0 by default: under ASGI (daphne) every request runs in a thread of its own, so a
     # persistent connection is left behind by each one until PostgreSQL refuses new clients
     # ("too many clients", seen under load). Celery workers keep their threads and may set it.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -338,13 +340,15 @@ if REDIS_URL:
             # redis-py 8's default 5 s socket timeout cuts them off, and the consumer dies
             # with TimeoutError (websocket close 1011). The socket timeout must exceed them.
             "CONFIG": {
-                "hosts": [{
-                    "address": REDIS_URL,
-                    "socket_timeout": env_float("SIGWEB_CHANNELS_SOCKET_TIMEOUT", 30.0),
-                    "socket_connect_timeout": 5,
-                    "socket_keepalive": True,
-                    "health_check_interval": 30,
-                }],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_float("SIGWEB_CHANNELS_SOCKET_TIMEOUT", 30.0),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "capacity": 1500,
                 "expiry": 30,
             },
@@ -361,7 +365,9 @@ SIGWEB_SHORT_REDELIVERY_SECONDS = env_int("SIGWEB_SHORT_REDELIVERY_SECONDS", 300
 SIGWEB_SWEEP_INTERVAL_SECONDS = env_float("SIGWEB_SWEEP_INTERVAL_SECONDS", min(30.0, SIGWEB_SHORT_REDELIVERY_SECONDS / 10))
 SIGWEB_TIME_LIMITS = {
     # default: the redelivery bound less two sweeps and a margin for the rerun itself
-    "short": env_int("SIGWEB_SHORT_TASK_TIME_LIMIT", max(20, int(SIGWEB_SHORT_REDELIVERY_SECONDS - 2 * SIGWEB_SWEEP_INTERVAL_SECONDS - 40))),
+    "short": env_int(
+        "SIGWEB_SHORT_TASK_TIME_LIMIT", max(20, int(SIGWEB_SHORT_REDELIVERY_SECONDS - 2 * SIGWEB_SWEEP_INTERVAL_SECONDS - 40))
+    ),
     "reembed": env_int("SIGWEB_REEMBED_TIME_LIMIT", 2 * 3600),
     "train": env_int("SIGWEB_TRAIN_TIME_LIMIT", 12 * 3600),
 }

@@ -149,7 +149,7 @@ def engine_warm_up() -> None:
         engine = engine_get(settings.SIGWEB_MODEL_PATH)
         engine.embed_images(np.zeros((1, *engine.canvas), np.float32))
         log.info("engine %s ready", engine.model_version)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("engine warm-up skipped: %s", exc)
 
 

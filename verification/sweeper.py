@@ -36,7 +36,7 @@ def _loop(interval: float) -> None:
     while not _stop.wait(interval):
         try:
             sweep_once()
-        except Exception:  # noqa: BLE001  a failed sweep (database down) is retried next interval
+        except Exception:
             log.exception("job sweep failed")
 
 

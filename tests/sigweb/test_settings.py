@@ -138,5 +138,12 @@ def test_web_server_does_not_keep_a_database_connection_per_request_thread():
     env.pop("DATABASE_CONN_MAX_AGE", None)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["0"], out.stderr
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(env, DATABASE_CONN_MAX_AGE="60"), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(env, DATABASE_CONN_MAX_AGE="60"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.stdout.split() == ["60"], out.stderr  # workers may keep theirs

@@ -3,7 +3,6 @@ whatever DATABASE_URL/REDIS_URL say, and factories for the domain objects."""
 
 from __future__ import annotations
 
-import job_delays  # noqa: F401  (connects the test-only job delay, SIGWEB_TASK_DELAY_SECONDS)
 import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
@@ -12,6 +11,7 @@ from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.roles import ANALYSTS_GROUP
 
+import job_delays  # noqa: F401  (connects the test-only job delay, SIGWEB_TASK_DELAY_SECONDS)
 from fake_engine import FakeEngine
 
 

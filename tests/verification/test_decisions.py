@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from fake_engine import FakeEngine
 
 from verification.decisions import decision_for, front_end_rules, threshold_resolve
 from verification.models import Job
+
+from fake_engine import FakeEngine
 
 STATIC_JS = Path(__file__).resolve().parents[2] / "static" / "js"
 
@@ -58,7 +59,6 @@ def test_scripts_do_not_repeat_the_server_rules():
 
 def test_the_pixel_cap_is_the_engines_unless_set_lower(settings):
     from ml.preprocess import MAX_PIXELS
-
     from verification.ml_engine import image_pixel_limit
 
     settings.SIGWEB_MAX_IMAGE_PIXELS = 0

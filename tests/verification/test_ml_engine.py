@@ -22,7 +22,16 @@ def _parameters(function) -> list[tuple[str, object]]:
 
 
 def test_the_protocol_names_what_the_app_uses():
-    assert set(METHODS) >= {"prepare", "preview_png", "embed", "embed_images", "fit_writer", "score", "verify", "reference_consistency"}
+    assert set(METHODS) >= {
+        "prepare",
+        "preview_png",
+        "embed",
+        "embed_images",
+        "fit_writer",
+        "score",
+        "verify",
+        "reference_consistency",
+    }
     assert set(ATTRIBUTES) >= {"model_version", "preprocess_version", "embedding_dim", "threshold", "canvas", "checkpoint"}
 
 

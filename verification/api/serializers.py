@@ -19,7 +19,17 @@ from verification.payloads import (
 class CustomerOutput(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "external_ref", "name", "status", "consent_at", "erased_at", "reenrollment_opened_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "external_ref",
+            "name",
+            "status",
+            "consent_at",
+            "erased_at",
+            "reenrollment_opened_at",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ReferenceOutput(serializers.ModelSerializer):
@@ -29,7 +39,20 @@ class ReferenceOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ReferenceSignature
-        fields = ["id", "customer", "source", "status", "approval", "quality", "model_version", "has_image", "has_strokes", "preview_url", "created_at", "erased_at"]
+        fields = [
+            "id",
+            "customer",
+            "source",
+            "status",
+            "approval",
+            "quality",
+            "model_version",
+            "has_image",
+            "has_strokes",
+            "preview_url",
+            "created_at",
+            "erased_at",
+        ]
 
     def get_has_image(self, obj) -> bool:
         return obj.image_content_type != "" and obj.status != ReferenceSignature.Status.ERASED
@@ -44,7 +67,22 @@ class ReferenceOutput(serializers.ModelSerializer):
 class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = Job
-        fields = ["id", "kind", "status", "progress", "message", "params", "result", "error", "queue", "attempts", "customer", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "error",
+            "queue",
+            "attempts",
+            "customer",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class EnrollmentOutput(serializers.ModelSerializer):
@@ -52,7 +90,19 @@ class EnrollmentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Enrollment
-        fields = ["id", "customer", "status", "model_version", "threshold", "references", "history", "error", "created_at", "activated_at", "revoked_at"]
+        fields = [
+            "id",
+            "customer",
+            "status",
+            "model_version",
+            "threshold",
+            "references",
+            "history",
+            "error",
+            "created_at",
+            "activated_at",
+            "revoked_at",
+        ]
 
 
 class ReviewOutput(serializers.ModelSerializer):
@@ -71,9 +121,27 @@ class VerificationOutput(serializers.ModelSerializer):
     class Meta:
         model = Verification
         fields = [
-            "id", "customer", "enrollment", "job", "status", "decision", "flagged", "reviewed", "score", "threshold",
-            "similarities", "model_version", "timings", "quality", "source", "channel", "error", "preview_url",
-            "created_at", "completed_at", "erased_at",
+            "id",
+            "customer",
+            "enrollment",
+            "job",
+            "status",
+            "decision",
+            "flagged",
+            "reviewed",
+            "score",
+            "threshold",
+            "similarities",
+            "model_version",
+            "timings",
+            "quality",
+            "source",
+            "channel",
+            "error",
+            "preview_url",
+            "created_at",
+            "completed_at",
+            "erased_at",
         ]
 
     def get_reviewed(self, obj) -> bool:
@@ -115,13 +183,35 @@ class CustomerEnrollmentOutput(EnrollmentOutput):
 class ModelVersionOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "name", "checkpoint_path", "preprocess_version", "embedding_dim", "threshold", "metrics", "is_active", "activated_at", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "checkpoint_path",
+            "preprocess_version",
+            "embedding_dim",
+            "threshold",
+            "metrics",
+            "is_active",
+            "activated_at",
+            "created_at",
+        ]
 
 
 class AuditEventOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "action", "actor", "actor_username", "customer_id_ref", "customer_external_ref", "before", "after", "details", "created_at"]
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "actor_username",
+            "customer_id_ref",
+            "customer_external_ref",
+            "before",
+            "after",
+            "details",
+            "created_at",
+        ]
 
 
 class SignatureInput(serializers.Serializer):

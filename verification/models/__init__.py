@@ -65,11 +65,18 @@ class ReferenceSignature(TimeStamped):
     source = models.CharField(max_length=16, choices=Source.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     approval = models.CharField(
-        max_length=16, choices=Approval.choices, default=Approval.APPROVED, db_index=True,
+        max_length=16,
+        choices=Approval.choices,
+        default=Approval.APPROVED,
+        db_index=True,
         help_text="References sent through a signing link after the customer is enrolled wait for an admin",
     )
     signing_token = models.ForeignKey(
-        "SigningToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="references",
+        "SigningToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="references",
         help_text="The signing link that sent this reference (empty: the back office)",
     )
     image = models.BinaryField(null=True, blank=True, help_text="The uploaded image bytes, as received")
@@ -97,7 +104,9 @@ class ModelVersion(TimeStamped):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -230,7 +239,9 @@ class Review(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    corrected_at = models.DateTimeField(null=True, blank=True, help_text="When a later verdict replaced the first one (see the audit trail)")
+    corrected_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a later verdict replaced the first one (see the audit trail)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -34,8 +34,11 @@ def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Custo
         customer.reenrollment_opened_at = timezone.now()
         customer.save(update_fields=["reenrollment_opened_at", "updated_at"])
         audit_record(
-            action="enrollment.reenrollment_open", actor=opened_by, customer=customer,
-            before={"reenrollment_opened_at": None}, after={"reenrollment_opened_at": customer.reenrollment_opened_at},
+            action="enrollment.reenrollment_open",
+            actor=opened_by,
+            customer=customer,
+            before={"reenrollment_opened_at": None},
+            after={"reenrollment_opened_at": customer.reenrollment_opened_at},
             details={"note": note} if note else None,
         )
     return customer
@@ -68,7 +71,11 @@ def _consistency_or_refuse(
 
 
 def enrollment_start(
-    *, customer: Customer, reference_ids: list[int] | None = None, threshold: float | None = None, created_by=None,
+    *,
+    customer: Customer,
+    reference_ids: list[int] | None = None,
+    threshold: float | None = None,
+    created_by=None,
     signing_token: SigningToken | None = None,
 ) -> tuple[Enrollment, Job]:
     """Enroll a customer from its references (all usable ones unless ``reference_ids`` is given).
@@ -116,19 +123,26 @@ def enrollment_start(
             now = timezone.now()
             used = SigningToken.objects.filter(id=signing_token.id, consumed_at__isnull=True).update(consumed_at=now)
             if not used:
-                raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
+                raise DomainError(
+                    "this enrollment link was already used; ask your bank for a new one", code="link_used", status=403
+                )
             reenrollment_closed = Customer.objects.filter(id=customer.id, reenrollment_opened_at__isnull=False).update(
                 reenrollment_opened_at=None
             )
-        enrollment = Enrollment.objects.create(
-            customer=customer, threshold=threshold, created_by=created_by, history=[]
-        )
+        enrollment = Enrollment.objects.create(customer=customer, threshold=threshold, created_by=created_by, history=[])
         enrollment.history = _history(enrollment, Enrollment.Status.PENDING, f"{len(refs)} references")
         enrollment.save(update_fields=["history"])
         enrollment.references.set(refs)
         audit_record(
-            action="enrollment.start", actor=created_by, customer=customer,
-            after={"enrollment": enrollment.id, "status": enrollment.status, "references": [r.id for r in refs], "threshold": threshold},
+            action="enrollment.start",
+            actor=created_by,
+            customer=customer,
+            after={
+                "enrollment": enrollment.id,
+                "status": enrollment.status,
+                "references": [r.id for r in refs],
+                "threshold": threshold,
+            },
             details={
                 **audit_token_details(signing_token),
                 **({"consistency": consistency} if consistency is not None else {}),
@@ -154,7 +168,9 @@ def enrollment_fit(*, job: Job) -> None:
             vectors[ref.id] = embeddings.to_bytes(engine.embed([reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
     via_link = any(r.signing_token_id is not None for r in refs)
-    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link)
+    consistency = _consistency_or_refuse(
+        engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link
+    )
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
@@ -169,7 +185,9 @@ def enrollment_fit(*, job: Job) -> None:
         now = timezone.now()
         before_status = enrollment.status
         superseded = []
-        for previous in Enrollment.objects.select_for_update().filter(customer_id=enrollment.customer_id, status=Enrollment.Status.ACTIVE):
+        for previous in Enrollment.objects.select_for_update().filter(
+            customer_id=enrollment.customer_id, status=Enrollment.Status.ACTIVE
+        ):
             previous.status = Enrollment.Status.SUPERSEDED
             previous.history = _history(previous, previous.status, f"superseded by enrollment {enrollment.id}")
             previous.save(update_fields=["status", "history", "updated_at"])
@@ -181,8 +199,10 @@ def enrollment_fit(*, job: Job) -> None:
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
         audit_record(
-            action="enrollment.activate", customer=enrollment.customer,
-            before={"status": before_status}, after={"status": enrollment.status, "model_version": mv.name},
+            action="enrollment.activate",
+            customer=enrollment.customer,
+            before={"status": before_status},
+            after={"status": enrollment.status, "model_version": mv.name},
             details={"enrollment": enrollment.id, "references": len(refs), "superseded": superseded, "consistency": consistency},
         )
         _threshold_carry(enrollment=enrollment)
@@ -202,11 +222,15 @@ def _threshold_carry(*, enrollment: Enrollment) -> None:
     if previous is None or previous.threshold is None or previous.model_version != enrollment.model_version:
         return
     enrollment.threshold = previous.threshold
-    enrollment.history = _history(enrollment, enrollment.status, f"threshold {previous.threshold} kept from enrollment {previous.id}")
+    enrollment.history = _history(
+        enrollment, enrollment.status, f"threshold {previous.threshold} kept from enrollment {previous.id}"
+    )
     enrollment.save(update_fields=["threshold", "history", "updated_at"])
     audit_record(
-        action="enrollment.threshold_carry", customer=enrollment.customer,
-        before={"threshold": None}, after={"threshold": previous.threshold},
+        action="enrollment.threshold_carry",
+        customer=enrollment.customer,
+        before={"threshold": None},
+        after={"threshold": previous.threshold},
         details={"enrollment": enrollment.id, "from_enrollment": previous.id, "model_version": enrollment.model_version},
     )
 
@@ -220,8 +244,10 @@ def enrollment_fit_failed(job: Job) -> None:
         enrollment.history = _history(enrollment, enrollment.status, job.error[:200])
         enrollment.save(update_fields=["status", "error", "history", "updated_at"])
         audit_record(
-            action="enrollment.fail", customer=enrollment.customer,
-            before={"status": before}, after={"status": enrollment.status},
+            action="enrollment.fail",
+            customer=enrollment.customer,
+            before={"status": before},
+            after={"status": enrollment.status},
             details={"enrollment": enrollment.id, "error": job.error[:500]},
         )
 
@@ -234,11 +260,16 @@ def enrollment_revoke(*, enrollment: Enrollment, revoked_by=None, note: str = ""
         before = enrollment.status
         enrollment.status = Enrollment.Status.REVOKED
         enrollment.revoked_at = timezone.now()
-        enrollment.history = _history(enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked"))
+        enrollment.history = _history(
+            enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked")
+        )
         enrollment.save(update_fields=["status", "revoked_at", "history", "updated_at"])
         audit_record(
-            action="enrollment.revoke", actor=revoked_by, customer=enrollment.customer,
-            before={"status": before}, after={"status": enrollment.status},
+            action="enrollment.revoke",
+            actor=revoked_by,
+            customer=enrollment.customer,
+            before={"status": before},
+            after={"status": enrollment.status},
             details={"enrollment": enrollment.id, **({"note": note} if note else {})},
         )
     return enrollment

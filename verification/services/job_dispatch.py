@@ -68,7 +68,7 @@ def _send_task(task_name: str, job_id: str, task_id: str) -> None:
         return
     try:
         task.apply_async(args=[job_id], task_id=task_id)
-    except Exception:  # noqa: BLE001  the broker is down: the job stays queued, the sweeper resends it
+    except Exception:
         log.exception("could not send job %s; the job sweeper will resend it", job_id)
 
 
@@ -78,5 +78,3 @@ def _run_in_thread(task, job_id: str, task_id: str) -> None:
         task.apply(args=[job_id], task_id=task_id)
     finally:
         connection.close()
-
-

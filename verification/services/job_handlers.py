@@ -6,7 +6,7 @@ lost job's domain rows with the same handler.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from verification.models import Job
 from verification.services.enrollments import enrollment_fit, enrollment_fit_failed

@@ -63,7 +63,11 @@ def jobs_sweep(*, now=None) -> dict:
 
 def _sweep_one(*, job_id, now, max_attempts: int, queued_after: timedelta) -> str | None:
     with transaction.atomic():
-        job = Job.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked).filter(id=job_id).first()
+        job = (
+            Job.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+            .filter(id=job_id)
+            .first()
+        )
         if job is None or job.is_done:
             return None
         limit = settings.SIGWEB_TIME_LIMITS[TIME_LIMIT_FOR_KIND[job.kind]]
@@ -82,12 +86,22 @@ def _sweep_one(*, job_id, now, max_attempts: int, queued_after: timedelta) -> st
         if error:
             ok = job_fail(job_id=str(job.id), error=error, on_fail=FAIL_HANDLERS.get(job.kind))
             if ok:
-                audit_record(action="job.sweep_fail", customer=job.customer, before=before,
-                             after={"status": Job.Status.FAILED}, details={"job_id": str(job.id), "kind": job.kind, "error": error})
+                audit_record(
+                    action="job.sweep_fail",
+                    customer=job.customer,
+                    before=before,
+                    after={"status": Job.Status.FAILED},
+                    details={"job_id": str(job.id), "kind": job.kind, "error": error},
+                )
             return "failed" if ok else None
         job.message = "resent by the job sweeper" if job.status == Job.Status.QUEUED else "worker lost; resent by the job sweeper"
         job.save(update_fields=["message"])
         job_dispatch(job=job)
-        audit_record(action="job.sweep_resend", customer=job.customer, before=before,
-                     after={"dispatches": job.dispatches + 1}, details={"job_id": str(job.id), "kind": job.kind})
+        audit_record(
+            action="job.sweep_resend",
+            customer=job.customer,
+            before=before,
+            after={"dispatches": job.dispatches + 1},
+            details={"job_id": str(job.id), "kind": job.kind},
+        )
         return "resent"

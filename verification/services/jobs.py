@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +29,9 @@ from verification.signals import job_started
 log = logging.getLogger(__name__)
 
 
-def job_create(*, kind: str, params: dict | None = None, customer: Customer | None = None, created_by=None,
-               dispatch: bool = True) -> Job:
+def job_create(
+    *, kind: str, params: dict | None = None, customer: Customer | None = None, created_by=None, dispatch: bool = True
+) -> Job:
     """Record a job and send its task once the surrounding transaction commits.
 
     ``dispatch=False`` leaves the sending to ``job_dispatch``, for callers that must
@@ -139,5 +140,3 @@ def job_fail(*, job_id: str, error: str, on_fail: Callable[[Job], None] | None =
             on_fail(job)
         broadcast_job(job)
     return True
-
-

@@ -105,7 +105,8 @@ def model_version_activate(*, model_version: ModelVersion, created_by=None) -> J
     with transaction.atomic():
         job = job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
         audit_record(
-            action="model_version.activate_start", actor=created_by,
+            action="model_version.activate_start",
+            actor=created_by,
             after={"model_version": model_version.name, "job": job.id},
         )
         return job
@@ -152,19 +153,34 @@ def model_reembed(*, job: Job) -> None:
                 continue
             enrollment.writer_params = params
             enrollment.model_version = mv.name
-            enrollment.history = [*enrollment.history, {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"}]
+            enrollment.history = [
+                *enrollment.history,
+                {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"},
+            ]
             enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
         previous = ModelVersion.objects.filter(is_active=True).first()
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(id=mv.id).update(is_active=True, activated_at=now)
         audit_record(
-            action="model_version.activate", actor=job.created_by,
-            before={"active_model_version": previous.name if previous else None}, after={"active_model_version": mv.name},
-            details={"job": job.id, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+            action="model_version.activate",
+            actor=job.created_by,
+            before={"active_model_version": previous.name if previous else None},
+            after={"active_model_version": mv.name},
+            details={
+                "job": job.id,
+                "references": len(new_embeddings),
+                "failed_references": failed,
+                "enrollments": len(new_params),
+            },
         )
         job_succeed(
             job=locked,
-            result={"model_version": mv.name, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+            result={
+                "model_version": mv.name,
+                "references": len(new_embeddings),
+                "failed_references": failed,
+                "enrollments": len(new_params),
+            },
         )
 
 
@@ -222,7 +238,8 @@ def model_train(*, job: Job) -> None:
             return
         mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint))
         audit_record(
-            action="model_version.train_finish", actor=job.created_by,
+            action="model_version.train_finish",
+            actor=job.created_by,
             after={**_model_audit_fields(mv), "job": job.id, "checkpoint": checkpoint},
         )
         job_succeed(job=locked, result={"model_version": mv.name, "model_version_id": mv.id, "checkpoint": checkpoint})

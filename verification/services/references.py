@@ -32,7 +32,8 @@ def signing_token_check_may_enroll(*, signing_token: SigningToken, customer: Cus
     if signing_token.purpose != SigningToken.Purpose.ENROLL:
         raise DomainError(
             "this signing link can only verify signatures; enrolling needs an enrollment link from your bank",
-            code="verify_only_link", status=403,
+            code="verify_only_link",
+            status=403,
         )
     if signing_token.consumed_at is not None:
         raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
@@ -43,7 +44,12 @@ def signing_token_check_may_enroll(*, signing_token: SigningToken, customer: Cus
 
 
 def reference_create(
-    *, customer: Customer, source: str, image: bytes | None = None, strokes: Any = None, created_by=None,
+    *,
+    customer: Customer,
+    source: str,
+    image: bytes | None = None,
+    strokes: Any = None,
+    created_by=None,
     signing_token: SigningToken | None = None,
 ) -> tuple[ReferenceSignature, Job]:
     """Check and store one reference signature, and queue its embedding.
@@ -73,7 +79,9 @@ def reference_create(
             signing_token=signing_token,
         )
         audit_record(
-            action="reference.create", actor=created_by, customer=customer,
+            action="reference.create",
+            actor=created_by,
+            customer=customer,
             after={"reference": ref.id, "source": source, "approval": approval},
             details=audit_token_details(signing_token),
         )
@@ -92,8 +100,11 @@ def _reference_decide(*, reference: ReferenceSignature, approval: str, decided_b
         ref.save(update_fields=["approval", "updated_at"])
         verb = "approve" if approval == ReferenceSignature.Approval.APPROVED else "reject"
         audit_record(
-            action=f"reference.{verb}", actor=decided_by, customer=ref.customer,
-            before={"approval": ReferenceSignature.Approval.PENDING}, after={"approval": approval},
+            action=f"reference.{verb}",
+            actor=decided_by,
+            customer=ref.customer,
+            before={"approval": ReferenceSignature.Approval.PENDING},
+            after={"approval": approval},
             details={"reference": ref.id, **({"note": note} if note else {})},
         )
     return ref
@@ -101,12 +112,16 @@ def _reference_decide(*, reference: ReferenceSignature, approval: str, decided_b
 
 def reference_approve(*, reference: ReferenceSignature, approved_by, note: str = "") -> ReferenceSignature:
     """An admin lets a reference that arrived after enrollment join later enrollments."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.APPROVED, decided_by=approved_by, note=note)
+    return _reference_decide(
+        reference=reference, approval=ReferenceSignature.Approval.APPROVED, decided_by=approved_by, note=note
+    )
 
 
 def reference_reject(*, reference: ReferenceSignature, rejected_by, note: str = "") -> ReferenceSignature:
     """An admin keeps a reference that arrived after enrollment out of every enrollment."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.REJECTED, decided_by=rejected_by, note=note)
+    return _reference_decide(
+        reference=reference, approval=ReferenceSignature.Approval.REJECTED, decided_by=rejected_by, note=note
+    )
 
 
 def reference_source(ref: ReferenceSignature):

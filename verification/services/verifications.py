@@ -96,8 +96,11 @@ def verification_create(
             timings={"check_ms": round(preprocess_ms, 2)},
         )
         job = job_create(
-            kind=Job.Kind.VERIFY, params={"verification_id": verification.id}, customer=customer,
-            created_by=requested_by, dispatch=False,
+            kind=Job.Kind.VERIFY,
+            params={"verification_id": verification.id},
+            customer=customer,
+            created_by=requested_by,
+            dispatch=False,
         )
         verification.job = job
         verification.save(update_fields=["job"])
@@ -157,7 +160,9 @@ def verification_score(*, job: Job) -> None:
             "job_ms": round((time.perf_counter() - started) * 1000, 2),
             "total_ms": round((v.completed_at - v.created_at).total_seconds() * 1000, 2),
         }
-        v.save(update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"])
+        v.save(
+            update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"]
+        )
         job_succeed(job=locked, result={"verification_id": v.id, "score": score, "decision": decision, "threshold": threshold})
         broadcast_verification(v)
 
@@ -172,9 +177,7 @@ def verification_score_failed(job: Job) -> None:
         broadcast_verification(v)
 
 
-def review_create(
-    *, verification: Verification, analyst, verdict: str, note: str = "", correction: bool = False
-) -> Review:
+def review_create(*, verification: Verification, analyst, verdict: str, note: str = "", correction: bool = False) -> Review:
     """Record the verdict on a verification: one current verdict per verification.
 
     A first verdict creates the review. A second one is refused (409 ``already_reviewed``)
@@ -193,20 +196,27 @@ def review_create(
         if current is None:
             review = Review.objects.create(verification=locked, analyst=analyst, verdict=verdict, note=note)
             audit_record(
-                action="review.create", actor=analyst, customer=locked.customer,
-                after={"verdict": verdict, "note": note}, details={"verification": locked.id, "review": review.id},
+                action="review.create",
+                actor=analyst,
+                customer=locked.customer,
+                after={"verdict": verdict, "note": note},
+                details={"verification": locked.id, "review": review.id},
             )
         else:
             if not correction:
                 raise DomainError(
                     f"this verification already has a verdict ({current.verdict}); send it again as a correction with a note",
-                    code="already_reviewed", status=409, extra={"review": current.id, "verdict": current.verdict},
+                    code="already_reviewed",
+                    status=409,
+                    extra={"review": current.id, "verdict": current.verdict},
                 )
             if not note:
                 raise DomainError("a correction needs a note saying why the verdict changes", code="invalid")
             before = {
-                "verdict": current.verdict, "note": current.note,
-                "analyst": current.analyst.get_username() if current.analyst else None, "at": current.corrected_at or current.created_at,
+                "verdict": current.verdict,
+                "note": current.note,
+                "analyst": current.analyst.get_username() if current.analyst else None,
+                "at": current.corrected_at or current.created_at,
             }
             current.verdict = verdict
             current.note = note
@@ -215,8 +225,16 @@ def review_create(
             current.save(update_fields=["verdict", "note", "analyst", "corrected_at"])
             review = current
             audit_record(
-                action="review.correct", actor=analyst, customer=locked.customer,
-                before=before, after={"verdict": verdict, "note": note, "analyst": analyst.get_username() if analyst else None, "at": current.corrected_at},
+                action="review.correct",
+                actor=analyst,
+                customer=locked.customer,
+                before=before,
+                after={
+                    "verdict": verdict,
+                    "note": note,
+                    "analyst": analyst.get_username() if analyst else None,
+                    "at": current.corrected_at,
+                },
                 details={"verification": locked.id, "review": review.id},
             )
         broadcast_verification(locked)

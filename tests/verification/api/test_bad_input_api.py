@@ -53,7 +53,9 @@ def test_wrong_content_type(admin_client, enrolled_customer, counts):
     before = counts()
     r = admin_client.post("/api/verifications/", data="customer=1", content_type="text/plain")
     _error(r, 415, "unsupported_media_type")
-    r = admin_client.post(f"/api/customers/{customer.id}/references/", data="a=b", content_type="application/x-www-form-urlencoded")
+    r = admin_client.post(
+        f"/api/customers/{customer.id}/references/", data="a=b", content_type="application/x-www-form-urlencoded"
+    )
     _error(r, 415, "unsupported_media_type")
     assert counts() == before
 
@@ -162,5 +164,7 @@ def test_neither_image_nor_strokes(admin_client, enrolled_customer):
 
 def test_bad_wait_parameter(admin_client, enrolled_customer):
     customer = enrolled_customer()
-    r = admin_client.post("/api/verifications/?wait=soon", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=soon", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json"
+    )
     _error(r, 400, "invalid")

@@ -53,7 +53,11 @@ def test_huge_reference_id_is_a_400(admin_client, make_customer):
     for i in range(3):
         admin_client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", i)}, format="json")
     before = _counts()
-    r = admin_client.post(f"/api/customers/{customer.id}/enrollment/", data='{"reference_ids": [99999999999999999999]}', content_type="application/json")
+    r = admin_client.post(
+        f"/api/customers/{customer.id}/enrollment/",
+        data='{"reference_ids": [99999999999999999999]}',
+        content_type="application/json",
+    )
     _error(r, 400, "invalid")
     assert _counts() == before
 
@@ -70,7 +74,9 @@ def test_customer_must_be_an_integer_id(admin_client, enrolled_customer, raw):
 
 def test_integral_customer_still_works(admin_client, enrolled_customer):
     customer = enrolled_customer()
-    r = admin_client.post("/api/verifications/", {"customer": str(customer.id), "strokes": demo_strokes("writer-a", 1)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/", {"customer": str(customer.id), "strokes": demo_strokes("writer-a", 1)}, format="json"
+    )
     assert r.status_code in (200, 202), r.content
 
 
@@ -119,7 +125,9 @@ def test_a_million_stroke_points_are_refused_fast(admin_client, enrolled_custome
 def test_stroke_caps_are_settings(admin_client, enrolled_customer, settings):
     customer = enrolled_customer()
     settings.SIGWEB_MAX_STROKE_POINTS = 10
-    r = admin_client.post("/api/verifications/", {"customer": customer.id, "strokes": [[[i, i] for i in range(11)]]}, format="json")
+    r = admin_client.post(
+        "/api/verifications/", {"customer": customer.id, "strokes": [[[i, i] for i in range(11)]]}, format="json"
+    )
     _error(r, 400, "invalid_strokes")
     settings.SIGWEB_MAX_STROKE_POINTS = 20_000
     settings.SIGWEB_MAX_STROKES = 2

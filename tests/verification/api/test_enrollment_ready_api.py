@@ -19,7 +19,9 @@ def test_reference_answer_says_when_the_link_has_sent_all_samples(make_customer)
     needed = enrollment_samples_needed()
     answers = []
     for i in range(needed):
-        r = client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", i), "source": "pad"}, format="json")
+        r = client.post(
+            f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", i), "source": "pad"}, format="json"
+        )
         assert r.status_code == 202, r.content
         answers.append(r.json()["enrollment_ready"])
     assert answers == [False] * (needed - 1) + [True]
@@ -30,5 +32,7 @@ def test_reference_answer_says_when_the_link_has_sent_all_samples(make_customer)
 
 def test_admin_reference_is_never_enrollment_ready(admin_client, make_customer):
     customer = make_customer()
-    r = admin_client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", 0), "source": "pad"}, format="json")
+    r = admin_client.post(
+        f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", 0), "source": "pad"}, format="json"
+    )
     assert r.status_code == 202 and r.json()["enrollment_ready"] is False

@@ -23,7 +23,9 @@ def _link(customer, purpose=None, **kwargs):
 
 def _send(client, customer, writer, samples):
     return [
-        client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(writer, i), "source": "pad"}, format="json")
+        client.post(
+            f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(writer, i), "source": "pad"}, format="json"
+        )
         for i in samples
     ]
 

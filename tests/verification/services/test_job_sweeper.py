@@ -42,7 +42,9 @@ def flaky_start(monkeypatch):
 def test_locked_database_at_job_start_is_retried_in_the_same_delivery(admin_client, enrolled_customer, flaky_start):
     customer = enrolled_customer("writer-a")
     calls = flaky_start(2)
-    r = admin_client.post("/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 9)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 9)}, format="json"
+    )
     assert r.status_code == 200, r.content
     assert calls["raised"] == 2
     v = Verification.objects.get(id=r.json()["verification"]["id"])
@@ -85,7 +87,10 @@ def test_queued_job_fails_after_max_sends_and_its_verification_with_it(enrolled_
 def _dead_running(job: Job, seconds_ago: float) -> None:
     """The job started on a worker that then died: running, with a heartbeat that stopped."""
     Job.objects.filter(id=job.id).update(
-        status=Job.Status.RUNNING, attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now() - timedelta(seconds=seconds_ago)
+        status=Job.Status.RUNNING,
+        attempts=1,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds_ago),
     )
 
 

@@ -52,13 +52,17 @@ def test_one_foreign_sample_among_genuine_ones_is_named(make_customer):
 def test_api_refuses_mixed_writers_with_422_json(admin_client, make_customer):
     customer = make_customer()
     for k in range(5):
-        r = admin_client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(f"stranger-{k}", 0)}, format="json")
+        r = admin_client.post(
+            f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(f"stranger-{k}", 0)}, format="json"
+        )
         assert r.status_code == 202
     r = admin_client.post(f"/api/customers/{customer.id}/enrollment/", {}, format="json")
     assert r.status_code == 422
     body = r.json()["error"]
     assert body["code"] == "inconsistent_references" and "one person" in body["message"]
-    assert set(body["outlier_references"]) <= {r["id"] for r in admin_client.get(f"/api/customers/{customer.id}/references/").json()["results"]}
+    assert set(body["outlier_references"]) <= {
+        r["id"] for r in admin_client.get(f"/api/customers/{customer.id}/references/").json()["results"]
+    }
     assert not Enrollment.objects.exists()
 
 

@@ -40,8 +40,9 @@ def test_in_process_result_is_broadcast_after_pending(enrolled_customer, monkeyp
     sent = []
     monkeypatch.setattr(broadcast, "_send", lambda groups, message: sent.append(message))
     v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 5))
-    statuses = [m["verification"]["status"] for m in sent if m["type"] == "verification.update"
-                and m["verification"]["id"] == v.id]
+    statuses = [
+        m["verification"]["status"] for m in sent if m["type"] == "verification.update" and m["verification"]["id"] == v.id
+    ]
     assert statuses[0] == Verification.Status.PENDING
     assert statuses[-1] == Verification.Status.DONE
 

@@ -45,9 +45,13 @@ class TokenObtainApi(APIView):
         data = self.TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         # axes reads the client address from the Django request and marks it when locked out
-        user = authenticate(request=request._request, username=data.validated_data["username"], password=data.validated_data["password"])
+        user = authenticate(
+            request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
         if getattr(request._request, "axes_locked_out", False):
-            raise DomainError("Too many failed logins: this account or address is locked for a while", code="locked_out", status=429)
+            raise DomainError(
+                "Too many failed logins: this account or address is locked for a while", code="locked_out", status=429
+            )
         if user is None or not user.is_active:
             raise DomainError("Unable to log in with the provided credentials", code="invalid_credentials", status=400)
         token = api_token_issue(user=user)

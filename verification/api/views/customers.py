@@ -38,7 +38,10 @@ class CustomerListApi(APIView):
         name = serializers.CharField(max_length=200)
         consent_at = serializers.DateTimeField(required=False, allow_null=True)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str), OpenApiParameter("external_ref", str)], responses=CustomerOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str), OpenApiParameter("external_ref", str)],
+        responses=CustomerOutput(many=True),
+    )
     def get(self, request):
         return paginated(self, request, queries.customer_list(filters=request.query_params), CustomerOutput)
 
@@ -84,12 +87,17 @@ class CustomerEraseApi(APIView):
     class CustomerEraseInput(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    @extend_schema(request=CustomerEraseInput, responses=inline_serializer("Erased", {"customer": CustomerOutput(), "erased": serializers.DictField()}))
+    @extend_schema(
+        request=CustomerEraseInput,
+        responses=inline_serializer("Erased", {"customer": CustomerOutput(), "erased": serializers.DictField()}),
+    )
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
         data = self.CustomerEraseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        summary = customer_services.customer_erase_biometrics(customer=customer, erased_by=db_user(request.user), reason=data.validated_data.get("reason", ""))
+        summary = customer_services.customer_erase_biometrics(
+            customer=customer, erased_by=db_user(request.user), reason=data.validated_data.get("reason", "")
+        )
         customer.refresh_from_db()
         return Response({"customer": CustomerOutput(customer).data, "erased": summary})
 
@@ -102,7 +110,8 @@ class SigningTokenApi(APIView):
 
     class SigningTokenInput(serializers.Serializer):
         purpose = serializers.ChoiceField(
-            choices=SigningToken.Purpose.choices, required=False,
+            choices=SigningToken.Purpose.choices,
+            required=False,
             help_text="enroll: single use, may send references and start one enrollment; verify: verifies only. "
             "Default: enroll while the customer may enroll through a link (first enrollment or an open re-enrollment), else verify",
         )
@@ -129,18 +138,28 @@ class SigningTokenApi(APIView):
         data = self.SigningTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = customer_services.signing_token_create(
-            customer=customer, created_by=db_user(request.user), ttl_hours=data.validated_data.get("ttl_hours"),
+            customer=customer,
+            created_by=db_user(request.user),
+            ttl_hours=data.validated_data.get("ttl_hours"),
             purpose=data.validated_data.get("purpose"),
         )
         return Response(
-            {"token": raw, "prefix": token.prefix, "purpose": token.purpose, "expires_at": token.expires_at, "customer": customer.id},
+            {
+                "token": raw,
+                "prefix": token.prefix,
+                "purpose": token.purpose,
+                "expires_at": token.expires_at,
+                "customer": customer.id,
+            },
             status=status.HTTP_201_CREATED,
         )
 
     @extend_schema(responses=inline_serializer("SigningTokensRevoked", {"revoked": serializers.IntegerField()}))
     def delete(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id)
-        return Response({"revoked": customer_services.signing_token_revoke_all(customer=customer, revoked_by=db_user(request.user))})
+        return Response(
+            {"revoked": customer_services.signing_token_revoke_all(customer=customer, revoked_by=db_user(request.user))}
+        )
 
 
 class ReenrollmentApi(APIView):
@@ -156,5 +175,7 @@ class ReenrollmentApi(APIView):
         customer = queries.customer_get(customer_id=customer_id)
         data = self.ReenrollmentInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = enrollment_services.reenrollment_open(customer=customer, opened_by=db_user(request.user), note=data.validated_data.get("note", ""))
+        customer = enrollment_services.reenrollment_open(
+            customer=customer, opened_by=db_user(request.user), note=data.validated_data.get("note", "")
+        )
         return Response({"customer": CustomerOutput(customer).data, "reenrollment_opened_at": customer.reenrollment_opened_at})

@@ -25,9 +25,17 @@ class JobListApi(APIView):
     pagination_class = Pagination
     permission_classes = [IsBackOfficeOrCustomer]
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str), OpenApiParameter("customer", int)], responses=JobOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str), OpenApiParameter("customer", int)],
+        responses=JobOutput(many=True),
+    )
     def get(self, request):
-        return paginated(self, request, queries.job_list(filters=request.query_params, scope=scope_of(request)), serializer_for(request, JobOutput, CustomerJobOutput))
+        return paginated(
+            self,
+            request,
+            queries.job_list(filters=request.query_params, scope=scope_of(request)),
+            serializer_for(request, JobOutput, CustomerJobOutput),
+        )
 
 
 class JobDetailApi(APIView):
@@ -35,4 +43,6 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses=JobOutput)
     def get(self, request, job_id):
-        return Response(serializer_for(request, JobOutput, CustomerJobOutput)(queries.job_get(job_id=job_id, scope=scope_of(request))).data)
+        return Response(
+            serializer_for(request, JobOutput, CustomerJobOutput)(queries.job_get(job_id=job_id, scope=scope_of(request))).data
+        )

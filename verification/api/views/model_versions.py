@@ -45,7 +45,9 @@ class ModelVersionListApi(APIView):
     def post(self, request):
         data = self.ModelVersionRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        mv = model_services.model_version_register(checkpoint_path=data.validated_data["checkpoint_path"], registered_by=db_user(request.user))
+        mv = model_services.model_version_register(
+            checkpoint_path=data.validated_data["checkpoint_path"], registered_by=db_user(request.user)
+        )
         return Response(ModelVersionOutput(mv).data, status=status.HTTP_201_CREATED)
 
 

@@ -55,7 +55,10 @@ class ReferenceListApi(APIView):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         return paginated(self, request, queries.reference_list(customer=customer), ReferenceOutput)
 
-    @extend_schema(request={"multipart/form-data": SignatureInput, "application/json": SignatureInput}, responses={202: ReferenceCreatedOutput})
+    @extend_schema(
+        request={"multipart/form-data": SignatureInput, "application/json": SignatureInput},
+        responses={202: ReferenceCreatedOutput},
+    )
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         signature = signature_from_request(request.data)
@@ -109,21 +112,32 @@ class EnrollmentApi(APIView):
     throttle_scope = "reference"
 
     class EnrollmentStartInput(serializers.Serializer):
-        reference_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False)
+        reference_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False
+        )
         threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
 
-    @extend_schema(responses=inline_serializer("EnrollmentStatus", {"active": EnrollmentOutput(allow_null=True), "latest": EnrollmentOutput(allow_null=True)}))
+    @extend_schema(
+        responses=inline_serializer(
+            "EnrollmentStatus", {"active": EnrollmentOutput(allow_null=True), "latest": EnrollmentOutput(allow_null=True)}
+        )
+    )
     def get(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         active = enrollment_get_active(customer=customer)
         latest = enrollment_get_latest(customer=customer)
         out = serializer_for(request, EnrollmentOutput, CustomerEnrollmentOutput)
-        return Response({
-            "active": out(active).data if active else None,
-            "latest": out(latest).data if latest else None,
-        })
+        return Response(
+            {
+                "active": out(active).data if active else None,
+                "latest": out(latest).data if latest else None,
+            }
+        )
 
-    @extend_schema(request=EnrollmentStartInput, responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})})
+    @extend_schema(
+        request=EnrollmentStartInput,
+        responses={202: inline_serializer("EnrollmentStarted", {"enrollment": EnrollmentOutput(), "job": JobOutput()})},
+    )
     def post(self, request, customer_id):
         customer = queries.customer_get(customer_id=customer_id, scope=scope_of(request))
         data = self.EnrollmentStartInput(data=request.data)
@@ -132,13 +146,21 @@ class EnrollmentApi(APIView):
         if threshold is not None and scope_of(request) is not None:
             raise DomainError("only an admin can set a per-enrollment threshold", code="permission_denied", status=403)
         enrollment, job = enrollment_services.enrollment_start(
-            customer=customer, reference_ids=data.validated_data.get("reference_ids"), threshold=threshold,
-            created_by=db_user(request.user), signing_token=signing_token_of(request),
+            customer=customer,
+            reference_ids=data.validated_data.get("reference_ids"),
+            threshold=threshold,
+            created_by=db_user(request.user),
+            signing_token=signing_token_of(request),
         )
         enrollment.refresh_from_db()
         job.refresh_from_db()
-        enrollment_out, job_out = serializer_for(request, EnrollmentOutput, CustomerEnrollmentOutput), serializer_for(request, JobOutput, CustomerJobOutput)
-        return Response({"enrollment": enrollment_out(enrollment).data, "job": job_out(job).data}, status=status.HTTP_202_ACCEPTED)
+        enrollment_out, job_out = (
+            serializer_for(request, EnrollmentOutput, CustomerEnrollmentOutput),
+            serializer_for(request, JobOutput, CustomerJobOutput),
+        )
+        return Response(
+            {"enrollment": enrollment_out(enrollment).data, "job": job_out(job).data}, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class EnrollmentRevokeApi(APIView):
@@ -155,7 +177,9 @@ class EnrollmentRevokeApi(APIView):
         enrollment = enrollment_get_active(customer=customer)
         if enrollment is None:
             raise DomainError("this customer has no active enrollment", code="no_active_enrollment", status=409)
-        enrollment = enrollment_services.enrollment_revoke(enrollment=enrollment, revoked_by=db_user(request.user), note=data.validated_data.get("note", ""))
+        enrollment = enrollment_services.enrollment_revoke(
+            enrollment=enrollment, revoked_by=db_user(request.user), note=data.validated_data.get("note", "")
+        )
         return Response(EnrollmentOutput(enrollment).data)
 
 
@@ -163,6 +187,8 @@ class EnrollmentListApi(APIView):
     pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
-    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str)], responses=EnrollmentOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str)], responses=EnrollmentOutput(many=True)
+    )
     def get(self, request):
         return paginated(self, request, enrollment_list(filters=request.query_params), EnrollmentOutput)

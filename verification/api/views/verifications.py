@@ -47,7 +47,18 @@ class VerificationListApi(APIView):
         return [IsBackOfficeOrCustomer()] if self.request.method == "GET" else [IsAdminOrCustomer()]
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, t) for n, t in [("customer", int), ("decision", str), ("status", str), ("channel", str), ("reviewed", bool), ("created_after", OpenApiTypes.DATETIME), ("created_before", OpenApiTypes.DATETIME)]],
+        parameters=[
+            OpenApiParameter(n, t)
+            for n, t in [
+                ("customer", int),
+                ("decision", str),
+                ("status", str),
+                ("channel", str),
+                ("reviewed", bool),
+                ("created_after", OpenApiTypes.DATETIME),
+                ("created_before", OpenApiTypes.DATETIME),
+            ]
+        ],
         responses=VerificationOutput(many=True),
     )
     def get(self, request):
@@ -55,7 +66,11 @@ class VerificationListApi(APIView):
         return paginated(self, request, queries.verification_list(filters=request.query_params, scope=scope_of(request)), out)
 
     @extend_schema(
-        parameters=[OpenApiParameter("wait", float, description="Wait up to this many seconds for the result (200) instead of answering 202 at once")],
+        parameters=[
+            OpenApiParameter(
+                "wait", float, description="Wait up to this many seconds for the result (200) instead of answering 202 at once"
+            )
+        ],
         request={"multipart/form-data": SignatureInput, "application/json": SignatureInput},
         responses={200: VerificationCreatedOutput, 202: VerificationCreatedOutput},
     )
@@ -69,7 +84,9 @@ class VerificationListApi(APIView):
         customer = queries.customer_get(customer_id=id_parse(customer_id, field="customer"), scope=scope)
         wait = _wait_seconds(request)
         signature = signature_from_request(request.data)
-        channel = request.data.get("channel") or (Verification.Channel.CUSTOMER if scope is not None else Verification.Channel.API)
+        channel = request.data.get("channel") or (
+            Verification.Channel.CUSTOMER if scope is not None else Verification.Channel.API
+        )
         if scope is not None:
             channel = Verification.Channel.CUSTOMER
         verification = verification_services.verification_create(
@@ -80,8 +97,14 @@ class VerificationListApi(APIView):
         else:
             verification = queries.verification_get(verification_id=verification.id)
         done = verification.status != Verification.Status.PENDING
-        verification_out, job_out = serializer_for(request, VerificationOutput, CustomerVerificationOutput), serializer_for(request, JobOutput, CustomerJobOutput)
-        body = {"verification": verification_out(verification).data, "job": job_out(verification.job).data if verification.job else None}
+        verification_out, job_out = (
+            serializer_for(request, VerificationOutput, CustomerVerificationOutput),
+            serializer_for(request, JobOutput, CustomerJobOutput),
+        )
+        body = {
+            "verification": verification_out(verification).data,
+            "job": job_out(verification.job).data if verification.job else None,
+        }
         return Response(body, status=status.HTTP_200_OK if done and wait > 0 else status.HTTP_202_ACCEPTED)
 
 
@@ -120,7 +143,10 @@ class VerificationFlaggedApi(APIView):
     pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
-    @extend_schema(parameters=[OpenApiParameter("reviewed", bool), OpenApiParameter("customer", int), OpenApiParameter("decision", str)], responses=VerificationOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("reviewed", bool), OpenApiParameter("customer", int), OpenApiParameter("decision", str)],
+        responses=VerificationOutput(many=True),
+    )
     def get(self, request):
         return paginated(self, request, queries.verification_list_flagged(filters=request.query_params), VerificationOutput)
 
@@ -133,7 +159,8 @@ class VerificationReviewApi(APIView):
         verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
         note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
         correction = serializers.BooleanField(
-            required=False, default=False,
+            required=False,
+            default=False,
             help_text="Replace the current verdict (needs a note); without it a second verdict is a 409",
         )
 
@@ -156,6 +183,9 @@ class ReviewListApi(APIView):
     pagination_class = Pagination
     permission_classes = [IsBackOffice]
 
-    @extend_schema(parameters=[OpenApiParameter("verdict", str), OpenApiParameter("verification", int), OpenApiParameter("analyst", int)], responses=ReviewOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("verdict", str), OpenApiParameter("verification", int), OpenApiParameter("analyst", int)],
+        responses=ReviewOutput(many=True),
+    )
     def get(self, request):
         return paginated(self, request, queries.review_list(filters=request.query_params), ReviewOutput)

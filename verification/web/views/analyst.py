@@ -106,7 +106,11 @@ def verification_detail(request, verification_id):
     ]
     profile = enrollment_score_profile(enrollment=enrollment) if enrollment else None
     if profile is not None:
-        profile = {**profile, "genuine_min": min(profile["genuine"], default=None), "genuine_max": max(profile["genuine"], default=None)}
+        profile = {
+            **profile,
+            "genuine_min": min(profile["genuine"], default=None),
+            "genuine_max": max(profile["genuine"], default=None),
+        }
     return render(
         request,
         "web/verification_detail.html",

@@ -86,7 +86,9 @@ def sign_upload(request, token):
     try:
         image = upload_read(form.cleaned_data["image"])
     except DomainError as exc:
-        return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status)
+        return render(
+            request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status
+        )
     mode = _link_mode(signing, enrollment_get_active(customer=customer), enrollment_get_latest(customer=customer))
     try:
         if mode != "verify":
@@ -94,9 +96,7 @@ def sign_upload(request, token):
             reference_create(customer=customer, source=ReferenceSignature.Source.UPLOAD, image=image, signing_token=signing)
             enrollment_start_when_ready(customer=customer, signing_token=signing)
             return redirect(reverse("web:sign", args=[token]) + "?uploaded=1")
-        verification = verification_create(
-            customer=customer, source="upload", image=image, channel=Verification.Channel.CUSTOMER
-        )
+        verification = verification_create(customer=customer, source="upload", image=image, channel=Verification.Channel.CUSTOMER)
     except DomainError as exc:
         return render(
             request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status
@@ -113,5 +113,10 @@ def sign_result(request, token, verification_id):
     return render(
         request,
         "web/sign_result.html",
-        {"customer": signing.customer, "token": token, "verification": verification, "pending": verification.status == Verification.Status.PENDING},
+        {
+            "customer": signing.customer,
+            "token": token,
+            "verification": verification,
+            "pending": verification.status == Verification.Status.PENDING,
+        },
     )
