@@ -29,7 +29,7 @@ def _writer_style(writer: str) -> dict:
     rng = _writer_rng(writer)
     n_strokes = rng.randint(2, 3)
     strokes = []
-    for s in range(n_strokes):
+    for _ in range(n_strokes):
         strokes.append(
             {
                 "loops": rng.randint(2, 5),

@@ -53,7 +53,7 @@ def _start(task, job_id: str) -> Job | None:
                 log.warning("job %s could not start: %s", job_id, exc)
                 if getattr(task.request, "is_eager", False):
                     return None  # still queued: the job sweeper resends it
-                raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+                raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
             time.sleep(min(2.0, 0.05 * 2**i))
     return None
 
@@ -75,14 +75,14 @@ def _run(task, job_id: str, kind: str) -> None:
             job_services.job_fail(job_id=job_id, error=f"database error: {exc}", on_fail=on_fail)
             return
         job_services.job_requeue(job_id=job_id, reason=f"database error: {exc}")
-        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
     except Exception as exc:  # unexpected: retry with backoff, then record the failure
         log.exception("job %s failed (attempt %s)", job_id, task.request.retries + 1)
         if task.request.retries >= task.max_retries or getattr(task.request, "is_eager", False):
             job_services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}", on_fail=on_fail)
             return
         job_services.job_requeue(job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
-        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
 
 
 @shared_task(name="verification.tasks.reference_embed_task", **_short)

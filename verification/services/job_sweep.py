@@ -78,7 +78,8 @@ def _sweep_one(*, job_id, now, max_attempts: int, queued_after: timedelta) -> st
             return None  # it showed life since it was selected
         before = {"status": job.status, "attempts": job.attempts, "dispatches": job.dispatches}
         if job.status == Job.Status.RUNNING and job.kind in LONG_KINDS:
-            error = f"worker lost: no sign of life for {int(lost_after.total_seconds())} s; a long job is not restarted, start it again"
+            silent = int(lost_after.total_seconds())
+            error = f"worker lost: no sign of life for {silent} s; a long job is not restarted, start it again"
         elif max(job.attempts, job.dispatches) >= max_attempts:
             error = f"gave up after {job.dispatches} sends and {job.attempts} starts"
         else:

@@ -41,7 +41,7 @@ def _error(response, status, code=None):
 
 
 def test_malformed_json(admin_client, enrolled_customer, counts):
-    customer = enrolled_customer()
+    enrolled_customer()
     before = counts()
     r = admin_client.post("/api/verifications/", data='{"customer": 1, "strokes": [', content_type="application/json")
     _error(r, 400, "malformed_request")

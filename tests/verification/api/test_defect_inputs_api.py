@@ -40,7 +40,7 @@ def test_huge_stroke_coordinates_are_refused(admin_client, enrolled_customer, va
 def test_deeply_nested_strokes_are_refused(admin_client, enrolled_customer):
     customer = enrolled_customer()
     before = _counts()
-    body = '{"customer": %d, "strokes": %s%s}' % (customer.id, "[" * 50_000, "]" * 50_000)
+    body = f'{{"customer": {customer.id}, "strokes": {"[" * 50_000}{"]" * 50_000}}}'
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     _error(r, 400, "malformed_request")
     r = admin_client.post(f"/api/customers/{customer.id}/references/", data=body, content_type="application/json")
@@ -66,7 +66,7 @@ def test_huge_reference_id_is_a_400(admin_client, make_customer):
 def test_customer_must_be_an_integer_id(admin_client, enrolled_customer, raw):
     customer = enrolled_customer()  # int(True) or int(1.9) must not pick a customer
     before = _counts()
-    body = '{"customer": %s, "strokes": %s}' % (raw.format(id=customer.id), json.dumps(demo_strokes("writer-a", 1)))
+    body = f'{{"customer": {raw.format(id=customer.id)}, "strokes": {json.dumps(demo_strokes("writer-a", 1))}}}'
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     _error(r, 400, "invalid")
     assert _counts() == before
@@ -112,7 +112,8 @@ def test_a_million_stroke_points_are_refused_fast(admin_client, enrolled_custome
     customer = enrolled_customer()
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024  # the stroke cap, not the body cap, must refuse it
     before = _counts()
-    body = '{"customer": %d, "strokes": [[%s]]}' % (customer.id, ",".join(["[1,2]"] * 1_000_000))
+    points = ",".join(["[1,2]"] * 1_000_000)
+    body = f'{{"customer": {customer.id}, "strokes": [[{points}]]}}'
     t0 = time.perf_counter()
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     elapsed = time.perf_counter() - t0

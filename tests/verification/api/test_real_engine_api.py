@@ -53,7 +53,8 @@ def test_verification_through_the_api_under_a_second(admin_client, real_engine):
         assert v["threshold"] == pytest.approx(real_engine.threshold)
     latencies.sort()
     print(
-        f"API verification latency (real engine, in-process): median {latencies[2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+        "API verification latency (real engine, in-process): "
+        f"median {latencies[2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
     )
     assert latencies[2] < 1.0
 

@@ -113,7 +113,8 @@ class SigningTokenApi(APIView):
             choices=SigningToken.Purpose.choices,
             required=False,
             help_text="enroll: single use, may send references and start one enrollment; verify: verifies only. "
-            "Default: enroll while the customer may enroll through a link (first enrollment or an open re-enrollment), else verify",
+            "Default: enroll while the customer may enroll through a link "
+            "(first enrollment or an open re-enrollment), else verify",
         )
         ttl_hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365)
 

@@ -257,7 +257,8 @@ def customer_erase(request, customer_id):
         )
         messages.success(
             request,
-            f"Biometric data erased: {summary['references']} references, {summary['verifications']} verification images. The audit record is kept.",
+            f"Biometric data erased: {summary['references']} references, "
+            f"{summary['verifications']} verification images. The audit record is kept.",
         )
     return redirect("web:customer", customer_id=c.id)
 
