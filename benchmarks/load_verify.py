@@ -63,8 +63,9 @@ def phase_seed(customers: int, refs: int, prefix: str) -> None:
     from verification.demo import demo_strokes
     from verification.models import Enrollment
     from verification.services.customers import customer_create
-    from verification.services.enrollments import enrollment_start, reference_create
+    from verification.services.enrollments import enrollment_start
     from verification.services.model_versions import model_version_active
+    from verification.services.references import reference_create
     from verification.services.users import analyst_create
 
     model_version_active()

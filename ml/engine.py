@@ -4,7 +4,7 @@
     refs = engine.embed([png_bytes, strokes, ...])
     wd = engine.fit_writer(refs)                # JSON-serialisable, store per enrollment
     result = engine.verify(wd, engine.embed([query])[0])
-    # {"score": 0.93, "accept": True, "threshold": 0.5, "similarities": [...]}
+    # {"score": 0.93, "threshold": 0.5, "similarities": [...]}  (the app decides accept, review or reject)
 
 Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
 was fixed on validation writers at the operating point recorded in the checkpoint.
@@ -124,7 +124,7 @@ class Engine:
         t = self.threshold_for(int(wd["n_refs"])) if threshold is None else float(threshold)
         scores, sims = self.score(wd, np.asarray(query_embedding, np.float32).reshape(1, -1))
         s = float(scores[0])
-        return {"score": s, "accept": bool(s >= t), "threshold": t, "similarities": [float(v) for v in sims[0]]}
+        return {"score": s, "threshold": t, "similarities": [float(v) for v in sims[0]]}
 
     @property
     def consistency_rule(self) -> consistency.ConsistencyRule:

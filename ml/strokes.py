@@ -10,6 +10,7 @@ the drawing (points, duration, speed, pressure).
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import cv2
 import numpy as np
@@ -44,6 +45,53 @@ def _point_xy(p) -> tuple[float, float, float | None, float | None]:
     return x, y, t, pr
 
 
+def stroke_points(stroke):
+    """The points of one stroke: signature_pad's ``{"points": [...]}`` or a bare list."""
+    return stroke.get("points") if isinstance(stroke, dict) else stroke
+
+
+def _coordinate_ok(v, limit: float) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= limit
+
+
+def _is_point(p, limit: float) -> bool:
+    if isinstance(p, dict):
+        return _coordinate_ok(p.get("x"), limit) and _coordinate_ok(p.get("y"), limit)
+    if isinstance(p, (list, tuple)) and len(p) >= 2:
+        return _coordinate_ok(p[0], limit) and _coordinate_ok(p[1], limit)
+    return False
+
+
+def check_strokes(strokes, *, max_strokes: int, max_points: int, max_coordinate: float) -> list:
+    """Strict structure and size of untrusted strokes, before any parsing (cheap: counts first).
+
+    A list of at most ``max_strokes`` strokes, at most ``max_points`` points in all, every
+    coordinate a JSON number (not a string or a boolean) of at most ``max_coordinate``.
+    Returns ``strokes`` unchanged; raises ``SignatureInputError("invalid_strokes", ...)``.
+    """
+    bad = SignatureInputError(
+        "invalid_strokes",
+        'strokes must be a list of strokes, each {"points": [{"x": .., "y": .., "time": .., "pressure": ..}, ...]} '
+        f"or a list of points, with finite coordinates of at most {max_coordinate:g}",
+    )
+    if not isinstance(strokes, list) or not strokes:
+        raise bad
+    if len(strokes) > max_strokes:
+        raise SignatureInputError("invalid_strokes", f"at most {max_strokes} strokes are accepted")
+    total = 0
+    for stroke in strokes:
+        points = stroke_points(stroke)
+        if not isinstance(points, list):
+            raise bad
+        total += len(points)
+        if total > max_points:
+            raise SignatureInputError("invalid_strokes", f"at most {max_points} points are accepted")
+    for stroke in strokes:
+        if not all(_is_point(p, max_coordinate) for p in stroke_points(stroke)):
+            raise bad
+    return strokes
+
+
 def parse_strokes(strokes) -> list[np.ndarray]:
     """Normalise signature_pad data (``[{points: [...]}, ...]``) or lists of points.
 
@@ -55,7 +103,7 @@ def parse_strokes(strokes) -> list[np.ndarray]:
         raise SignatureInputError("invalid_strokes", "strokes must be a non-empty list of strokes")
     out = []
     for s in strokes:
-        pts = s.get("points") if isinstance(s, dict) else s
+        pts = stroke_points(s)
         if not isinstance(pts, (list, tuple)):
             raise SignatureInputError("invalid_strokes", "each stroke must be a list of points")
         rows = [_point_xy(p) for p in pts]

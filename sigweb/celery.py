@@ -10,6 +10,14 @@ app = Celery("sigweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Tests only: SIGWEB_TEST_HOOKS names a module that connects test receivers (e.g. the job
+# delay of tests/support/job_delays.py) in a separately started worker. Unset in production.
+if os.environ.get("SIGWEB_TEST_HOOKS"):
+    import importlib
+
+    for _name in os.environ["SIGWEB_TEST_HOOKS"].split(","):
+        importlib.import_module(_name.strip())
+
 
 from celery.signals import worker_ready  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 ``short``: interactive jobs that take about a second (embed a reference, enroll, verify)
 and the job sweeper's work. A short job whose worker died is redone within
-``SIGWEB_SHORT_REDELIVERY_SECONDS`` (the job sweeper, see ``verification/services/jobs.py``).
+``SIGWEB_SHORT_REDELIVERY_SECONDS`` (the job sweeper, see ``verification/services/job_sweep.py``).
 Run: ``celery -A sigweb worker -Q short --concurrency N``.
 
 ``long``: jobs of minutes to hours (re-embed every reference, train a model). A long job

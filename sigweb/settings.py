@@ -136,6 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "verification.web.context.sigweb_rules",
             ],
         },
     },
@@ -148,7 +149,9 @@ if DATABASE_URL:
     # 0 by default: under ASGI (daphne) every request runs in a thread of its own, so a
     # persistent connection is left behind by each one until PostgreSQL refuses new clients
     # ("too many clients", seen under load). Celery workers keep their threads and may set it.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -192,7 +195,7 @@ LOGIN_URL = "web:login"  # the app's own sign-in page (/login/), for analysts an
 # A signature image larger than this is refused with 413 before it is decoded.
 SIGWEB_MAX_UPLOAD_BYTES = env_int("SIGWEB_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 # Decoded images above this many pixels are refused (decompression bombs).
-SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 40_000_000)
+SIGWEB_MAX_IMAGE_PIXELS = env_int("SIGWEB_MAX_IMAGE_PIXELS", 0)  # 0: the engine's cap (ml.preprocess.MAX_PIXELS, 40 MP)
 # The whole request body (JSON strokes included); files above the memory size spill to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = SIGWEB_MAX_UPLOAD_BYTES + 1024 * 1024
@@ -218,9 +221,6 @@ SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 
 SIGWEB_ENROLL_TOKEN_TTL_HOURS = env_int("SIGWEB_ENROLL_TOKEN_TTL_HOURS", 24)
 # Progress updates for one job are sent at most this often (status changes always go out).
 SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
-# Test/debug only: ML jobs sleep this long (in progress steps) before their work, so a
-# test can kill a worker in the middle of a job. Never set it in production.
-SIGWEB_TASK_DELAY_SECONDS = env_float("SIGWEB_TASK_DELAY_SECONDS", 0.0)
 SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
 
 # ---------------------------------------------------------------- throttles, lockout, tokens
@@ -340,13 +340,15 @@ if REDIS_URL:
             # redis-py 8's default 5 s socket timeout cuts them off, and the consumer dies
             # with TimeoutError (websocket close 1011). The socket timeout must exceed them.
             "CONFIG": {
-                "hosts": [{
-                    "address": REDIS_URL,
-                    "socket_timeout": env_float("SIGWEB_CHANNELS_SOCKET_TIMEOUT", 30.0),
-                    "socket_connect_timeout": 5,
-                    "socket_keepalive": True,
-                    "health_check_interval": 30,
-                }],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_float("SIGWEB_CHANNELS_SOCKET_TIMEOUT", 30.0),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "capacity": 1500,
                 "expiry": 30,
             },
@@ -363,7 +365,9 @@ SIGWEB_SHORT_REDELIVERY_SECONDS = env_int("SIGWEB_SHORT_REDELIVERY_SECONDS", 300
 SIGWEB_SWEEP_INTERVAL_SECONDS = env_float("SIGWEB_SWEEP_INTERVAL_SECONDS", min(30.0, SIGWEB_SHORT_REDELIVERY_SECONDS / 10))
 SIGWEB_TIME_LIMITS = {
     # default: the redelivery bound less two sweeps and a margin for the rerun itself
-    "short": env_int("SIGWEB_SHORT_TASK_TIME_LIMIT", max(20, int(SIGWEB_SHORT_REDELIVERY_SECONDS - 2 * SIGWEB_SWEEP_INTERVAL_SECONDS - 40))),
+    "short": env_int(
+        "SIGWEB_SHORT_TASK_TIME_LIMIT", max(20, int(SIGWEB_SHORT_REDELIVERY_SECONDS - 2 * SIGWEB_SWEEP_INTERVAL_SECONDS - 40))
+    ),
     "reembed": env_int("SIGWEB_REEMBED_TIME_LIMIT", 2 * 3600),
     "train": env_int("SIGWEB_TRAIN_TIME_LIMIT", 12 * 3600),
 }

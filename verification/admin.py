@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, SigningToken, Verification
+from verification.models import (
+    AuditEvent,
+    Customer,
+    Enrollment,
+    Job,
+    ModelVersion,
+    ReferenceSignature,
+    Review,
+    SigningToken,
+    Verification,
+)
 
 
 @admin.register(Customer)

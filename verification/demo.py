@@ -29,7 +29,7 @@ def _writer_style(writer: str) -> dict:
     rng = _writer_rng(writer)
     n_strokes = rng.randint(2, 3)
     strokes = []
-    for s in range(n_strokes):
+    for _ in range(n_strokes):
         strokes.append(
             {
                 "loops": rng.randint(2, 5),
@@ -55,7 +55,7 @@ def demo_strokes(writer: str, sample: int, *, jitter: float = 1.0) -> list[dict]
     """One signature of ``writer``; ``sample`` picks the jitter, ``jitter`` scales it."""
     style = _writer_style(writer)
     rng = random.Random(f"{writer}/{sample}")
-    j = lambda scale: rng.gauss(0.0, scale * jitter)  # noqa: E731
+    j = lambda scale: rng.gauss(0.0, scale * jitter)
     scale = 1.0 + j(0.04)
     slant = style["slant"] + j(0.03)
     x0, y0 = 60 + j(6), CANVAS_H / 2 + j(5)
@@ -75,7 +75,9 @@ def demo_strokes(writer: str, sample: int, *, jitter: float = 1.0) -> list[dict]
             y = y0 + st["rise"] * u - amp * math.sin(angle) * (0.6 + 0.4 * math.sin(math.pi * u)) + j(0.6)
             x = x + slant * (y0 - y)
             t += 8 + abs(j(1.5))
-            points.append({"x": round(x0 + (x - x0) * scale, 2), "y": round(y0 + (y - y0) * scale, 2), "time": int(t), "pressure": 0.5})
+            points.append(
+                {"x": round(x0 + (x - x0) * scale, 2), "y": round(y0 + (y - y0) * scale, 2), "time": int(t), "pressure": 0.5}
+            )
         out.append({"points": points})
         x_cursor += width + st["gap"]
         t += 120
@@ -86,12 +88,21 @@ def demo_strokes(writer: str, sample: int, *, jitter: float = 1.0) -> list[dict]
             x = x0 - 10 + (x_cursor - x0 + 10) * u
             y = y0 + 45 + style["flourish_amp"] * math.sin(math.pi * u) * (1 + j(0.05)) + j(0.6)
             t += 6
-            points.append({"x": round(x0 + (x - x0) * scale, 2), "y": round(y0 + (y - y0) * scale, 2), "time": int(t), "pressure": 0.5})
+            points.append(
+                {"x": round(x0 + (x - x0) * scale, 2), "y": round(y0 + (y - y0) * scale, 2), "time": int(t), "pressure": 0.5}
+            )
         out.append({"points": points})
     if style["dot"]:
         cx, cy = x0 + 40 + j(2), y0 - 55 + j(2)
         t += 100
-        out.append({"points": [{"x": round(cx + k * 0.8, 2), "y": round(cy + k * 0.5, 2), "time": int(t + 5 * k), "pressure": 0.5} for k in range(12)]})
+        out.append(
+            {
+                "points": [
+                    {"x": round(cx + k * 0.8, 2), "y": round(cy + k * 0.5, 2), "time": int(t + 5 * k), "pressure": 0.5}
+                    for k in range(12)
+                ]
+            }
+        )
     return out
 
 

@@ -35,7 +35,11 @@ class SigWebCollector:
         from verification.models import Job, Verification
 
         queued, running, durations, decisions = _families()
-        by_queue = Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values("queue", "status").annotate(n=Count("id"))
+        by_queue = (
+            Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+            .values("queue", "status")
+            .annotate(n=Count("id"))
+        )
         for row in by_queue:
             (queued if row["status"] == Job.Status.QUEUED else running).add_metric([row["queue"] or ""], row["n"])
 

@@ -49,7 +49,10 @@ def metrics_allowed(request) -> bool:
 @require_http_methods(["GET"])
 def metrics(request):
     if not metrics_allowed(request):
-        return JsonResponse({"error": {"code": "permission_denied", "message": "metrics are served to the configured addresses or token only"}}, status=403)
+        return JsonResponse(
+            {"error": {"code": "permission_denied", "message": "metrics are served to the configured addresses or token only"}},
+            status=403,
+        )
     from django_prometheus.exports import ExportToDjangoView
 
     from verification.metrics import metrics_register

@@ -54,8 +54,30 @@ def verification_payload(v: Verification) -> dict:
 # forger. These lists are the one place that says so; the REST serializers for customers
 # and the /ws/customer/ consumer both use them. Back-office roles see the full payloads.
 
-CUSTOMER_VERIFICATION_FIELDS = ("id", "customer", "status", "decision", "channel", "source", "job", "error", "created_at", "completed_at")
-CUSTOMER_JOB_FIELDS = ("id", "kind", "status", "progress", "message", "error", "customer", "created_at", "started_at", "finished_at")
+CUSTOMER_VERIFICATION_FIELDS = (
+    "id",
+    "customer",
+    "status",
+    "decision",
+    "channel",
+    "source",
+    "job",
+    "error",
+    "created_at",
+    "completed_at",
+)
+CUSTOMER_JOB_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "progress",
+    "message",
+    "error",
+    "customer",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
 CUSTOMER_JOB_RESULT_KEYS = ("verification_id", "decision", "reference_id", "enrollment_id")
 CUSTOMER_ENROLLMENT_FIELDS = ("id", "customer", "status", "references", "error", "created_at", "activated_at", "revoked_at")
 

@@ -28,7 +28,9 @@ class CustomerPrincipal:
 
 
 def is_admin(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False) and getattr(user, "is_active", False))
+    return bool(
+        getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False) and getattr(user, "is_active", False)
+    )
 
 
 def is_analyst(user) -> bool:

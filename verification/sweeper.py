@@ -1,4 +1,4 @@
-"""Runs the job sweeper (``services.jobs.jobs_sweep``) every SIGWEB_SWEEP_INTERVAL_SECONDS.
+"""Runs the job sweeper (``services.job_sweep.jobs_sweep``) every SIGWEB_SWEEP_INTERVAL_SECONDS.
 
 No Celery beat: every Celery worker starts one sweeper thread in its main process when it
 is ready (``sigweb/celery.py``), and in embedded mode the web process starts one
@@ -23,7 +23,7 @@ _stop = threading.Event()
 
 
 def sweep_once() -> dict:
-    from verification.services.jobs import jobs_sweep
+    from verification.services.job_sweep import jobs_sweep
 
     close_old_connections()
     try:
@@ -36,7 +36,7 @@ def _loop(interval: float) -> None:
     while not _stop.wait(interval):
         try:
             sweep_once()
-        except Exception:  # noqa: BLE001  a failed sweep (database down) is retried next interval
+        except Exception:
             log.exception("job sweep failed")
 
 

@@ -2,7 +2,7 @@
 
 Short tasks (embed, enroll, verify) acknowledge late and are re-queued when their worker
 process dies; a whole worker that dies is covered by the job sweeper, which resends a
-short job whose heartbeat stopped (``services/jobs.py``). Long tasks (re-embed, train)
+short job whose heartbeat stopped (``services/job_sweep.py``). Long tasks (re-embed, train)
 are acknowledged on receipt and never start twice. Every task retries transient failures
 (a locked or restarting database, also while starting the job) with exponential backoff,
 and has the time limit of its class. ``job_start`` returns None for a job that is already
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,9 +24,7 @@ from django.db import DatabaseError
 from verification.errors import DomainError
 from verification.models import Job
 from verification.services import jobs as job_services
-from verification.services.enrollments import enrollment_fit, enrollment_fit_failed, reference_embed, reference_embed_failed
-from verification.services.model_versions import model_reembed, model_train
-from verification.services.verifications import verification_score, verification_score_failed
+from verification.services.job_handlers import FAIL_HANDLERS, WORK_FOR_KIND
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +53,13 @@ def _start(task, job_id: str) -> Job | None:
                 log.warning("job %s could not start: %s", job_id, exc)
                 if getattr(task.request, "is_eager", False):
                     return None  # still queued: the job sweeper resends it
-                raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+                raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
             time.sleep(min(2.0, 0.05 * 2**i))
     return None
 
 
-def _run(task, job_id: str, work: Callable[..., None], on_fail: Callable[[Job], None] | None) -> None:
+def _run(task, job_id: str, kind: str) -> None:
+    work, on_fail = WORK_FOR_KIND[kind], FAIL_HANDLERS[kind]
     job = _start(task, job_id)
     if job is None:
         log.info("job %s: nothing to do (finished, running elsewhere, or not startable now)", job_id)
@@ -77,46 +75,36 @@ def _run(task, job_id: str, work: Callable[..., None], on_fail: Callable[[Job], 
             job_services.job_fail(job_id=job_id, error=f"database error: {exc}", on_fail=on_fail)
             return
         job_services.job_requeue(job_id=job_id, reason=f"database error: {exc}")
-        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
     except Exception as exc:  # unexpected: retry with backoff, then record the failure
         log.exception("job %s failed (attempt %s)", job_id, task.request.retries + 1)
         if task.request.retries >= task.max_retries or getattr(task.request, "is_eager", False):
             job_services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}", on_fail=on_fail)
             return
         job_services.job_requeue(job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
-        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
+        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
 
 
 @shared_task(name="verification.tasks.reference_embed_task", **_short)
 def reference_embed_task(self, job_id: str) -> None:
-    _run(self, job_id, reference_embed, reference_embed_failed)
+    _run(self, job_id, Job.Kind.EMBED_REFERENCE)
 
 
 @shared_task(name="verification.tasks.enrollment_fit_task", **_short)
 def enrollment_fit_task(self, job_id: str) -> None:
-    _run(self, job_id, enrollment_fit, enrollment_fit_failed)
+    _run(self, job_id, Job.Kind.ENROLL)
 
 
 @shared_task(name="verification.tasks.verification_score_task", **_short)
 def verification_score_task(self, job_id: str) -> None:
-    _run(self, job_id, verification_score, verification_score_failed)
+    _run(self, job_id, Job.Kind.VERIFY)
 
 
 @shared_task(name="verification.tasks.model_reembed_task", time_limit=_REEMBED, soft_time_limit=_REEMBED - 30, **_long)
 def model_reembed_task(self, job_id: str) -> None:
-    _run(self, job_id, model_reembed, None)
+    _run(self, job_id, Job.Kind.REEMBED)
 
 
 @shared_task(name="verification.tasks.model_train_task", time_limit=_TRAIN, soft_time_limit=_TRAIN - 60, **_long)
 def model_train_task(self, job_id: str) -> None:
-    _run(self, job_id, model_train, None)
-
-
-# What marks a job's domain rows failed, by kind (the job sweeper uses it too).
-FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
-    Job.Kind.EMBED_REFERENCE: reference_embed_failed,
-    Job.Kind.ENROLL: enrollment_fit_failed,
-    Job.Kind.VERIFY: verification_score_failed,
-    Job.Kind.REEMBED: None,
-    Job.Kind.TRAIN: None,
-}
+    _run(self, job_id, Job.Kind.TRAIN)

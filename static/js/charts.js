@@ -1,4 +1,5 @@
 // Small inline-SVG charts: scores over time and an enrollment's threshold trade-off.
+import { rules } from "./rules.js";
 const NS = "http://www.w3.org/2000/svg";
 
 function el(name, attrs = {}, text) {
@@ -19,7 +20,7 @@ function frame(width, height, m) {
 }
 
 // series: [{id, t, score, threshold, decision}], oldest first
-export function scoreChart(container, series, { highlight = null, margin = 0.15, width = 720, height = 240 } = {}) {
+export function scoreChart(container, series, { highlight = null, margin = rules.review_margin, width = 720, height = 240 } = {}) {
   const m = { top: 12, right: 12, bottom: 26, left: 40 };
   const { svg, y } = frame(width, height, m);
   const n = series.length;
@@ -82,7 +83,7 @@ export function tradeoffChart(container, profile, { width = 560, height = 260 } 
 }
 
 // One score on a 0..1 axis against the customer's genuine and impostor scores.
-export function rangeChart(container, profile, score, { width = 360, height = 86, margin = 0.15 } = {}) {
+export function rangeChart(container, profile, score, { width = 360, height = 86, margin = rules.review_margin } = {}) {
   const m = { left: 12, right: 12 };
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", "aria-hidden": "true" });
   const x = (t) => m.left + Math.max(0, Math.min(1, t)) * (width - m.left - m.right);

@@ -1,5 +1,6 @@
 // A list of jobs with live progress bars (used by the dashboard and the jobs page).
-const KIND = { embed_reference: "Embed reference", enroll: "Enrollment", verify: "Verification", reembed: "Re-embed for new model", train: "Model training" };
+import { rules } from "./rules.js";
+const KIND = rules.job_kinds; // Job.Kind labels, from the server (static/js/rules.js)
 
 export function jobsPanel(container, { limit = 10 } = {}) {
   const jobs = new Map();

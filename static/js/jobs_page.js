@@ -1,8 +1,9 @@
 // Jobs page: progress bars of the listed jobs move live; new jobs appear at the top.
+import { rules } from "./rules.js";
 import { LiveSocket, statusLabel } from "./live.js";
 
 const tbody = document.querySelector("#jobs-table tbody");
-const KIND = { embed_reference: "Embed a reference signature", enroll: "Enroll a customer", verify: "Verify a signature", reembed: "Re-embed references for a model version", train: "Train a writer-independent model" };
+const KIND = rules.job_kinds; // Job.Kind labels, from the server (static/js/rules.js)
 
 function update(job) {
   const prev = tbody.querySelector(`tr[data-job="${job.id}"] [data-role="status"]`);

@@ -172,12 +172,12 @@ async function finishEnrollment() {
 
 async function saveSample() {
   const png = pad.toPNG();
-  await api(`/api/customers/${customer}/references/`, { strokes: pad.strokes(), source: "pad" });
+  const saved = await api(`/api/customers/${customer}/references/`, { strokes: pad.strokes(), source: "pad" });
   collected += 1;
   addThumbnail(png);
   pad.clear();
   renderProgress();
-  if (collected >= needed) {
+  if (saved.enrollment_ready) { // the server decides when the samples are complete
     setFeedback(`All ${needed} signatures saved.`, "ok");
     await finishEnrollment();
   } else {
@@ -237,7 +237,7 @@ submitBtn.addEventListener("click", async () => {
 
 renderProgress();
 if (upload && !upload.open) upload.classList.add("upload--secondary");
-if (mode === "enroll" && collected >= needed && root.dataset.enrolling !== "1") {
+if (root.dataset.enrollmentReady === "1") { // the server's rule (link_enrollment_ready)
   setFeedback("All signatures are saved; finishing your enrollment.", "ok");
   finishEnrollment().catch((err) => setFeedback(err.message, "error"));
 } else if (root.dataset.enrolling === "1") {

@@ -8,8 +8,9 @@ from django.db import transaction
 from verification.demo import demo_strokes
 from verification.models import Verification
 from verification.services.customers import customer_create, signing_token_create
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
 from verification.services.model_versions import model_version_active
+from verification.services.references import reference_create
 from verification.services.users import analyst_create
 from verification.services.verifications import verification_create
 

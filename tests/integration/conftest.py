@@ -88,6 +88,9 @@ class Worker:
             }
         )
         env.update({k: str(v) for k, v in env_extra.items()})
+        if "SIGWEB_TASK_DELAY_SECONDS" in env_extra:  # the test-only job delay (tests/support/job_delays.py)
+            env["SIGWEB_TEST_HOOKS"] = "job_delays"
+            env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "tests" / "support"), env.get("PYTHONPATH", "")] if p)
         self.log = open(self.log_path, "w")
         cmd = [
             sys.executable,

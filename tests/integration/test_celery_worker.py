@@ -11,7 +11,8 @@ from conftest import REAL_CHECKPOINT, wait_for
 from verification.demo import demo_strokes
 from verification.models import Job, Verification
 from verification.services.customers import customer_create
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
+from verification.services.references import reference_create
 from verification.services.users import analyst_create
 from verification.services.verifications import verification_create
 

@@ -60,8 +60,9 @@ def test_embedded_defaults_without_environment():
 def test_redis_and_postgres_from_the_environment():
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CHANNEL_LAYERS['default']['BACKEND'], "
-        "s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] > s.SIGWEB_TIME_LIMITS['train'])"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+        "s.CHANNEL_LAYERS['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, "
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] > s.SIGWEB_TIME_LIMITS['train'])"
     )
     env = dict(
         os.environ,
@@ -105,7 +106,10 @@ def test_long_tasks_are_acknowledged_on_receipt_and_short_ones_late():
 
 
 def test_short_redelivery_bound_leaves_room_for_the_time_limit_and_a_sweep():
-    code = "import django; django.setup(); from django.conf import settings as s; print(s.SIGWEB_TIME_LIMITS['short'], s.SIGWEB_SWEEP_INTERVAL_SECONDS)"
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SIGWEB_TIME_LIMITS['short'], s.SIGWEB_SWEEP_INTERVAL_SECONDS)"
+    )
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="sigweb.settings", SIGWEB_SHORT_REDELIVERY_SECONDS="300")
     env.pop("SIGWEB_SHORT_TASK_TIME_LIMIT", None)
     env.pop("SIGWEB_SWEEP_INTERVAL_SECONDS", None)
@@ -138,5 +142,12 @@ def test_web_server_does_not_keep_a_database_connection_per_request_thread():
     env.pop("DATABASE_CONN_MAX_AGE", None)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["0"], out.stderr
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(env, DATABASE_CONN_MAX_AGE="60"), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(env, DATABASE_CONN_MAX_AGE="60"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.stdout.split() == ["60"], out.stderr  # workers may keep theirs

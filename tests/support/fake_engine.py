@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.errors import SignatureInputError
+from verification.ml_engine import SignatureInputError, strokes_parse
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,12 @@ class FakePrepared:
     kind: str
 
 
-def _points(stroke):
-    pts = stroke.get("points") if isinstance(stroke, dict) else stroke
-    out = []
-    for p in pts:
-        if isinstance(p, dict):
-            out.append((float(p["x"]), float(p["y"])))
-        else:
-            out.append((float(p[0]), float(p[1])))
-    return out
-
-
 class FakeEngine:
+    """Implements ``verification.ml_engine.SignatureEngine`` (tests/verification/test_fake_engine.py)."""
+
     embedding_dim = 64
     preprocess_version = "fake-pp-1"
+    canvas = (16, 32)
 
     def __init__(self, path: str | None = None, threshold: float = 0.5):
         self.path = path or ""
@@ -61,12 +53,7 @@ class FakeEngine:
             ink = 1.0 - gray
             kind = "image"
         elif isinstance(source, list):
-            try:
-                strokes = [_points(s) for s in source]
-            except Exception:
-                raise SignatureInputError("invalid_strokes", "strokes are not lists of points") from None
-            if sum(len(s) for s in strokes) < 10:
-                raise SignatureInputError("too_few_points", "too few points to be a signature")
+            strokes = [[(float(x), float(y)) for x, y in a[:, :2]] for a in strokes_parse(source)]
             canvas = Image.new("L", (600, 200), 0)
             draw = ImageDraw.Draw(canvas)
             for s in strokes:
@@ -89,30 +76,35 @@ class FakeEngine:
         Image.fromarray((prepared.image * 255).astype(np.uint8)).save(buf, format="PNG")
         return buf.getvalue()
 
-    def embed(self, items):
-        self.calls["embed"] += 1
+    def embed_images(self, images, batch_size=64):
         rows = []
-        for item in items:
-            p = self.prepare(item)
-            v = np.asarray(Image.fromarray((p.image * 255).astype(np.uint8)).resize((8, 8)), dtype=np.float32).reshape(-1)
+        for image in np.asarray(images, np.float32):
+            v = np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((8, 8)), dtype=np.float32).reshape(-1)
             v = v - v.mean()
             rows.append(v / (np.linalg.norm(v) + 1e-6))
-        return np.stack(rows).astype(np.float32)
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 64), np.float32)
+
+    def embed(self, items, batch_size=64):
+        self.calls["embed"] += 1
+        return self.embed_images(np.stack([self.prepare(item).image for item in items]))
 
     # decisions
-    def fit_writer(self, refs):
-        refs = np.asarray(refs, np.float32)
+    def fit_writer(self, reference_embeddings):
+        refs = np.asarray(reference_embeddings, np.float32)
         if refs.ndim != 2 or len(refs) < 1:
             raise ValueError("need (R, D) references")
         return {"refs": refs.tolist(), "n_refs": int(len(refs)), "model_version": self.model_version}
 
-    def verify(self, wd, query, threshold=None):
+    def score(self, wd, queries):
+        refs = np.asarray(wd["refs"], np.float32)
+        sims = np.asarray(queries, np.float32).reshape(-1, refs.shape[1]) @ refs.T
+        return np.clip((sims.mean(axis=1) + 1) / 2, 0, 1), sims
+
+    def verify(self, wd, query_embedding, threshold=None):
         self.calls["verify"] += 1
         t = self.threshold if threshold is None else float(threshold)
-        refs = np.asarray(wd["refs"], np.float32)
-        sims = refs @ np.asarray(query, np.float32).reshape(-1)
-        score = float(np.clip((sims.mean() + 1) / 2, 0, 1))
-        return {"score": score, "accept": score >= t, "threshold": t, "similarities": [float(s) for s in sims]}
+        scores, sims = self.score(wd, query_embedding)
+        return {"score": float(scores[0]), "threshold": t, "similarities": [float(s) for s in sims[0]]}
 
     def identify(self, query, candidates, top_k=5):
         ranked = [(k, self.verify(wd, query)["score"]) for k, wd in candidates.items()]

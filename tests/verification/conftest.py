@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
-from fake_engine import FakeEngine
 from rest_framework.test import APIClient
 
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.roles import ANALYSTS_GROUP
+
+import job_delays  # noqa: F401  (connects the test-only job delay, SIGWEB_TASK_DELAY_SECONDS)
+from fake_engine import FakeEngine
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +106,8 @@ def make_customer():
 @pytest.fixture
 def enrolled_customer(make_customer):
     """A customer with 4 pad references and an active enrollment (jobs already ran)."""
-    from verification.services.enrollments import enrollment_start, reference_create
+    from verification.services.enrollments import enrollment_start
+    from verification.services.references import reference_create
 
     def make(writer: str = "writer-a", n_refs: int = 4, **kwargs):
         customer = make_customer(**kwargs)

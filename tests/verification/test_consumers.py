@@ -35,7 +35,6 @@ async def _refused_with(comm, code):
     assert out["type"] == "websocket.close" and out.get("code") == code, out
 
 
-
 def run(coro):
     return asyncio.run(coro)
 
@@ -85,7 +84,10 @@ def test_dashboard_snapshot_then_results(enrolled_customer, analyst_user):
         job_msgs = []
         result = await _receive_until(
             comm,
-            lambda m: (job_msgs.append(m) if m["type"] == "job" else None) or (m["type"] == "verification" and m["verification"]["status"] == "done"),
+            lambda m: (
+                (job_msgs.append(m) if m["type"] == "job" else None)
+                or (m["type"] == "verification" and m["verification"]["status"] == "done")
+            ),
         )
         assert result["verification"]["id"] == v.id and result["verification"]["decision"]
         job_statuses = [m["job"]["status"] for m in job_msgs if m["job"]["id"] == str(v.job_id)]

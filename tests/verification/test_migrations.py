@@ -7,7 +7,6 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 
-
 def _migration(suffix: str):
     """(this migration, its parents), found by name: numbers change when branches merge."""
     graph = MigrationExecutor(connection).loader.graph

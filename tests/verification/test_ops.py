@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
+
 from verification.demo import demo_strokes
 from verification.services.customers import signing_token_create
 
@@ -57,6 +58,7 @@ def test_readyz_names_a_model_that_does_not_load(db, monkeypatch):
 
 def test_readyz_names_a_broken_database(db, monkeypatch):
     from django.db import OperationalError
+
     from verification.selectors import health
 
     def down():
@@ -73,7 +75,9 @@ def test_readyz_names_a_broken_database(db, monkeypatch):
 def _metric(text: str, name: str, **labels) -> float | None:
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     for line in text.splitlines():
-        if line.startswith(name + ("{" + want + "}" if want else " ")) or (want and line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())):
+        if line.startswith(name + ("{" + want + "}" if want else " ")) or (
+            want and line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())
+        ):
             return float(line.rsplit(" ", 1)[1])
     return None
 
@@ -82,7 +86,9 @@ def test_metrics_report_latency_jobs_queues_and_decisions(admin_client, enrolled
     from verification.models import Job
 
     customer = enrolled_customer()
-    r = admin_client.post("/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 2)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 2)}, format="json"
+    )
     decision = r.json()["verification"]["decision"]
     Job.objects.create(kind=Job.Kind.VERIFY, queue="short", status=Job.Status.QUEUED, params={})
     r = Client(REMOTE_ADDR="127.0.0.1").get("/metrics")

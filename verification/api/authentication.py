@@ -55,7 +55,12 @@ class ExpiringTokenScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Token <key>`: a back-office API token (expires after SIGWEB_API_TOKEN_TTL_DAYS)"}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`: a back-office API token (expires after SIGWEB_API_TOKEN_TTL_DAYS)",
+        }
 
 
 class SigningTokenScheme(OpenApiAuthenticationExtension):
@@ -63,4 +68,9 @@ class SigningTokenScheme(OpenApiAuthenticationExtension):
     name = "signingToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Signing <token>`: a customer's own signing token"}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Signing <token>`: a customer's own signing token",
+        }

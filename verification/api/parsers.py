@@ -36,7 +36,5 @@ class SignatureJSONParser(JSONParser):
         except ValueError:
             length = 0
         if length > limit:
-            raise DomainError(
-                f"The JSON body is {length} bytes; a signature needs at most {limit}", code="too_large", status=413
-            )
+            raise DomainError(f"The JSON body is {length} bytes; a signature needs at most {limit}", code="too_large", status=413)
         return super().parse(stream, media_type, parser_context)

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from rest_framework import serializers
 
 from verification.errors import DomainError
-from verification.payloads import CUSTOMER_ENROLLMENT_FIELDS, CUSTOMER_JOB_FIELDS, CUSTOMER_VERIFICATION_FIELDS, customer_job_result
 from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, Verification
+from verification.payloads import (
+    CUSTOMER_ENROLLMENT_FIELDS,
+    CUSTOMER_JOB_FIELDS,
+    CUSTOMER_VERIFICATION_FIELDS,
+    customer_job_result,
+)
 
 
 class CustomerOutput(serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "external_ref", "name", "status", "consent_at", "erased_at", "reenrollment_opened_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "external_ref",
+            "name",
+            "status",
+            "consent_at",
+            "erased_at",
+            "reenrollment_opened_at",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ReferenceOutput(serializers.ModelSerializer):
@@ -25,7 +39,20 @@ class ReferenceOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ReferenceSignature
-        fields = ["id", "customer", "source", "status", "approval", "quality", "model_version", "has_image", "has_strokes", "preview_url", "created_at", "erased_at"]
+        fields = [
+            "id",
+            "customer",
+            "source",
+            "status",
+            "approval",
+            "quality",
+            "model_version",
+            "has_image",
+            "has_strokes",
+            "preview_url",
+            "created_at",
+            "erased_at",
+        ]
 
     def get_has_image(self, obj) -> bool:
         return obj.image_content_type != "" and obj.status != ReferenceSignature.Status.ERASED
@@ -40,7 +67,22 @@ class ReferenceOutput(serializers.ModelSerializer):
 class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = Job
-        fields = ["id", "kind", "status", "progress", "message", "params", "result", "error", "queue", "attempts", "customer", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "error",
+            "queue",
+            "attempts",
+            "customer",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class EnrollmentOutput(serializers.ModelSerializer):
@@ -48,7 +90,19 @@ class EnrollmentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Enrollment
-        fields = ["id", "customer", "status", "model_version", "threshold", "references", "history", "error", "created_at", "activated_at", "revoked_at"]
+        fields = [
+            "id",
+            "customer",
+            "status",
+            "model_version",
+            "threshold",
+            "references",
+            "history",
+            "error",
+            "created_at",
+            "activated_at",
+            "revoked_at",
+        ]
 
 
 class ReviewOutput(serializers.ModelSerializer):
@@ -67,9 +121,27 @@ class VerificationOutput(serializers.ModelSerializer):
     class Meta:
         model = Verification
         fields = [
-            "id", "customer", "enrollment", "job", "status", "decision", "flagged", "reviewed", "score", "threshold",
-            "similarities", "model_version", "timings", "quality", "source", "channel", "error", "preview_url",
-            "created_at", "completed_at", "erased_at",
+            "id",
+            "customer",
+            "enrollment",
+            "job",
+            "status",
+            "decision",
+            "flagged",
+            "reviewed",
+            "score",
+            "threshold",
+            "similarities",
+            "model_version",
+            "timings",
+            "quality",
+            "source",
+            "channel",
+            "error",
+            "preview_url",
+            "created_at",
+            "completed_at",
+            "erased_at",
         ]
 
     def get_reviewed(self, obj) -> bool:
@@ -111,13 +183,35 @@ class CustomerEnrollmentOutput(EnrollmentOutput):
 class ModelVersionOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "name", "checkpoint_path", "preprocess_version", "embedding_dim", "threshold", "metrics", "is_active", "activated_at", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "checkpoint_path",
+            "preprocess_version",
+            "embedding_dim",
+            "threshold",
+            "metrics",
+            "is_active",
+            "activated_at",
+            "created_at",
+        ]
 
 
 class AuditEventOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "action", "actor", "actor_username", "customer_id_ref", "customer_external_ref", "before", "after", "details", "created_at"]
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "actor_username",
+            "customer_id_ref",
+            "customer_external_ref",
+            "before",
+            "after",
+            "details",
+            "created_at",
+        ]
 
 
 class SignatureInput(serializers.Serializer):
@@ -145,14 +239,56 @@ def signature_from_request(data) -> dict:
             raise DomainError("strokes is not valid JSON", code="malformed_request") from None
     image = None
     if image_file is not None:
-        if image_file.size is not None and image_file.size > settings.SIGWEB_MAX_UPLOAD_BYTES:
-            raise DomainError(
-                f"The upload is {image_file.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}", code="too_large", status=413
-            )
-        image = image_file.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+        from verification.services.signatures import upload_read
+
+        image = upload_read(image_file)
     if image is None and strokes is None:
         raise DomainError("send an image file (multipart field 'image') or strokes (JSON field 'strokes')", code="invalid")
     if image is not None and strokes is not None:
         raise DomainError("send either an image or strokes, not both", code="invalid")
     source = serializer.validated_data.get("source") or ("pad" if strokes is not None else "upload")
     return {"image": image, "strokes": strokes, "source": source}
+
+
+class ReferenceCreatedOutput(serializers.Serializer):
+    """``POST .../references/``: the reference, its embedding job, and whether the caller's
+    signing link has now sent all its samples (the signing page then starts the enrollment)."""
+
+    reference = ReferenceOutput()
+    job = JobOutput()
+    enrollment_ready = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ReferenceCreated"
+
+
+class MeOutput(serializers.Serializer):
+    """``GET /api/me/``: who is asking."""
+
+    role = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    customer = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        ref_name = "Me"
+
+
+class SigningTokenCreatedOutput(serializers.Serializer):
+    """A new signing link; ``token`` is shown once."""
+
+    token = serializers.CharField()
+    prefix = serializers.CharField()
+    purpose = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    customer = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "SigningTokenCreated"
+
+
+class ReenrollmentOpenedOutput(serializers.Serializer):
+    customer = CustomerOutput()
+    reenrollment_opened_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "ReenrollmentOpened"

@@ -12,8 +12,12 @@ urlpatterns = [
     path("customers/<int:customer_id>/references/", views.ReferenceListApi.as_view(), name="customer-references"),
     path("customers/<int:customer_id>/enrollment/", views.EnrollmentApi.as_view(), name="customer-enrollment"),
     path("customers/<int:customer_id>/enrollment/reenrollment/", views.ReenrollmentApi.as_view(), name="customer-reenrollment"),
-    path("customers/<int:customer_id>/enrollment/revoke/", views.EnrollmentRevokeApi.as_view(), name="customer-enrollment-revoke"),
-    path("references/<int:reference_id>/approve/", views.ReferenceApprovalApi.as_view(decision="approve"), name="reference-approve"),
+    path(
+        "customers/<int:customer_id>/enrollment/revoke/", views.EnrollmentRevokeApi.as_view(), name="customer-enrollment-revoke"
+    ),
+    path(
+        "references/<int:reference_id>/approve/", views.ReferenceApprovalApi.as_view(decision="approve"), name="reference-approve"
+    ),
     path("references/<int:reference_id>/reject/", views.ReferenceApprovalApi.as_view(decision="reject"), name="reference-reject"),
     path("references/<int:reference_id>/preview.png", views.ReferencePreviewApi.as_view(), name="reference-preview"),
     path("enrollments/", views.EnrollmentListApi.as_view(), name="enrollment-list"),
@@ -27,7 +31,9 @@ urlpatterns = [
     path("jobs/<str:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
     path("model-versions/", views.ModelVersionListApi.as_view(), name="model-version-list"),
     path("model-versions/train/", views.ModelTrainApi.as_view(), name="model-version-train"),
-    path("model-versions/<int:model_version_id>/activate/", views.ModelVersionActivateApi.as_view(), name="model-version-activate"),
+    path(
+        "model-versions/<int:model_version_id>/activate/", views.ModelVersionActivateApi.as_view(), name="model-version-activate"
+    ),
     path("audit-events/", views.AuditEventListApi.as_view(), name="audit-event-list"),
     path("audit-events/export.csv", views.AuditEventExportApi.as_view(), name="audit-event-export"),
     # last: any other /api/ path is a JSON 404 (never Django's HTML page, even with DEBUG on)

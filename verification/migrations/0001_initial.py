@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,189 +15,430 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_ref', models.CharField(help_text="The customer's id in the bank's own systems", max_length=128, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('erased', 'Biometric data erased')], db_index=True, default='active', max_length=16)),
-                ('consent_at', models.DateTimeField(blank=True, help_text='When the customer consented to biometric processing', null=True)),
-                ('erased_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "external_ref",
+                    models.CharField(help_text="The customer's id in the bank's own systems", max_length=128, unique=True),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("suspended", "Suspended"), ("erased", "Biometric data erased")],
+                        db_index=True,
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "consent_at",
+                    models.DateTimeField(blank=True, help_text="When the customer consented to biometric processing", null=True),
+                ),
+                ("erased_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(db_index=True, max_length=64)),
-                ('customer_id_ref', models.BigIntegerField(blank=True, db_index=True, help_text='Customer.id, kept after deletion', null=True)),
-                ('customer_external_ref', models.CharField(blank=True, max_length=128)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(db_index=True, max_length=64)),
+                (
+                    "customer_id_ref",
+                    models.BigIntegerField(blank=True, db_index=True, help_text="Customer.id, kept after deletion", null=True),
+                ),
+                ("customer_external_ref", models.CharField(blank=True, max_length=128)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('embed_reference', 'Embed a reference signature'), ('enroll', 'Enroll a customer (fit writer-dependent parameters)'), ('verify', 'Verify a signature'), ('reembed', 'Re-embed references for a model version'), ('train', 'Train a writer-independent model')], db_index=True, max_length=32)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('queue', models.CharField(blank=True, max_length=32)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='verification.customer')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("embed_reference", "Embed a reference signature"),
+                            ("enroll", "Enroll a customer (fit writer-dependent parameters)"),
+                            ("verify", "Verify a signature"),
+                            ("reembed", "Re-embed references for a model version"),
+                            ("train", "Train a writer-independent model"),
+                        ],
+                        db_index=True,
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("queue", models.CharField(blank=True, max_length=32)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="verification.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(help_text='Engine.model_version: architecture + checkpoint hash', max_length=64, unique=True)),
-                ('checkpoint_path', models.CharField(blank=True, help_text='Empty: the shipped default checkpoint', max_length=500)),
-                ('preprocess_version', models.CharField(blank=True, max_length=64)),
-                ('embedding_dim', models.PositiveIntegerField(default=0)),
-                ('threshold', models.FloatField(blank=True, null=True)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('is_active', models.BooleanField(default=False)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Engine.model_version: architecture + checkpoint hash", max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "checkpoint_path",
+                    models.CharField(blank=True, help_text="Empty: the shipped default checkpoint", max_length=500),
+                ),
+                ("preprocess_version", models.CharField(blank=True, max_length=64)),
+                ("embedding_dim", models.PositiveIntegerField(default=0)),
+                ("threshold", models.FloatField(blank=True, null=True)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("is_active", models.BooleanField(default=False)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='one_active_model_version')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)), fields=("is_active",), name="one_active_model_version"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReferenceSignature',
+            name="ReferenceSignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source', models.CharField(choices=[('pad', 'Drawn on a signature pad'), ('upload', 'Uploaded image'), ('document', 'Cut from a scanned document')], max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for its embedding'), ('embedded', 'Embedded'), ('failed', 'Failed'), ('erased', 'Erased')], db_index=True, default='pending', max_length=16)),
-                ('image', models.BinaryField(blank=True, help_text='The uploaded image bytes, as received', null=True)),
-                ('image_content_type', models.CharField(blank=True, max_length=64)),
-                ('strokes', models.JSONField(blank=True, help_text='Raw pad strokes (signature_pad toData()) when drawn', null=True)),
-                ('preview_png', models.BinaryField(blank=True, help_text='The signature as the model sees it', null=True)),
-                ('quality', models.JSONField(blank=True, default=dict)),
-                ('embedding', models.BinaryField(blank=True, null=True)),
-                ('model_version', models.CharField(blank=True, help_text='Model that computed the embedding', max_length=64)),
-                ('erased_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='references', to='verification.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("pad", "Drawn on a signature pad"),
+                            ("upload", "Uploaded image"),
+                            ("document", "Cut from a scanned document"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for its embedding"),
+                            ("embedded", "Embedded"),
+                            ("failed", "Failed"),
+                            ("erased", "Erased"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("image", models.BinaryField(blank=True, help_text="The uploaded image bytes, as received", null=True)),
+                ("image_content_type", models.CharField(blank=True, max_length=64)),
+                (
+                    "strokes",
+                    models.JSONField(blank=True, help_text="Raw pad strokes (signature_pad toData()) when drawn", null=True),
+                ),
+                ("preview_png", models.BinaryField(blank=True, help_text="The signature as the model sees it", null=True)),
+                ("quality", models.JSONField(blank=True, default=dict)),
+                ("embedding", models.BinaryField(blank=True, null=True)),
+                ("model_version", models.CharField(blank=True, help_text="Model that computed the embedding", max_length=64)),
+                ("erased_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="references", to="verification.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('training', 'Training'), ('active', 'Active'), ('failed', 'Failed'), ('revoked', 'Revoked'), ('superseded', 'Superseded')], db_index=True, default='pending', max_length=16)),
-                ('model_version', models.CharField(blank=True, max_length=64)),
-                ('writer_params', models.JSONField(blank=True, help_text='Engine.fit_writer output', null=True)),
-                ('threshold', models.FloatField(blank=True, help_text="Overrides the model's threshold when set", null=True)),
-                ('history', models.JSONField(blank=True, default=list, help_text='[{at, status, note}] in order')),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='verification.customer')),
-                ('references', models.ManyToManyField(blank=True, related_name='enrollments', to='verification.referencesignature')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("training", "Training"),
+                            ("active", "Active"),
+                            ("failed", "Failed"),
+                            ("revoked", "Revoked"),
+                            ("superseded", "Superseded"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("model_version", models.CharField(blank=True, max_length=64)),
+                ("writer_params", models.JSONField(blank=True, help_text="Engine.fit_writer output", null=True)),
+                ("threshold", models.FloatField(blank=True, help_text="Overrides the model's threshold when set", null=True)),
+                ("history", models.JSONField(blank=True, default=list, help_text="[{at, status, note}] in order")),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="enrollments", to="verification.customer"
+                    ),
+                ),
+                (
+                    "references",
+                    models.ManyToManyField(blank=True, related_name="enrollments", to="verification.referencesignature"),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SigningToken',
+            name="SigningToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(help_text='First characters of the token, to tell tokens apart', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signing_tokens', to='verification.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(help_text="First characters of the token, to tell tokens apart", max_length=8)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="signing_tokens", to="verification.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Verification',
+            name="Verification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='pending', max_length=16)),
-                ('source', models.CharField(choices=[('pad', 'Drawn on a signature pad'), ('upload', 'Uploaded image'), ('document', 'Cut from a scanned document')], max_length=16)),
-                ('query_image', models.BinaryField(blank=True, null=True)),
-                ('query_image_content_type', models.CharField(blank=True, max_length=64)),
-                ('query_strokes', models.JSONField(blank=True, null=True)),
-                ('preview_png', models.BinaryField(blank=True, null=True)),
-                ('quality', models.JSONField(blank=True, default=dict)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('decision', models.CharField(blank=True, choices=[('accept', 'Accept'), ('reject', 'Reject'), ('review', 'Review')], db_index=True, max_length=16)),
-                ('threshold', models.FloatField(blank=True, null=True)),
-                ('similarities', models.JSONField(blank=True, default=list)),
-                ('model_version', models.CharField(blank=True, max_length=64)),
-                ('timings', models.JSONField(blank=True, default=dict, help_text='Milliseconds: preprocess, embed, score, queue, total')),
-                ('channel', models.CharField(choices=[('api', 'API'), ('customer', 'Customer signing page'), ('branch', 'Branch / back office'), ('demo', 'Demo')], default='api', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('erased_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verifications', to='verification.customer')),
-                ('enrollment', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='verifications', to='verification.enrollment')),
-                ('job', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='verification', to='verification.job')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("pad", "Drawn on a signature pad"),
+                            ("upload", "Uploaded image"),
+                            ("document", "Cut from a scanned document"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("query_image", models.BinaryField(blank=True, null=True)),
+                ("query_image_content_type", models.CharField(blank=True, max_length=64)),
+                ("query_strokes", models.JSONField(blank=True, null=True)),
+                ("preview_png", models.BinaryField(blank=True, null=True)),
+                ("quality", models.JSONField(blank=True, default=dict)),
+                ("score", models.FloatField(blank=True, null=True)),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("accept", "Accept"), ("reject", "Reject"), ("review", "Review")],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("threshold", models.FloatField(blank=True, null=True)),
+                ("similarities", models.JSONField(blank=True, default=list)),
+                ("model_version", models.CharField(blank=True, max_length=64)),
+                (
+                    "timings",
+                    models.JSONField(blank=True, default=dict, help_text="Milliseconds: preprocess, embed, score, queue, total"),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("customer", "Customer signing page"),
+                            ("branch", "Branch / back office"),
+                            ("demo", "Demo"),
+                        ],
+                        default="api",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("erased_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="verifications", to="verification.customer"
+                    ),
+                ),
+                (
+                    "enrollment",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="verifications",
+                        to="verification.enrollment",
+                    ),
+                ),
+                (
+                    "job",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="verification",
+                        to="verification.job",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('genuine', 'Genuine'), ('forgery', 'Forgery')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('analyst', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reviews', to=settings.AUTH_USER_MODEL)),
-                ('verification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='verification.verification')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("verdict", models.CharField(choices=[("genuine", "Genuine"), ("forgery", "Forgery")], max_length=16)),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "analyst",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "verification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reviews", to="verification.verification"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('customer',), name='one_active_enrollment_per_customer'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")), fields=("customer",), name="one_active_enrollment_per_customer"
+            ),
         ),
     ]

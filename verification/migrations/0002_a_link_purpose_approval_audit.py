@@ -11,7 +11,9 @@ def keep_latest_verdict(apps, schema_editor):
     Review = apps.get_model("verification", "Review")
     seen = set()
     stale = []
-    for review_id, verification_id in Review.objects.order_by("verification_id", "-created_at", "-id").values_list("id", "verification_id"):
+    for review_id, verification_id in Review.objects.order_by("verification_id", "-created_at", "-id").values_list(
+        "id", "verification_id"
+    ):
         if verification_id in seen:
             stale.append(review_id)
         seen.add(verification_id)
@@ -20,66 +22,95 @@ def keep_latest_verdict(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verification', '0001_initial'),
+        ("verification", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='actor_username',
+            model_name="auditevent",
+            name="actor_username",
             field=models.CharField(blank=True, help_text="The actor's username when it acted", max_length=150),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='after',
-            field=models.JSONField(blank=True, help_text='The changed fields after the change', null=True),
+            model_name="auditevent",
+            name="after",
+            field=models.JSONField(blank=True, help_text="The changed fields after the change", null=True),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='before',
-            field=models.JSONField(blank=True, help_text='The changed fields before the change', null=True),
+            model_name="auditevent",
+            name="before",
+            field=models.JSONField(blank=True, help_text="The changed fields before the change", null=True),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='reenrollment_opened_at',
-            field=models.DateTimeField(blank=True, help_text='Set while an admin allows one more enrollment through an enroll link', null=True),
+            model_name="customer",
+            name="reenrollment_opened_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Set while an admin allows one more enrollment through an enroll link", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='referencesignature',
-            name='approval',
-            field=models.CharField(choices=[('approved', 'Approved'), ('pending', "Waiting for an admin's approval"), ('rejected', 'Rejected by an admin')], db_index=True, default='approved', help_text='References sent through a signing link after the customer is enrolled wait for an admin', max_length=16),
+            model_name="referencesignature",
+            name="approval",
+            field=models.CharField(
+                choices=[
+                    ("approved", "Approved"),
+                    ("pending", "Waiting for an admin's approval"),
+                    ("rejected", "Rejected by an admin"),
+                ],
+                db_index=True,
+                default="approved",
+                help_text="References sent through a signing link after the customer is enrolled wait for an admin",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='referencesignature',
-            name='signing_token',
-            field=models.ForeignKey(blank=True, help_text='The signing link that sent this reference (empty: the back office)', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='references', to='verification.signingtoken'),
+            model_name="referencesignature",
+            name="signing_token",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The signing link that sent this reference (empty: the back office)",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="references",
+                to="verification.signingtoken",
+            ),
         ),
         migrations.AddField(
-            model_name='review',
-            name='corrected_at',
-            field=models.DateTimeField(blank=True, help_text='When a later verdict replaced the first one (see the audit trail)', null=True),
+            model_name="review",
+            name="corrected_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When a later verdict replaced the first one (see the audit trail)", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='signingtoken',
-            name='consumed_at',
-            field=models.DateTimeField(blank=True, help_text='When an enroll link started its enrollment', null=True),
+            model_name="signingtoken",
+            name="consumed_at",
+            field=models.DateTimeField(blank=True, help_text="When an enroll link started its enrollment", null=True),
         ),
         migrations.AddField(
-            model_name='signingtoken',
-            name='purpose',
-            field=models.CharField(choices=[('enroll', 'Enroll (single use)'), ('verify', 'Verify')], default='verify', max_length=8),
+            model_name="signingtoken",
+            name="purpose",
+            field=models.CharField(
+                choices=[("enroll", "Enroll (single use)"), ("verify", "Verify")], default="verify", max_length=8
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="auditevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.RunPython(keep_latest_verdict, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='review',
-            constraint=models.UniqueConstraint(fields=('verification',), name='one_verdict_per_verification'),
+            model_name="review",
+            constraint=models.UniqueConstraint(fields=("verification",), name="one_verdict_per_verification"),
         ),
     ]

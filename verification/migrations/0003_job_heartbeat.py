@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verification', '0002_a_link_purpose_approval_audit'),
+        ("verification", "0002_a_link_purpose_approval_audit"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='dispatches',
+            model_name="job",
+            name="dispatches",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='job',
-            name='heartbeat_at',
+            model_name="job",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
@@ -14,7 +14,18 @@ from verification.errors import DomainError
 from verification.ids import id_parse
 from verification.models import AuditEvent
 
-CSV_COLUMNS = ["id", "created_at", "action", "actor", "actor_username", "customer_id", "customer_external_ref", "before", "after", "details"]
+CSV_COLUMNS = [
+    "id",
+    "created_at",
+    "action",
+    "actor",
+    "actor_username",
+    "customer_id",
+    "customer_external_ref",
+    "before",
+    "after",
+    "details",
+]
 
 
 def _datetime_filter(name: str, raw: str):
@@ -42,7 +53,9 @@ def audit_event_list(*, filters=None) -> QuerySet:
     for name, lookup in (("created_after", "created_at__gte"), ("created_before", "created_at__lt")):
         if filters.get(name):
             value = _datetime_filter(name, str(filters[name]))
-            qs = qs.filter(**({lookup.replace("created_at", "created_at__date"): value} if not hasattr(value, "hour") else {lookup: value}))
+            qs = qs.filter(
+                **({lookup.replace("created_at", "created_at__date"): value} if not hasattr(value, "hour") else {lookup: value})
+            )
     return qs
 
 
@@ -73,10 +86,21 @@ def audit_event_csv_rows(*, queryset: QuerySet) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for e in queryset.iterator(chunk_size=500):
-        writer.writerow([
-            _cell(v) for v in (
-                e.id, e.created_at, e.action, e.actor_id, e.actor_username, e.customer_id_ref,
-                e.customer_external_ref, e.before, e.after, e.details,
-            )
-        ])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    e.id,
+                    e.created_at,
+                    e.action,
+                    e.actor_id,
+                    e.actor_username,
+                    e.customer_id_ref,
+                    e.customer_external_ref,
+                    e.before,
+                    e.after,
+                    e.details,
+                )
+            ]
+        )
         yield flush()

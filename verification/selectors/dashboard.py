@@ -8,7 +8,8 @@ references scored against this customer (random forgeries).
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -32,7 +33,9 @@ def review_error_rates(*, limit: int = 2000) -> dict:
     review) it accepted. Only reviewed verifications count, so these are estimates.
     """
     latest: dict[int, str] = {}
-    for verification_id, verdict in Review.objects.order_by("-created_at", "-id").values_list("verification_id", "verdict")[:limit]:
+    for verification_id, verdict in Review.objects.order_by("-created_at", "-id").values_list("verification_id", "verdict")[
+        :limit
+    ]:
         latest.setdefault(verification_id, verdict)
     decisions = dict(Verification.objects.filter(id__in=latest.keys()).values_list("id", "decision"))
     genuine = [decisions.get(v) for v, verdict in latest.items() if verdict == Review.Verdict.GENUINE]
@@ -60,10 +63,19 @@ def verification_score_series(*, limit: int = 200, customer_id: int | None = Non
     qs = Verification.objects.filter(status=Verification.Status.DONE, score__isnull=False)
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
-    rows = list(qs.order_by("-created_at", "-id").values("id", "created_at", "score", "threshold", "decision", "customer_id")[:limit])
+    rows = list(
+        qs.order_by("-created_at", "-id").values("id", "created_at", "score", "threshold", "decision", "customer_id")[:limit]
+    )
     rows.reverse()
     return [
-        {"id": r["id"], "t": r["created_at"].isoformat(), "score": r["score"], "threshold": r["threshold"], "decision": r["decision"], "customer": r["customer_id"]}
+        {
+            "id": r["id"],
+            "t": r["created_at"].isoformat(),
+            "score": r["score"],
+            "threshold": r["threshold"],
+            "decision": r["decision"],
+            "customer": r["customer_id"],
+        }
         for r in rows
     ]
 
@@ -94,6 +106,7 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     cached = cache.get(key)
     if cached is not None:
         return cached
+    from verification.decisions import threshold_resolve
     from verification.errors import DomainError
     from verification.services.model_versions import engine_for_version
 
@@ -102,7 +115,10 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     except DomainError:
         return None
     refs = [
-        r for r in enrollment.references.filter(status=ReferenceSignature.Status.EMBEDDED, model_version=enrollment.model_version).only("id", "embedding")
+        r
+        for r in enrollment.references.filter(
+            status=ReferenceSignature.Status.EMBEDDED, model_version=enrollment.model_version
+        ).only("id", "embedding")
         if r.embedding is not None
     ]
     if not refs:
@@ -120,12 +136,16 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
         .only("id", "embedding")
         .order_by("-id")[:impostors]
     )
-    impostor = [float(engine.verify(enrollment.writer_params, embeddings.from_bytes(r.embedding))["score"]) for r in others_qs if r.embedding is not None]
+    impostor = [
+        float(engine.verify(enrollment.writer_params, embeddings.from_bytes(r.embedding))["score"])
+        for r in others_qs
+        if r.embedding is not None
+    ]
     profile = {
         "genuine": genuine,
         "impostor": impostor,
         "model_threshold": float(engine.threshold),
-        "threshold": float(enrollment.threshold) if enrollment.threshold is not None else float(engine.threshold),
+        "threshold": threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine),
     }
     cache.set(key, profile, 600)
     return profile

@@ -35,3 +35,45 @@ def reference_list_pending_approval(*, customer: Customer):
     return ReferenceSignature.objects.filter(customer=customer, approval=ReferenceSignature.Approval.PENDING).exclude(
         status=ReferenceSignature.Status.ERASED
     )
+
+
+# Samples the signing page collects for an enrollment (never fewer than the service needs).
+ENROLL_SAMPLES = 5
+
+
+def enrollment_samples_needed() -> int:
+    """How many references a signing link sends before its enrollment starts."""
+    from django.conf import settings
+
+    return max(ENROLL_SAMPLES, settings.SIGWEB_MIN_REFERENCES)
+
+
+def link_reference_count(*, signing_token) -> int:
+    """Samples this link has sent that an enrollment through it would use."""
+    from verification.models import ReferenceSignature
+
+    return (
+        ReferenceSignature.objects.filter(customer_id=signing_token.customer_id, signing_token=signing_token)
+        .exclude(status__in=[ReferenceSignature.Status.ERASED, ReferenceSignature.Status.FAILED])
+        .exclude(approval=ReferenceSignature.Approval.REJECTED)
+        .count()
+    )
+
+
+def link_may_enroll(*, signing_token) -> bool:
+    """An unused enroll link, for a customer who may enroll through a link now."""
+    from verification.models import SigningToken
+
+    return (
+        signing_token.purpose == SigningToken.Purpose.ENROLL
+        and signing_token.consumed_at is None
+        and enrollment_open_to_links(customer=signing_token.customer)
+    )
+
+
+def link_enrollment_ready(*, signing_token) -> bool:
+    """Whether a signing link has sent all its samples and its enrollment should start now:
+    the one rule behind the signing page's automatic enrollment (server and script alike)."""
+    if signing_token is None or not link_may_enroll(signing_token=signing_token):
+        return False
+    return link_reference_count(signing_token=signing_token) >= enrollment_samples_needed()

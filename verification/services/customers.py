@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
-from verification.services.audit import audit_record
 from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
+from verification.services.audit import audit_record
 
 
 def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None, before=None, after=None) -> AuditEvent:
@@ -26,7 +26,12 @@ def customer_create(*, external_ref: str, name: str, consent_at=None, created_by
     try:
         with transaction.atomic():
             customer = Customer.objects.create(external_ref=external_ref, name=name.strip(), consent_at=consent_at)
-            _audit(action="customer.create", customer=customer, actor=created_by, after={"external_ref": external_ref, "name": customer.name, "status": customer.status})
+            _audit(
+                action="customer.create",
+                customer=customer,
+                actor=created_by,
+                after={"external_ref": external_ref, "name": customer.name, "status": customer.status},
+            )
     except IntegrityError:
         raise DomainError(f"a customer with external_ref {external_ref!r} exists", code="duplicate", status=409) from None
     return customer
@@ -38,7 +43,9 @@ def customer_update(*, customer: Customer, updated_by=None, **fields) -> Custome
     if unknown:
         raise DomainError(f"cannot change {', '.join(sorted(unknown))}", code="invalid")
     if customer.status == Customer.Status.ERASED and fields.get("status") not in (None, Customer.Status.ERASED):
-        raise DomainError("an erased customer cannot be reactivated; create a new enrollment for a new customer", code="erased", status=409)
+        raise DomainError(
+            "an erased customer cannot be reactivated; create a new enrollment for a new customer", code="erased", status=409
+        )
     if fields.get("status") == Customer.Status.ERASED:
         raise DomainError("use the erase action to erase biometric data", code="invalid")
     with transaction.atomic():
@@ -47,8 +54,12 @@ def customer_update(*, customer: Customer, updated_by=None, **fields) -> Custome
             setattr(customer, key, value)
         customer.save()
         _audit(
-            action="customer.update", customer=customer, actor=updated_by, details={"fields": sorted(fields)},
-            before=before, after={key: getattr(customer, key) for key in fields},
+            action="customer.update",
+            customer=customer,
+            actor=updated_by,
+            details={"fields": sorted(fields)},
+            before=before,
+            after={key: getattr(customer, key) for key in fields},
         )
     return customer
 
@@ -76,8 +87,13 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
         now = timezone.now()
         refs = ReferenceSignature.objects.filter(customer=customer).exclude(status=ReferenceSignature.Status.ERASED)
         n_refs = refs.update(
-            image=None, strokes=None, preview_png=None, embedding=None, quality={},
-            status=ReferenceSignature.Status.ERASED, erased_at=now,
+            image=None,
+            strokes=None,
+            preview_png=None,
+            embedding=None,
+            quality={},
+            status=ReferenceSignature.Status.ERASED,
+            erased_at=now,
         )
         n_ver = Verification.objects.filter(customer=customer, erased_at__isnull=True).update(
             query_image=None, query_strokes=None, preview_png=None, quality={}, erased_at=now
@@ -91,7 +107,10 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
             if enrollment.status not in (Enrollment.Status.REVOKED, Enrollment.Status.SUPERSEDED, Enrollment.Status.FAILED):
                 enrollment.status = Enrollment.Status.REVOKED
                 enrollment.revoked_at = now
-            enrollment.history = [*enrollment.history, {"at": now.isoformat(), "status": enrollment.status, "note": "biometric data erased"}]
+            enrollment.history = [
+                *enrollment.history,
+                {"at": now.isoformat(), "status": enrollment.status, "note": "biometric data erased"},
+            ]
             enrollment.save(update_fields=["writer_params", "status", "revoked_at", "history", "updated_at"])
             n_enr += 1
         SigningToken.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=now)
@@ -125,7 +144,11 @@ def signing_token_create(
     if purpose not in SigningToken.Purpose.values:
         raise DomainError(f"purpose must be one of {', '.join(SigningToken.Purpose.values)}", code="invalid")
     if ttl_hours is None:
-        hours = settings.SIGWEB_ENROLL_TOKEN_TTL_HOURS if purpose == SigningToken.Purpose.ENROLL else settings.SIGWEB_SIGNING_TOKEN_TTL_HOURS
+        hours = (
+            settings.SIGWEB_ENROLL_TOKEN_TTL_HOURS
+            if purpose == SigningToken.Purpose.ENROLL
+            else settings.SIGWEB_SIGNING_TOKEN_TTL_HOURS
+        )
     else:
         hours = int(ttl_hours)
     if not 0 < hours <= 24 * 365:
@@ -133,11 +156,17 @@ def signing_token_create(
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
         token = SigningToken.objects.create(
-            customer=customer, digest=_digest(raw), prefix=raw[:8], created_by=created_by, purpose=purpose,
+            customer=customer,
+            digest=_digest(raw),
+            prefix=raw[:8],
+            created_by=created_by,
+            purpose=purpose,
             expires_at=timezone.now() + timedelta(hours=hours),
         )
         audit_record(
-            action="signing_token.create", actor=created_by, customer=customer,
+            action="signing_token.create",
+            actor=created_by,
+            customer=customer,
             after={"signing_token": token.id, "prefix": token.prefix, "purpose": purpose, "expires_at": token.expires_at},
         )
     return token, raw
@@ -149,7 +178,12 @@ def signing_token_authenticate(*, raw: str) -> SigningToken | None:
         return None
     token = SigningToken.objects.select_related("customer").filter(digest=_digest(raw)).first()
     now = timezone.now()
-    if token is None or token.revoked_at is not None or token.expires_at <= now or token.customer.status != Customer.Status.ACTIVE:
+    if (
+        token is None
+        or token.revoked_at is not None
+        or token.expires_at <= now
+        or token.customer.status != Customer.Status.ACTIVE
+    ):
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         SigningToken.objects.filter(id=token.id).update(last_used_at=now)
@@ -161,8 +195,12 @@ def signing_token_revoke(*, token: SigningToken, revoked_by=None) -> None:
         now = timezone.now()
         if SigningToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now):
             audit_record(
-                action="signing_token.revoke", actor=revoked_by, customer=token.customer,
-                before={"revoked_at": None}, after={"revoked_at": now}, details={"signing_tokens": [token.id]},
+                action="signing_token.revoke",
+                actor=revoked_by,
+                customer=token.customer,
+                before={"revoked_at": None},
+                after={"revoked_at": now},
+                details={"signing_tokens": [token.id]},
             )
 
 
@@ -175,7 +213,11 @@ def signing_token_revoke_all(*, customer: Customer, revoked_by=None) -> int:
         n = SigningToken.objects.filter(id__in=ids).update(revoked_at=now)
         if n:
             audit_record(
-                action="signing_token.revoke", actor=revoked_by, customer=customer,
-                before={"revoked_at": None}, after={"revoked_at": now}, details={"signing_tokens": ids},
+                action="signing_token.revoke",
+                actor=revoked_by,
+                customer=customer,
+                before={"revoked_at": None},
+                after={"revoked_at": now},
+                details={"signing_tokens": ids},
             )
     return n

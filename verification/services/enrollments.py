@@ -1,4 +1,4 @@
-"""Reference signatures and enrollment: embed each reference, fit the writer, go active.
+"""Enrollment: fit the writer from embedded references, go active, revoke, re-enroll.
 
 Enrollment is an admin-controlled act. A customer's signing link (``signing_token``)
 may send references and start an enrollment only if it is an unused ``enroll`` link and
@@ -10,8 +10,6 @@ customer has an active enrollment wait for an admin's approval, and an admin's e
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,143 +17,31 @@ from django.utils import timezone
 from verification import embeddings, ml_engine
 from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
-from verification.selectors.enrollments import enrollment_get_active, enrollment_open_to_links
+from verification.selectors.enrollments import link_enrollment_ready
 from verification.services.audit import audit_record, audit_token_details
-from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
-from verification.services.signatures import signature_check
-
-
-def _require_active_customer(customer: Customer) -> None:
-    if customer.status != Customer.Status.ACTIVE:
-        raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
-
-
-def signing_token_check_may_enroll(*, signing_token: SigningToken, customer: Customer) -> None:
-    """Raise a 403 DomainError unless this signing link may send references and enroll now."""
-    if signing_token.customer_id != customer.id:
-        raise DomainError("customer not found", code="not_found", status=404)
-    if signing_token.purpose != SigningToken.Purpose.ENROLL:
-        raise DomainError(
-            "this signing link can only verify signatures; enrolling needs an enrollment link from your bank",
-            code="verify_only_link", status=403,
-        )
-    if signing_token.consumed_at is not None:
-        raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
-    if not enrollment_open_to_links(customer=customer):
-        raise DomainError(
-            "this customer is already enrolled; only an admin can open a re-enrollment", code="enrollment_not_open", status=403
-        )
-
-
-def reference_create(
-    *, customer: Customer, source: str, image: bytes | None = None, strokes: Any = None, created_by=None,
-    signing_token: SigningToken | None = None,
-) -> tuple[ReferenceSignature, Job]:
-    """Check and store one reference signature, and queue its embedding.
-
-    ``signing_token``: the customer's link that sent it (None: the back office or the
-    system). A link's reference waits for approval when the customer is already enrolled.
-    """
-    _require_active_customer(customer)
-    if signing_token is not None:
-        signing_token_check_may_enroll(signing_token=signing_token, customer=customer)
-    if source not in ReferenceSignature.Source.values:
-        raise DomainError(f"source must be one of {', '.join(ReferenceSignature.Source.values)}", code="invalid")
-    _, engine = active_engine()
-    checked = signature_check(engine=engine, image=image, strokes=strokes)
-    needs_approval = signing_token is not None and enrollment_get_active(customer=customer) is not None
-    approval = ReferenceSignature.Approval.PENDING if needs_approval else ReferenceSignature.Approval.APPROVED
-    with transaction.atomic():
-        ref = ReferenceSignature.objects.create(
-            customer=customer,
-            source=source,
-            image=checked.image,
-            image_content_type=checked.content_type,
-            strokes=checked.strokes,
-            preview_png=checked.preview_png,
-            quality=checked.quality,
-            approval=approval,
-            signing_token=signing_token,
-        )
-        audit_record(
-            action="reference.create", actor=created_by, customer=customer,
-            after={"reference": ref.id, "source": source, "approval": approval},
-            details=audit_token_details(signing_token),
-        )
-        job = job_create(kind=Job.Kind.EMBED_REFERENCE, params={"reference_id": ref.id}, customer=customer, created_by=created_by)
-    return ref, job
-
-
-def _reference_decide(*, reference: ReferenceSignature, approval: str, decided_by, note: str = "") -> ReferenceSignature:
-    with transaction.atomic():
-        ref = ReferenceSignature.objects.select_for_update().select_related("customer").get(id=reference.id)
-        if ref.approval != ReferenceSignature.Approval.PENDING:
-            raise DomainError(f"reference {ref.id} is {ref.approval}, not waiting for approval", code="not_pending", status=409)
-        if ref.status == ReferenceSignature.Status.ERASED:
-            raise DomainError("reference was erased", code="erased", status=409)
-        ref.approval = approval
-        ref.save(update_fields=["approval", "updated_at"])
-        verb = "approve" if approval == ReferenceSignature.Approval.APPROVED else "reject"
-        audit_record(
-            action=f"reference.{verb}", actor=decided_by, customer=ref.customer,
-            before={"approval": ReferenceSignature.Approval.PENDING}, after={"approval": approval},
-            details={"reference": ref.id, **({"note": note} if note else {})},
-        )
-    return ref
-
-
-def reference_approve(*, reference: ReferenceSignature, approved_by, note: str = "") -> ReferenceSignature:
-    """An admin lets a reference that arrived after enrollment join later enrollments."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.APPROVED, decided_by=approved_by, note=note)
-
-
-def reference_reject(*, reference: ReferenceSignature, rejected_by, note: str = "") -> ReferenceSignature:
-    """An admin keeps a reference that arrived after enrollment out of every enrollment."""
-    return _reference_decide(reference=reference, approval=ReferenceSignature.Approval.REJECTED, decided_by=rejected_by, note=note)
+from verification.services.references import customer_require_active, reference_source, signing_token_check_may_enroll
 
 
 def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Customer:
     """An admin allows one more enrollment through an enroll link (closed when it starts)."""
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(id=customer.id)
-        _require_active_customer(customer)
+        customer_require_active(customer)
         if customer.reenrollment_opened_at is not None:
             raise DomainError("a re-enrollment is already open for this customer", code="already_open", status=409)
         customer.reenrollment_opened_at = timezone.now()
         customer.save(update_fields=["reenrollment_opened_at", "updated_at"])
         audit_record(
-            action="enrollment.reenrollment_open", actor=opened_by, customer=customer,
-            before={"reenrollment_opened_at": None}, after={"reenrollment_opened_at": customer.reenrollment_opened_at},
+            action="enrollment.reenrollment_open",
+            actor=opened_by,
+            customer=customer,
+            before={"reenrollment_opened_at": None},
+            after={"reenrollment_opened_at": customer.reenrollment_opened_at},
             details={"note": note} if note else None,
         )
     return customer
-
-
-def _reference_source(ref: ReferenceSignature):
-    return bytes(ref.image) if ref.image is not None else ref.strokes
-
-
-def reference_embed(*, job: Job) -> None:
-    ref = ReferenceSignature.objects.get(id=job.params["reference_id"])
-    mv, engine = active_engine()
-    job_delay_for_tests(job=job)
-    if ref.status == ReferenceSignature.Status.ERASED:
-        raise DomainError("reference was erased", code="erased", status=409)
-    vector = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
-    with job_finishing(job_id=job.id) as locked:
-        if locked is None:
-            return
-        ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
-            embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
-        )
-        job_succeed(job=locked, result={"reference_id": ref.id, "model_version": mv.name})
-
-
-def reference_embed_failed(job: Job) -> None:
-    ReferenceSignature.objects.filter(id=job.params.get("reference_id"), status=ReferenceSignature.Status.PENDING).update(
-        status=ReferenceSignature.Status.FAILED
-    )
 
 
 def _history(enrollment: Enrollment, status: str, note: str = "") -> list:
@@ -185,7 +71,11 @@ def _consistency_or_refuse(
 
 
 def enrollment_start(
-    *, customer: Customer, reference_ids: list[int] | None = None, threshold: float | None = None, created_by=None,
+    *,
+    customer: Customer,
+    reference_ids: list[int] | None = None,
+    threshold: float | None = None,
+    created_by=None,
     signing_token: SigningToken | None = None,
 ) -> tuple[Enrollment, Job]:
     """Enroll a customer from its references (all usable ones unless ``reference_ids`` is given).
@@ -195,7 +85,7 @@ def enrollment_start(
     runs here when every reference is already embedded with the active model (422 if the
     set does not look like one writer), otherwise in the enroll job.
     """
-    _require_active_customer(customer)
+    customer_require_active(customer)
     if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise DomainError("threshold must be between 0 and 1", code="invalid")
     refs = ReferenceSignature.objects.filter(customer=customer).exclude(
@@ -233,19 +123,26 @@ def enrollment_start(
             now = timezone.now()
             used = SigningToken.objects.filter(id=signing_token.id, consumed_at__isnull=True).update(consumed_at=now)
             if not used:
-                raise DomainError("this enrollment link was already used; ask your bank for a new one", code="link_used", status=403)
+                raise DomainError(
+                    "this enrollment link was already used; ask your bank for a new one", code="link_used", status=403
+                )
             reenrollment_closed = Customer.objects.filter(id=customer.id, reenrollment_opened_at__isnull=False).update(
                 reenrollment_opened_at=None
             )
-        enrollment = Enrollment.objects.create(
-            customer=customer, threshold=threshold, created_by=created_by, history=[]
-        )
+        enrollment = Enrollment.objects.create(customer=customer, threshold=threshold, created_by=created_by, history=[])
         enrollment.history = _history(enrollment, Enrollment.Status.PENDING, f"{len(refs)} references")
         enrollment.save(update_fields=["history"])
         enrollment.references.set(refs)
         audit_record(
-            action="enrollment.start", actor=created_by, customer=customer,
-            after={"enrollment": enrollment.id, "status": enrollment.status, "references": [r.id for r in refs], "threshold": threshold},
+            action="enrollment.start",
+            actor=created_by,
+            customer=customer,
+            after={
+                "enrollment": enrollment.id,
+                "status": enrollment.status,
+                "references": [r.id for r in refs],
+                "threshold": threshold,
+            },
             details={
                 **audit_token_details(signing_token),
                 **({"consistency": consistency} if consistency is not None else {}),
@@ -262,17 +159,18 @@ def enrollment_fit(*, job: Job) -> None:
         raise DomainError(f"enrollment was {enrollment.status} before it was fitted", code="enrollment_closed", status=409)
     Enrollment.objects.filter(id=enrollment.id).update(status=Enrollment.Status.TRAINING)
     mv, engine = active_engine()
-    job_delay_for_tests(job=job)
     refs = list(enrollment.references.exclude(status=ReferenceSignature.Status.ERASED).order_by("id"))
     vectors = {}
     for i, ref in enumerate(refs):
         if ref.embedding is not None and ref.model_version == mv.name:
             vectors[ref.id] = bytes(ref.embedding)
         else:
-            vectors[ref.id] = embeddings.to_bytes(engine.embed([_reference_source(ref)])[0])
+            vectors[ref.id] = embeddings.to_bytes(engine.embed([reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
     via_link = any(r.signing_token_id is not None for r in refs)
-    consistency = _consistency_or_refuse(engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link)
+    consistency = _consistency_or_refuse(
+        engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link
+    )
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
@@ -287,7 +185,9 @@ def enrollment_fit(*, job: Job) -> None:
         now = timezone.now()
         before_status = enrollment.status
         superseded = []
-        for previous in Enrollment.objects.select_for_update().filter(customer_id=enrollment.customer_id, status=Enrollment.Status.ACTIVE):
+        for previous in Enrollment.objects.select_for_update().filter(
+            customer_id=enrollment.customer_id, status=Enrollment.Status.ACTIVE
+        ):
             previous.status = Enrollment.Status.SUPERSEDED
             previous.history = _history(previous, previous.status, f"superseded by enrollment {enrollment.id}")
             previous.save(update_fields=["status", "history", "updated_at"])
@@ -299,8 +199,10 @@ def enrollment_fit(*, job: Job) -> None:
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
         audit_record(
-            action="enrollment.activate", customer=enrollment.customer,
-            before={"status": before_status}, after={"status": enrollment.status, "model_version": mv.name},
+            action="enrollment.activate",
+            customer=enrollment.customer,
+            before={"status": before_status},
+            after={"status": enrollment.status, "model_version": mv.name},
             details={"enrollment": enrollment.id, "references": len(refs), "superseded": superseded, "consistency": consistency},
         )
         _threshold_carry(enrollment=enrollment)
@@ -320,11 +222,15 @@ def _threshold_carry(*, enrollment: Enrollment) -> None:
     if previous is None or previous.threshold is None or previous.model_version != enrollment.model_version:
         return
     enrollment.threshold = previous.threshold
-    enrollment.history = _history(enrollment, enrollment.status, f"threshold {previous.threshold} kept from enrollment {previous.id}")
+    enrollment.history = _history(
+        enrollment, enrollment.status, f"threshold {previous.threshold} kept from enrollment {previous.id}"
+    )
     enrollment.save(update_fields=["threshold", "history", "updated_at"])
     audit_record(
-        action="enrollment.threshold_carry", customer=enrollment.customer,
-        before={"threshold": None}, after={"threshold": previous.threshold},
+        action="enrollment.threshold_carry",
+        customer=enrollment.customer,
+        before={"threshold": None},
+        after={"threshold": previous.threshold},
         details={"enrollment": enrollment.id, "from_enrollment": previous.id, "model_version": enrollment.model_version},
     )
 
@@ -338,8 +244,10 @@ def enrollment_fit_failed(job: Job) -> None:
         enrollment.history = _history(enrollment, enrollment.status, job.error[:200])
         enrollment.save(update_fields=["status", "error", "history", "updated_at"])
         audit_record(
-            action="enrollment.fail", customer=enrollment.customer,
-            before={"status": before}, after={"status": enrollment.status},
+            action="enrollment.fail",
+            customer=enrollment.customer,
+            before={"status": before},
+            after={"status": enrollment.status},
             details={"enrollment": enrollment.id, "error": job.error[:500]},
         )
 
@@ -352,11 +260,24 @@ def enrollment_revoke(*, enrollment: Enrollment, revoked_by=None, note: str = ""
         before = enrollment.status
         enrollment.status = Enrollment.Status.REVOKED
         enrollment.revoked_at = timezone.now()
-        enrollment.history = _history(enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked"))
+        enrollment.history = _history(
+            enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked")
+        )
         enrollment.save(update_fields=["status", "revoked_at", "history", "updated_at"])
         audit_record(
-            action="enrollment.revoke", actor=revoked_by, customer=enrollment.customer,
-            before={"status": before}, after={"status": enrollment.status},
+            action="enrollment.revoke",
+            actor=revoked_by,
+            customer=enrollment.customer,
+            before={"status": before},
+            after={"status": enrollment.status},
             details={"enrollment": enrollment.id, **({"note": note} if note else {})},
         )
     return enrollment
+
+
+def enrollment_start_when_ready(*, customer: Customer, signing_token: SigningToken) -> tuple[Enrollment, Job] | None:
+    """Start the link's enrollment once it has sent all its samples (``link_enrollment_ready``);
+    None while it has not. The one place that decides the signing page's automatic enrollment."""
+    if not link_enrollment_ready(signing_token=signing_token):
+        return None
+    return enrollment_start(customer=customer, signing_token=signing_token)

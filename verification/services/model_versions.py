@@ -12,29 +12,20 @@ from django.utils import timezone
 
 from verification import embeddings
 from verification.errors import DomainError
-from verification.ml_engine import engine_get
+from verification.ml_engine import SignatureEngine, engine_load, train_config_resolve, train_run
 from verification.models import Enrollment, Job, ModelVersion, ReferenceSignature
 from verification.services.audit import audit_record
-from verification.services.jobs import job_create, job_delay_for_tests, job_finishing, job_progress, job_succeed
+from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 
 log = logging.getLogger(__name__)
 
 
-def _load_engine(path: str | None):
-    from ml.errors import CheckpointError
-
-    try:
-        return engine_get(path or None)
-    except CheckpointError as exc:
-        raise DomainError(str(exc), code="bad_checkpoint") from None
-
-
-def _fields_from_engine(engine, checkpoint_path: str) -> dict:
-    ck = getattr(engine, "checkpoint", None) or {}
+def _fields_from_engine(engine: SignatureEngine, checkpoint_path: str) -> dict:
+    ck = engine.checkpoint or {}
     return {
         "checkpoint_path": checkpoint_path,
-        "preprocess_version": str(getattr(engine, "preprocess_version", "")),
-        "embedding_dim": int(getattr(engine, "embedding_dim", 0)),
+        "preprocess_version": str(engine.preprocess_version),
+        "embedding_dim": int(engine.embedding_dim),
         "threshold": float(engine.threshold),
         "metrics": _jsonable(ck.get("metrics", {}) if isinstance(ck, dict) else {}),
     }
@@ -59,7 +50,7 @@ def model_version_active() -> ModelVersion:
     if active is not None:
         return active
     path = settings.SIGWEB_MODEL_PATH or ""
-    engine = _load_engine(path)
+    engine = engine_load(path)
     try:
         with transaction.atomic():
             mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, path))
@@ -72,17 +63,17 @@ def model_version_active() -> ModelVersion:
     return ModelVersion.objects.get(is_active=True)
 
 
-def engine_for_version(name: str):
+def engine_for_version(name: str) -> SignatureEngine:
     """The engine that computed embeddings for ``name`` (a ModelVersion.name)."""
     mv = ModelVersion.objects.filter(name=name).first()
     if mv is None:
         raise DomainError(f"model version {name} is not registered", code="unknown_model_version", status=409)
-    return _load_engine(mv.checkpoint_path)
+    return engine_load(mv.checkpoint_path)
 
 
-def active_engine() -> tuple[ModelVersion, object]:
+def active_engine() -> tuple[ModelVersion, SignatureEngine]:
     mv = model_version_active()
-    return mv, _load_engine(mv.checkpoint_path)
+    return mv, engine_load(mv.checkpoint_path)
 
 
 def _model_audit_fields(mv: ModelVersion) -> dict:
@@ -97,7 +88,7 @@ def model_version_register(*, checkpoint_path: str, registered_by=None) -> Model
         found = False
     if not found:
         raise DomainError(f"checkpoint not found: {checkpoint_path[:200]}", code="bad_checkpoint")
-    engine = _load_engine(checkpoint_path)
+    engine = engine_load(checkpoint_path)
     with transaction.atomic():
         mv, created = ModelVersion.objects.get_or_create(
             name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint_path)
@@ -114,7 +105,8 @@ def model_version_activate(*, model_version: ModelVersion, created_by=None) -> J
     with transaction.atomic():
         job = job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
         audit_record(
-            action="model_version.activate_start", actor=created_by,
+            action="model_version.activate_start",
+            actor=created_by,
             after={"model_version": model_version.name, "job": job.id},
         )
         return job
@@ -127,8 +119,7 @@ def model_reembed(*, job: Job) -> None:
     writes them all and flips the active version, so verifications never mix models.
     """
     mv = ModelVersion.objects.get(id=job.params["model_version_id"])
-    engine = _load_engine(mv.checkpoint_path)
-    job_delay_for_tests(job=job)
+    engine = engine_load(mv.checkpoint_path)
     refs = list(ReferenceSignature.objects.exclude(status=ReferenceSignature.Status.ERASED).only("id", "image", "strokes"))
     new_embeddings: dict[int, bytes] = {}
     failed: list[int] = []
@@ -162,19 +153,34 @@ def model_reembed(*, job: Job) -> None:
                 continue
             enrollment.writer_params = params
             enrollment.model_version = mv.name
-            enrollment.history = [*enrollment.history, {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"}]
+            enrollment.history = [
+                *enrollment.history,
+                {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"},
+            ]
             enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
         previous = ModelVersion.objects.filter(is_active=True).first()
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(id=mv.id).update(is_active=True, activated_at=now)
         audit_record(
-            action="model_version.activate", actor=job.created_by,
-            before={"active_model_version": previous.name if previous else None}, after={"active_model_version": mv.name},
-            details={"job": job.id, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+            action="model_version.activate",
+            actor=job.created_by,
+            before={"active_model_version": previous.name if previous else None},
+            after={"active_model_version": mv.name},
+            details={
+                "job": job.id,
+                "references": len(new_embeddings),
+                "failed_references": failed,
+                "enrollments": len(new_params),
+            },
         )
         job_succeed(
             job=locked,
-            result={"model_version": mv.name, "references": len(new_embeddings), "failed_references": failed, "enrollments": len(new_params)},
+            result={
+                "model_version": mv.name,
+                "references": len(new_embeddings),
+                "failed_references": failed,
+                "enrollments": len(new_params),
+            },
         )
 
 
@@ -210,45 +216,30 @@ def train_output_path(out) -> Path:
 
 
 def _resolve_train_config(config: dict, *, out: str) -> dict:
-    """ml's defaults + ``config`` (unknown keys refused), through ml.train.resolve_config."""
-    import tempfile
-
-    import yaml
-    from ml.train import resolve_config
-
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-        yaml.safe_dump({"out": out, **config}, f)
-        path = f.name
-    try:
-        return resolve_config(path)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise DomainError(f"invalid training config: {exc}", code="invalid_config") from None
-    finally:
-        Path(path).unlink(missing_ok=True)
+    """ml's defaults + ``config`` (unknown keys refused, 400 ``invalid_config``)."""
+    return train_config_resolve({"out": out, **config})
 
 
 def model_train(*, job: Job) -> None:
     """Full writer-independent training through ``ml.train.train``; registers (not activates) the result."""
-    from ml.train import train
-
     config = dict(job.params.get("config") or {})
     out = train_output_path(config["out"]) if config.get("out") else train_output_path(str(job.id))
     cfg = _resolve_train_config({**config, "out": str(out)}, out=str(out))
     if not cfg.get("threads"):  # inference keeps torch at SIGWEB_TORCH_THREADS; training uses every core
         cfg["threads"] = os.cpu_count() or 1
-    job_delay_for_tests(job=job)
 
     def progress(fraction: float, message: str = "") -> None:
         job_progress(job=job, fraction=0.95 * float(fraction), message=message or "training")
 
-    checkpoint = str(train(cfg, progress=progress))
-    engine = _load_engine(checkpoint)
+    checkpoint = str(train_run(cfg, progress=progress))
+    engine = engine_load(checkpoint)
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
         mv, _ = ModelVersion.objects.get_or_create(name=engine.model_version, defaults=_fields_from_engine(engine, checkpoint))
         audit_record(
-            action="model_version.train_finish", actor=job.created_by,
+            action="model_version.train_finish",
+            actor=job.created_by,
             after={**_model_audit_fields(mv), "job": job.id, "checkpoint": checkpoint},
         )
         job_succeed(job=locked, result={"model_version": mv.name, "model_version_id": mv.id, "checkpoint": checkpoint})

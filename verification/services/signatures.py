@@ -8,16 +8,15 @@ runs, whose ``SignatureInputError`` codes become the API's error codes.
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from verification.errors import DomainError
+from verification.ml_engine import SignatureEngine, SignatureInputError, image_pixel_limit, strokes_check
 
 _STATUS_FOR_CODE = {"too_large": 413}
 
@@ -48,15 +47,28 @@ class CheckedSignature:
         return out
 
 
-def _check_image_bytes(data: bytes) -> str:
-    if len(data) == 0:
-        raise DomainError("The uploaded file is empty", code="unreadable")
-    if len(data) > settings.SIGWEB_MAX_UPLOAD_BYTES:
+def upload_size_check(size: int | None) -> None:
+    """The one upload size rule (``SIGWEB_MAX_UPLOAD_BYTES``): 413 ``too_large`` above it."""
+    if size is not None and size > settings.SIGWEB_MAX_UPLOAD_BYTES:
         raise DomainError(
-            f"The upload is {len(data)} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}",
+            f"The upload is {size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}",
             code="too_large",
             status=413,
         )
+
+
+def upload_read(upload) -> bytes:
+    """An uploaded file's bytes, refused (413) when it is over the limit, before or after reading."""
+    upload_size_check(upload.size)
+    data = upload.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    upload_size_check(len(data))
+    return data
+
+
+def _check_image_bytes(data: bytes) -> str:
+    if len(data) == 0:
+        raise DomainError("The uploaded file is empty", code="unreadable")
+    upload_size_check(len(data))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -67,9 +79,10 @@ def _check_image_bytes(data: bytes) -> str:
         raise DomainError("The file is not a readable image (PNG, JPEG, TIFF, BMP, ...)", code="unreadable") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DomainError("The image has too many pixels (decompression bomb?)", code="too_large", status=413) from None
-    if width * height > settings.SIGWEB_MAX_IMAGE_PIXELS:
+    limit = image_pixel_limit()
+    if width * height > limit:
         raise DomainError(
-            f"The image is {width}x{height} pixels; the limit is {settings.SIGWEB_MAX_IMAGE_PIXELS} pixels",
+            f"The image is {width}x{height} pixels; the limit is {limit} pixels",
             code="too_large",
             status=413,
         )
@@ -87,66 +100,19 @@ def strokes_body_limit() -> int:
     return settings.SIGWEB_MAX_STROKE_POINTS * _BYTES_PER_POINT + settings.SIGWEB_MAX_STROKES * 32 + _BODY_OVERHEAD
 
 
-def _coordinate_ok(v: Any) -> bool:
-    return (
-        isinstance(v, Real)
-        and not isinstance(v, bool)
-        and math.isfinite(v)
-        and abs(v) <= settings.SIGWEB_MAX_STROKE_COORDINATE
-    )
-
-
-def _is_point(p: Any) -> bool:
-    if isinstance(p, dict):
-        return _coordinate_ok(p.get("x")) and _coordinate_ok(p.get("y"))
-    if isinstance(p, (list, tuple)) and len(p) >= 2:
-        return _coordinate_ok(p[0]) and _coordinate_ok(p[1])
-    return False
-
-
-def _stroke_points(stroke: Any):
-    return stroke.get("points") if isinstance(stroke, dict) else stroke
-
-
-def _check_strokes(strokes: Any) -> list:
-    """Structure and size first (cheap, counts only), then every point's coordinates."""
-    bad = DomainError(
-        'strokes must be a list of strokes, each {"points": [{"x": .., "y": .., "time": .., "pressure": ..}, ...]} '
-        f"or a list of points, with finite coordinates of at most {settings.SIGWEB_MAX_STROKE_COORDINATE:g}",
-        code="invalid_strokes",
-    )
-    if not isinstance(strokes, list) or not strokes:
-        raise bad
-    if len(strokes) > settings.SIGWEB_MAX_STROKES:
-        raise DomainError(f"at most {settings.SIGWEB_MAX_STROKES} strokes are accepted", code="invalid_strokes")
-    total = 0
-    for stroke in strokes:
-        points = _stroke_points(stroke)
-        if not isinstance(points, list):
-            raise bad
-        total += len(points)
-        if total > settings.SIGWEB_MAX_STROKE_POINTS:
-            raise DomainError(f"at most {settings.SIGWEB_MAX_STROKE_POINTS} points are accepted", code="invalid_strokes")
-    for stroke in strokes:
-        if not all(_is_point(p) for p in _stroke_points(stroke)):
-            raise bad
-    return strokes
-
-
-def signature_check(*, engine, image: bytes | None = None, strokes: Any = None) -> CheckedSignature:
+def signature_check(*, engine: SignatureEngine, image: bytes | None = None, strokes: Any = None) -> CheckedSignature:
     """Validate and preprocess one signature; raises DomainError (4xx) on bad input."""
-    from ml.errors import SignatureInputError
-
     if (image is None) == (strokes is None):
         raise DomainError("Send exactly one of an image file or strokes", code="invalid")
     if image is not None:
         content_type = _check_image_bytes(image)
         source: Any = image
     else:
-        strokes = _check_strokes(strokes)
         content_type = ""
         source = strokes
     try:
+        if strokes is not None:
+            strokes_check(strokes)  # structure and size limits before anything is parsed
         prepared = engine.prepare(source)
         preview = engine.preview_png(prepared)
     except SignatureInputError as exc:

@@ -17,7 +17,9 @@ from verification.roles import ANALYSTS_GROUP
 from verification.services.audit import audit_record
 
 
-def analyst_create(*, username: str, password: str | None = None, email: str = "", admin: bool = False) -> tuple[object, str, str]:
+def analyst_create(
+    *, username: str, password: str | None = None, email: str = "", admin: bool = False
+) -> tuple[object, str, str]:
     """Create (or update) an analyst, or an admin with ``admin=True``; returns (user, password, api token)."""
     if not username:
         raise DomainError("username is required", code="invalid")

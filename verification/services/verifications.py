@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from verification.broadcast import broadcast_verification
+from verification.decisions import decision_for, threshold_resolve
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
 from verification.selectors.enrollments import enrollment_get_active
 from verification.services.audit import audit_record
 from verification.services.jobs import (
     job_create,
-    job_delay_for_tests,
     job_dispatch,
     job_finishing,
     job_progress,
@@ -28,13 +28,8 @@ from verification.services.signatures import signature_check
 
 
 def verification_decide(*, score: float, threshold: float, margin: float | None = None) -> str:
-    """accept at or above the threshold; reject below threshold - margin; review in between."""
-    margin = settings.SIGWEB_REVIEW_MARGIN if margin is None else margin
-    if score >= threshold:
-        return Verification.Decision.ACCEPT
-    if score < threshold - margin:
-        return Verification.Decision.REJECT
-    return Verification.Decision.REVIEW
+    """The decision for a score (``verification.decisions.decision_for``)."""
+    return decision_for(score=score, threshold=threshold, margin=margin)
 
 
 def _require_hourly_allowance(customer: Customer) -> None:
@@ -101,8 +96,11 @@ def verification_create(
             timings={"check_ms": round(preprocess_ms, 2)},
         )
         job = job_create(
-            kind=Job.Kind.VERIFY, params={"verification_id": verification.id}, customer=customer,
-            created_by=requested_by, dispatch=False,
+            kind=Job.Kind.VERIFY,
+            params={"verification_id": verification.id},
+            customer=customer,
+            created_by=requested_by,
+            dispatch=False,
         )
         verification.job = job
         verification.save(update_fields=["job"])
@@ -125,7 +123,6 @@ def verification_score(*, job: Job) -> None:
     if enrollment is None or enrollment.writer_params is None:
         raise DomainError("the enrollment this verification was made against is gone", code="no_active_enrollment", status=409)
     engine = engine_for_version(enrollment.model_version)
-    job_delay_for_tests(job=job)
     job_progress(job=job, fraction=0.6, message="embedding")
     source = bytes(verification.query_image) if verification.query_image is not None else verification.query_strokes
     if source is None:
@@ -135,9 +132,9 @@ def verification_score(*, job: Job) -> None:
     t1 = time.perf_counter()
     query = engine.embed([prepared])[0]
     t2 = time.perf_counter()
-    result = engine.verify(enrollment.writer_params, query, threshold=enrollment.threshold)
+    threshold = threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine)
+    result = engine.verify(enrollment.writer_params, query, threshold=threshold)
     t3 = time.perf_counter()
-    threshold = float(result["threshold"])
     score = float(result["score"])
     decision = verification_decide(score=score, threshold=threshold)
     with job_finishing(job_id=job.id) as locked:
@@ -163,7 +160,9 @@ def verification_score(*, job: Job) -> None:
             "job_ms": round((time.perf_counter() - started) * 1000, 2),
             "total_ms": round((v.completed_at - v.created_at).total_seconds() * 1000, 2),
         }
-        v.save(update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"])
+        v.save(
+            update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"]
+        )
         job_succeed(job=locked, result={"verification_id": v.id, "score": score, "decision": decision, "threshold": threshold})
         broadcast_verification(v)
 
@@ -178,9 +177,7 @@ def verification_score_failed(job: Job) -> None:
         broadcast_verification(v)
 
 
-def review_create(
-    *, verification: Verification, analyst, verdict: str, note: str = "", correction: bool = False
-) -> Review:
+def review_create(*, verification: Verification, analyst, verdict: str, note: str = "", correction: bool = False) -> Review:
     """Record the verdict on a verification: one current verdict per verification.
 
     A first verdict creates the review. A second one is refused (409 ``already_reviewed``)
@@ -199,20 +196,27 @@ def review_create(
         if current is None:
             review = Review.objects.create(verification=locked, analyst=analyst, verdict=verdict, note=note)
             audit_record(
-                action="review.create", actor=analyst, customer=locked.customer,
-                after={"verdict": verdict, "note": note}, details={"verification": locked.id, "review": review.id},
+                action="review.create",
+                actor=analyst,
+                customer=locked.customer,
+                after={"verdict": verdict, "note": note},
+                details={"verification": locked.id, "review": review.id},
             )
         else:
             if not correction:
                 raise DomainError(
                     f"this verification already has a verdict ({current.verdict}); send it again as a correction with a note",
-                    code="already_reviewed", status=409, extra={"review": current.id, "verdict": current.verdict},
+                    code="already_reviewed",
+                    status=409,
+                    extra={"review": current.id, "verdict": current.verdict},
                 )
             if not note:
                 raise DomainError("a correction needs a note saying why the verdict changes", code="invalid")
             before = {
-                "verdict": current.verdict, "note": current.note,
-                "analyst": current.analyst.get_username() if current.analyst else None, "at": current.corrected_at or current.created_at,
+                "verdict": current.verdict,
+                "note": current.note,
+                "analyst": current.analyst.get_username() if current.analyst else None,
+                "at": current.corrected_at or current.created_at,
             }
             current.verdict = verdict
             current.note = note
@@ -221,8 +225,16 @@ def review_create(
             current.save(update_fields=["verdict", "note", "analyst", "corrected_at"])
             review = current
             audit_record(
-                action="review.correct", actor=analyst, customer=locked.customer,
-                before=before, after={"verdict": verdict, "note": note, "analyst": analyst.get_username() if analyst else None, "at": current.corrected_at},
+                action="review.correct",
+                actor=analyst,
+                customer=locked.customer,
+                before=before,
+                after={
+                    "verdict": verdict,
+                    "note": note,
+                    "analyst": analyst.get_username() if analyst else None,
+                    "at": current.corrected_at,
+                },
                 details={"verification": locked.id, "review": review.id},
             )
         broadcast_verification(locked)

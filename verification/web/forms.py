@@ -15,14 +15,20 @@ class UploadForm(forms.Form):
 
 class ReviewForm(forms.Form):
     verdict = forms.ChoiceField(choices=Review.Verdict.choices, widget=forms.RadioSelect)
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you compare? (kept in the audit trail)"}))
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you compare? (kept in the audit trail)"}),
+    )
     correction = forms.BooleanField(required=False, label="Correct the current verdict (say why in the note)")
 
 
 class FlaggedFilterForm(forms.Form):
     STATE_CHOICES = [("open", "Open"), ("reviewed", "Reviewed"), ("all", "All")]
     state = forms.ChoiceField(choices=STATE_CHOICES, required=False, initial="open")
-    decision = forms.ChoiceField(choices=[("", "Reject and review")] + [c for c in Verification.Decision.choices if c[0] != "accept"], required=False)
+    decision = forms.ChoiceField(
+        choices=[("", "Reject and review")] + [c for c in Verification.Decision.choices if c[0] != "accept"], required=False
+    )
     q = forms.CharField(required=False, label="Customer", widget=forms.TextInput(attrs={"placeholder": "name or reference"}))
     since = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -34,7 +40,9 @@ class CustomerCreateForm(forms.Form):
 
 
 class ThresholdForm(forms.Form):
-    threshold = forms.FloatField(required=False, min_value=0.0, max_value=1.0, widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}))
+    threshold = forms.FloatField(
+        required=False, min_value=0.0, max_value=1.0, widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"})
+    )
     use_model = forms.BooleanField(required=False, label="Use the model's threshold")
 
 

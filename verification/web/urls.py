@@ -28,7 +28,9 @@ urlpatterns = [
     path("dashboard/flagged/", analyst.flagged, name="flagged"),
     path("dashboard/verifications/<int:verification_id>/", analyst.verification_detail, name="verification-detail"),
     path("signatures/verifications/<int:verification_id>/original", images.verification_original, name="verification-original"),
-    path("signatures/verifications/<int:verification_id>/prepared.png", images.verification_prepared, name="verification-prepared"),
+    path(
+        "signatures/verifications/<int:verification_id>/prepared.png", images.verification_prepared, name="verification-prepared"
+    ),
     path("signatures/references/<int:reference_id>/original", images.reference_original, name="reference-original"),
     path("signatures/references/<int:reference_id>/prepared.png", images.reference_prepared, name="reference-prepared"),
     # admins
@@ -36,8 +38,16 @@ urlpatterns = [
     path("manage/customers/<int:customer_id>/", manage.customer, name="customer"),
     path("manage/customers/<int:customer_id>/signing-link/", manage.customer_signing_link, name="customer-signing-link"),
     path("manage/customers/<int:customer_id>/reenrollment/", manage.customer_reenrollment, name="customer-reenrollment"),
-    path("manage/customers/<int:customer_id>/references/<int:reference_id>/approve/", manage.reference_approve_view, name="reference-approve"),
-    path("manage/customers/<int:customer_id>/references/<int:reference_id>/reject/", manage.reference_reject_view, name="reference-reject"),
+    path(
+        "manage/customers/<int:customer_id>/references/<int:reference_id>/approve/",
+        manage.reference_approve_view,
+        name="reference-approve",
+    ),
+    path(
+        "manage/customers/<int:customer_id>/references/<int:reference_id>/reject/",
+        manage.reference_reject_view,
+        name="reference-reject",
+    ),
     path("manage/customers/<int:customer_id>/retrain/", manage.customer_retrain, name="customer-retrain"),
     path("manage/customers/<int:customer_id>/revoke/", manage.customer_revoke, name="customer-revoke"),
     path("manage/customers/<int:customer_id>/threshold/", manage.customer_threshold, name="customer-threshold"),

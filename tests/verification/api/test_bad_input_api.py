@@ -6,6 +6,7 @@ import struct
 import zlib
 
 import pytest
+
 from verification.demo import demo_strokes
 from verification.models import Job, ReferenceSignature, Verification
 
@@ -40,7 +41,7 @@ def _error(response, status, code=None):
 
 
 def test_malformed_json(admin_client, enrolled_customer, counts):
-    customer = enrolled_customer()
+    enrolled_customer()
     before = counts()
     r = admin_client.post("/api/verifications/", data='{"customer": 1, "strokes": [', content_type="application/json")
     _error(r, 400, "malformed_request")
@@ -52,7 +53,9 @@ def test_wrong_content_type(admin_client, enrolled_customer, counts):
     before = counts()
     r = admin_client.post("/api/verifications/", data="customer=1", content_type="text/plain")
     _error(r, 415, "unsupported_media_type")
-    r = admin_client.post(f"/api/customers/{customer.id}/references/", data="a=b", content_type="application/x-www-form-urlencoded")
+    r = admin_client.post(
+        f"/api/customers/{customer.id}/references/", data="a=b", content_type="application/x-www-form-urlencoded"
+    )
     _error(r, 415, "unsupported_media_type")
     assert counts() == before
 
@@ -161,5 +164,7 @@ def test_neither_image_nor_strokes(admin_client, enrolled_customer):
 
 def test_bad_wait_parameter(admin_client, enrolled_customer):
     customer = enrolled_customer()
-    r = admin_client.post("/api/verifications/?wait=soon", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=soon", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json"
+    )
     _error(r, 400, "invalid")

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.test import Client, override_settings
+
 from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ReferenceSignature, Verification
 
@@ -39,7 +40,7 @@ def test_huge_stroke_coordinates_are_refused(admin_client, enrolled_customer, va
 def test_deeply_nested_strokes_are_refused(admin_client, enrolled_customer):
     customer = enrolled_customer()
     before = _counts()
-    body = '{"customer": %d, "strokes": %s%s}' % (customer.id, "[" * 50_000, "]" * 50_000)
+    body = f'{{"customer": {customer.id}, "strokes": {"[" * 50_000}{"]" * 50_000}}}'
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     _error(r, 400, "malformed_request")
     r = admin_client.post(f"/api/customers/{customer.id}/references/", data=body, content_type="application/json")
@@ -52,7 +53,11 @@ def test_huge_reference_id_is_a_400(admin_client, make_customer):
     for i in range(3):
         admin_client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("w", i)}, format="json")
     before = _counts()
-    r = admin_client.post(f"/api/customers/{customer.id}/enrollment/", data='{"reference_ids": [99999999999999999999]}', content_type="application/json")
+    r = admin_client.post(
+        f"/api/customers/{customer.id}/enrollment/",
+        data='{"reference_ids": [99999999999999999999]}',
+        content_type="application/json",
+    )
     _error(r, 400, "invalid")
     assert _counts() == before
 
@@ -61,7 +66,7 @@ def test_huge_reference_id_is_a_400(admin_client, make_customer):
 def test_customer_must_be_an_integer_id(admin_client, enrolled_customer, raw):
     customer = enrolled_customer()  # int(True) or int(1.9) must not pick a customer
     before = _counts()
-    body = '{"customer": %s, "strokes": %s}' % (raw.format(id=customer.id), json.dumps(demo_strokes("writer-a", 1)))
+    body = f'{{"customer": {raw.format(id=customer.id)}, "strokes": {json.dumps(demo_strokes("writer-a", 1))}}}'
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     _error(r, 400, "invalid")
     assert _counts() == before
@@ -69,7 +74,9 @@ def test_customer_must_be_an_integer_id(admin_client, enrolled_customer, raw):
 
 def test_integral_customer_still_works(admin_client, enrolled_customer):
     customer = enrolled_customer()
-    r = admin_client.post("/api/verifications/", {"customer": str(customer.id), "strokes": demo_strokes("writer-a", 1)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/", {"customer": str(customer.id), "strokes": demo_strokes("writer-a", 1)}, format="json"
+    )
     assert r.status_code in (200, 202), r.content
 
 
@@ -105,7 +112,8 @@ def test_a_million_stroke_points_are_refused_fast(admin_client, enrolled_custome
     customer = enrolled_customer()
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024  # the stroke cap, not the body cap, must refuse it
     before = _counts()
-    body = '{"customer": %d, "strokes": [[%s]]}' % (customer.id, ",".join(["[1,2]"] * 1_000_000))
+    points = ",".join(["[1,2]"] * 1_000_000)
+    body = f'{{"customer": {customer.id}, "strokes": [[{points}]]}}'
     t0 = time.perf_counter()
     r = admin_client.post("/api/verifications/", data=body, content_type="application/json")
     elapsed = time.perf_counter() - t0
@@ -118,7 +126,9 @@ def test_a_million_stroke_points_are_refused_fast(admin_client, enrolled_custome
 def test_stroke_caps_are_settings(admin_client, enrolled_customer, settings):
     customer = enrolled_customer()
     settings.SIGWEB_MAX_STROKE_POINTS = 10
-    r = admin_client.post("/api/verifications/", {"customer": customer.id, "strokes": [[[i, i] for i in range(11)]]}, format="json")
+    r = admin_client.post(
+        "/api/verifications/", {"customer": customer.id, "strokes": [[[i, i] for i in range(11)]]}, format="json"
+    )
     _error(r, 400, "invalid_strokes")
     settings.SIGWEB_MAX_STROKE_POINTS = 20_000
     settings.SIGWEB_MAX_STROKES = 2
@@ -145,6 +155,7 @@ def test_expired_signing_link_is_a_friendly_page(db, make_customer):
     from datetime import timedelta
 
     from django.utils import timezone
+
     from verification.models import SigningToken
     from verification.services.customers import signing_token_create
 
@@ -172,7 +183,6 @@ def test_debug_error_pages_do_not_repeat_the_query_token(db, make_customer):
 
 @override_settings(DEBUG=True)
 def test_debug_500_page_does_not_repeat_the_query_token(db, make_customer):
-    from django.urls import path
     from verification.services.customers import signing_token_create
 
     _, raw = signing_token_create(customer=make_customer())

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from verification.demo import demo_strokes
-from verification.models import Verification, AuditEvent, Enrollment, ReferenceSignature, SigningToken
+from verification.models import AuditEvent, Enrollment, ReferenceSignature, SigningToken, Verification
 from verification.services.customers import signing_token_authenticate, signing_token_create
 
 
@@ -23,7 +23,9 @@ def _link(customer, purpose=None, **kwargs):
 
 def _send(client, customer, writer, samples):
     return [
-        client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(writer, i), "source": "pad"}, format="json")
+        client.post(
+            f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(writer, i), "source": "pad"}, format="json"
+        )
         for i in samples
     ]
 

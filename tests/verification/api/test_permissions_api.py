@@ -78,7 +78,12 @@ def test_analysts_read_and_review_but_cannot_delete_or_write(analyst_client, adm
     assert analyst_client.delete(f"/api/customers/{customer.id}/").status_code == 403
     assert analyst_client.post("/api/customers/", {"external_ref": "Z", "name": "Z"}, format="json").status_code == 403
     assert analyst_client.post(f"/api/customers/{customer.id}/erase/", {}, format="json").status_code == 403
-    assert analyst_client.post("/api/verifications/", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json").status_code == 403
+    assert (
+        analyst_client.post(
+            "/api/verifications/", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json"
+        ).status_code
+        == 403
+    )
     assert analyst_client.get("/api/audit-events/").status_code == 403
     # admins can delete
     assert admin_client.delete(f"/api/customers/{customer.id}/").status_code == 204
@@ -101,7 +106,9 @@ def test_customer_token_reaches_only_its_own_record(enrolled_customer):
     assert client.get(f"/api/customers/{mine.id}/").status_code == 200
     assert client.get(f"/api/customers/{other.id}/").status_code == 404
     assert client.get(f"/api/customers/{other.id}/references/").status_code == 404
-    assert client.post(f"/api/customers/{other.id}/references/", {"strokes": demo_strokes("x", 1)}, format="json").status_code == 404
+    assert (
+        client.post(f"/api/customers/{other.id}/references/", {"strokes": demo_strokes("x", 1)}, format="json").status_code == 404
+    )
     assert client.get("/api/customers/").status_code == 403
     assert client.get("/api/verifications/flagged/").status_code == 403
     assert client.delete(f"/api/customers/{mine.id}/").status_code == 403
@@ -131,7 +138,12 @@ def test_customer_can_enroll_itself_from_its_pad(make_customer):
     customer = make_customer()
     client, _ = _signing_client(customer)
     for i in range(3):
-        assert client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("me", i)}, format="json").status_code == 202
+        assert (
+            client.post(
+                f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes("me", i)}, format="json"
+            ).status_code
+            == 202
+        )
     r = client.post(f"/api/customers/{customer.id}/enrollment/", {}, format="json")
     assert r.status_code == 202 and r.json()["job"]["status"] == "succeeded"
     assert client.post(f"/api/customers/{customer.id}/enrollment/", {"threshold": 0.1}, format="json").status_code == 403

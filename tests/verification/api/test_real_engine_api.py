@@ -42,7 +42,9 @@ def test_verification_through_the_api_under_a_second(admin_client, real_engine):
     latencies = []
     for i in range(5):
         t0 = time.perf_counter()
-        r = admin_client.post("/api/verifications/?wait=5", {"customer": cid, "strokes": demo_strokes("real-writer", 60 + i)}, format="json")
+        r = admin_client.post(
+            "/api/verifications/?wait=5", {"customer": cid, "strokes": demo_strokes("real-writer", 60 + i)}, format="json"
+        )
         latencies.append(time.perf_counter() - t0)
         assert r.status_code == 200, r.content
         v = r.json()["verification"]
@@ -50,7 +52,10 @@ def test_verification_through_the_api_under_a_second(admin_client, real_engine):
         assert 0.0 <= v["score"] <= 1.0 and v["model_version"] == real_engine.model_version
         assert v["threshold"] == pytest.approx(real_engine.threshold)
     latencies.sort()
-    print(f"API verification latency (real engine, in-process): median {latencies[2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    print(
+        "API verification latency (real engine, in-process): "
+        f"median {latencies[2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+    )
     assert latencies[2] < 1.0
 
 

@@ -47,5 +47,9 @@ def test_conflicting_verdicts_are_refused_then_corrected_with_an_audit_row(enrol
     assert created.after == {"verdict": "genuine", "note": "matches"} and created.actor_username == "analyst1"
     corrected = AuditEvent.objects.get(action="review.correct")
     assert corrected.actor_username == "analyst2" and corrected.details["verification"] == v.id
-    assert corrected.before["verdict"] == "genuine" and corrected.before["analyst"] == "analyst1" and corrected.before["note"] == "matches"
+    assert (
+        corrected.before["verdict"] == "genuine"
+        and corrected.before["analyst"] == "analyst1"
+        and corrected.before["note"] == "matches"
+    )
     assert corrected.after["verdict"] == "forgery" and corrected.after["note"] == "pen lifts differ"

@@ -49,12 +49,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def fuzz_world(settings_fixture_alias, enrolled_customer):
+def fuzz_world(settings_fixture_alias, enrolled_customer, monkeypatch):
     """An enrolled customer (so some generated ids exist) and an admin's API token; throttles
     and the hourly limit off, so the fuzzer explores behaviour rather than 429s. A fast
-    password hasher: the token endpoint hashes every generated password."""
+    password hasher: the token endpoint hashes every generated password. Long jobs (train,
+    re-embed) a fuzzed request starts stay queued: their background thread would share the
+    in-memory test database with the next request, whose reads then meet SQLite's shared-cache
+    table locks ("database table is locked"), which a file database in WAL mode never shows."""
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
+
+    monkeypatch.setattr("verification.services.job_dispatch._run_in_thread", lambda *args: None)
 
     s = settings_fixture_alias
     s.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,12 +4,12 @@ customer's link shows decisions only (no scoring oracle)."""
 import asyncio
 from datetime import timedelta
 
-import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
 from verification.demo import demo_strokes
 from verification.models import Verification
 from verification.services.customers import signing_token_create
@@ -197,7 +197,11 @@ def test_expired_api_token_cannot_open_the_dashboard_socket(admin_user):
     Token.objects.filter(key=token.key).update(created=timezone.now() - timedelta(days=31))
 
     async def go():
-        comm = WebsocketCommunicator(application, f"/ws/dashboard/?token={token.key}", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")])
+        comm = WebsocketCommunicator(
+            application,
+            f"/ws/dashboard/?token={token.key}",
+            headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")],
+        )
         await comm.connect(timeout=5)
         out = await comm.receive_output(timeout=5)
         await comm.disconnect()
@@ -222,13 +226,21 @@ def test_customer_token_sees_the_decision_only(enrolled_customer, analyst_client
     customer = enrolled_customer()
     _, raw = signing_token_create(customer=customer)
     client = APIClient(HTTP_AUTHORIZATION=f"Signing {raw}")
-    r = client.post("/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 7)}, format="json")
+    r = client.post(
+        "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 7)}, format="json"
+    )
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["verification"]["decision"] in ("accept", "review", "reject")
     _assert_no_scores(body)
     vid, job_id = body["verification"]["id"], body["job"]["id"]
-    for path in [f"/api/verifications/{vid}/", "/api/verifications/", f"/api/jobs/{job_id}/", "/api/jobs/", f"/api/customers/{customer.id}/enrollment/"]:
+    for path in [
+        f"/api/verifications/{vid}/",
+        "/api/verifications/",
+        f"/api/jobs/{job_id}/",
+        "/api/jobs/",
+        f"/api/customers/{customer.id}/enrollment/",
+    ]:
         r = client.get(path)
         assert r.status_code == 200, (path, r.content)
         _assert_no_scores(r.json())
@@ -240,6 +252,7 @@ def test_customer_token_sees_the_decision_only(enrolled_customer, analyst_client
 
 def test_customer_socket_sees_the_decision_only(enrolled_customer, admin_user):
     from channels.db import database_sync_to_async
+
     from sigweb.asgi import application
     from verification.services.verifications import verification_create
 

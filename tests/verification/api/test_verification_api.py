@@ -1,16 +1,21 @@
 import io
 
 from verification.demo import demo_strokes
-from verification.models import Customer, Job
+from verification.models import Customer
+
 from job_wait import job_finished
 
 
 def test_full_flow_through_the_api(admin_client, signature_png):
-    r = admin_client.post("/api/customers/", {"external_ref": "B-1", "name": "Bea", "consent_at": "2026-01-01T00:00:00Z"}, format="json")
+    r = admin_client.post(
+        "/api/customers/", {"external_ref": "B-1", "name": "Bea", "consent_at": "2026-01-01T00:00:00Z"}, format="json"
+    )
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
     for i in range(3):
-        r = admin_client.post(f"/api/customers/{cid}/references/", {"strokes": demo_strokes("bea", i), "source": "pad"}, format="json")
+        r = admin_client.post(
+            f"/api/customers/{cid}/references/", {"strokes": demo_strokes("bea", i), "source": "pad"}, format="json"
+        )
         assert r.status_code == 202, r.content
         assert r.json()["job"]["kind"] == "embed_reference"
     f = io.BytesIO(signature_png(1))
@@ -59,7 +64,9 @@ def test_flagged_list_reviews_and_filters(admin_client, analyst_client, enrolled
 
     Enrollment.objects.filter(customer=customer, status="active").update(threshold=0.99)
     for i in range(3):
-        admin_client.post("/api/verifications/?wait=2", {"customer": customer.id, "strokes": demo_strokes("writer-q", i)}, format="json")
+        admin_client.post(
+            "/api/verifications/?wait=2", {"customer": customer.id, "strokes": demo_strokes("writer-q", i)}, format="json"
+        )
     flagged = analyst_client.get("/api/verifications/flagged/").json()
     assert flagged["count"] == 3 and all(v["flagged"] for v in flagged["results"])
     vid = flagged["results"][0]["id"]
@@ -106,7 +113,9 @@ def test_model_versions_and_activation_reembeds(admin_client, enrolled_customer,
     assert job.result["enrollments"] == 1 and job.result["references"] == 4
     versions = {v["name"]: v for v in admin_client.get("/api/model-versions/").json()["results"]}
     assert versions[new["name"]]["is_active"] and sum(v["is_active"] for v in versions.values()) == 1
-    r = admin_client.post("/api/verifications/?wait=2", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=2", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json"
+    )
     assert r.json()["verification"]["model_version"] == new["name"]
     assert admin_client.post("/api/model-versions/", {"checkpoint_path": "/nope.pt"}, format="json").status_code == 400
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from verification.models import Job, Review, Verification
-from verification.services.verifications import review_create
 from verification.selectors.dashboard import dashboard_counters, review_error_rates, verification_score_series
+from verification.services.verifications import review_create
 
 ACCEPT, REJECT, REVIEW = Verification.Decision.ACCEPT, Verification.Decision.REJECT, Verification.Decision.REVIEW
 GENUINE, FORGERY = Review.Verdict.GENUINE, Review.Verdict.FORGERY

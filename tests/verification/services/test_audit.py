@@ -50,7 +50,10 @@ def test_deleting_a_customer_or_a_user_keeps_their_audit_rows(make_customer, adm
     customer_id = customer.id
     customer_delete(customer=customer, deleted_by=admin_user)
     assert not Customer.objects.filter(id=customer_id).exists()
-    assert set(AuditEvent.objects.filter(customer_id_ref=customer_id).values_list("action", flat=True)) == {"customer.create", "customer.delete"}
+    assert set(AuditEvent.objects.filter(customer_id_ref=customer_id).values_list("action", flat=True)) == {
+        "customer.create",
+        "customer.delete",
+    }
     user = User.objects.create_user("leaver", is_staff=True)
     audit_record(action="test.by_leaver", actor=user)
     user.delete()
@@ -80,7 +83,9 @@ def test_enrollment_life_cycle_is_audited(enrolled_customer, admin_user):
     assert revoke.actor == admin_user and revoke.details["note"] == "card lost"
 
 
-def test_model_registration_activation_and_training_are_audited(enrolled_customer, admin_user, tmp_path, monkeypatch, admin_client):
+def test_model_registration_activation_and_training_are_audited(
+    enrolled_customer, admin_user, tmp_path, monkeypatch, admin_client
+):
     enrolled_customer("w")
     checkpoint = tmp_path / "other.pt"
     checkpoint.write_bytes(b"fake checkpoint")
@@ -139,7 +144,7 @@ def _csv(response):
 
 
 def test_audit_export_csv_is_admin_only_and_filtered_like_the_list(admin_client, analyst_client, make_customer, admin_user):
-    a = make_customer(name="=HYPERLINK(\"http://evil\")")
+    a = make_customer(name='=HYPERLINK("http://evil")')
     b = make_customer()
     audit_record(action="customer.update", actor=admin_user, customer=a, before={"name": "x"}, after={"name": "y"})
     assert analyst_client.get("/api/audit-events/export.csv").status_code == 403

@@ -3,7 +3,8 @@ import pytest
 from verification.demo import demo_strokes
 from verification.errors import DomainError
 from verification.models import Enrollment, Job, ReferenceSignature
-from verification.services.enrollments import enrollment_revoke, enrollment_start, reference_create
+from verification.services.enrollments import enrollment_revoke, enrollment_start
+from verification.services.references import reference_create
 
 
 def test_reference_create_embeds_in_a_job(make_customer):

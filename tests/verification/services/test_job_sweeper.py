@@ -11,7 +11,9 @@ from django.utils import timezone
 from verification.demo import demo_strokes
 from verification.models import AuditEvent, Job, Verification
 from verification.services import jobs as job_services
-from verification.services.jobs import job_start, jobs_sweep
+from verification.services.job_dispatch import LOST_MARGIN_SECONDS
+from verification.services.job_sweep import jobs_sweep
+from verification.services.jobs import job_start
 from verification.services.verifications import verification_create
 
 
@@ -40,7 +42,9 @@ def flaky_start(monkeypatch):
 def test_locked_database_at_job_start_is_retried_in_the_same_delivery(admin_client, enrolled_customer, flaky_start):
     customer = enrolled_customer("writer-a")
     calls = flaky_start(2)
-    r = admin_client.post("/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 9)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 9)}, format="json"
+    )
     assert r.status_code == 200, r.content
     assert calls["raised"] == 2
     v = Verification.objects.get(id=r.json()["verification"]["id"])
@@ -83,7 +87,10 @@ def test_queued_job_fails_after_max_sends_and_its_verification_with_it(enrolled_
 def _dead_running(job: Job, seconds_ago: float) -> None:
     """The job started on a worker that then died: running, with a heartbeat that stopped."""
     Job.objects.filter(id=job.id).update(
-        status=Job.Status.RUNNING, attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now() - timedelta(seconds=seconds_ago)
+        status=Job.Status.RUNNING,
+        attempts=1,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds_ago),
     )
 
 
@@ -95,7 +102,7 @@ def test_running_short_job_of_a_dead_worker_is_resent_after_the_short_time_limit
     limit = settings.SIGWEB_TIME_LIMITS["short"]
     _dead_running(v.job, seconds_ago=limit - 5)
     assert jobs_sweep() == {"resent": 0, "failed": 0}  # may still be running: not touched
-    _dead_running(v.job, seconds_ago=limit + job_services.LOST_MARGIN_SECONDS + 1)
+    _dead_running(v.job, seconds_ago=limit + LOST_MARGIN_SECONDS + 1)
     assert jobs_sweep() == {"resent": 1, "failed": 0}
     v.refresh_from_db()
     assert v.job.status == "succeeded" and v.job.attempts == 2 and v.status == "done"
@@ -113,7 +120,7 @@ def test_running_train_job_is_never_handed_out_twice(settings, admin_user, tmp_p
     # its worker dies: the sweeper fails it after the train time limit instead of restarting it
     _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] - 60)
     assert jobs_sweep() == {"resent": 0, "failed": 0}
-    _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] + job_services.LOST_MARGIN_SECONDS + 1)
+    _dead_running(job, seconds_ago=settings.SIGWEB_TIME_LIMITS["train"] + LOST_MARGIN_SECONDS + 1)
     assert jobs_sweep() == {"resent": 0, "failed": 1}
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 1 and "not restarted" in job.error

@@ -3,12 +3,13 @@
 import time
 
 import pytest
-from job_wait import job_finished
-from tiny_training import tiny_train_config
 
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ModelVersion, Verification
+
+from job_wait import job_finished
+from tiny_training import tiny_train_config
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,9 @@ def test_train_job_then_activate_reembeds_with_the_real_engine(admin_client, enr
     assert enrollment.model_version == mv.name != fake_version
     assert enrollment.writer_params["model_version"] == mv.name
 
-    r = admin_client.post("/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 31)}, format="json")
+    r = admin_client.post(
+        "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 31)}, format="json"
+    )
     assert r.status_code == 200, r.content
     v = Verification.objects.get(id=r.json()["verification"]["id"])
     assert v.model_version == mv.name and v.decision in {"accept", "reject", "review"}
@@ -54,7 +57,9 @@ def test_training_output_outside_the_configured_folder_is_refused(admin_client, 
     settings.SIGWEB_TRAIN_OUTPUT_DIR = tmp_path / "runs"
     r = admin_client.post("/api/model-versions/train/", {"config": {"out": out}}, format="json")
     assert r.status_code == 400, r.content
-    assert r.json()["error"]["code"] == "invalid_config" and "SIGWEB_TRAIN_OUTPUT_DIR" in r.json()["error"]["message"] or out == ""
+    assert (
+        r.json()["error"]["code"] == "invalid_config" and "SIGWEB_TRAIN_OUTPUT_DIR" in r.json()["error"]["message"] or out == ""
+    )
     assert not Job.objects.exists()
 
 

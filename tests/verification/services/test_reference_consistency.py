@@ -3,14 +3,14 @@ come from one writer (issue: 5 samples from 5 different writers enrolled)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.errors import DomainError
 from verification.models import AuditEvent, Enrollment, Job, ReferenceSignature
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
+from verification.services.references import reference_create
 
 
 def _refs(customer, strokes):
@@ -52,13 +52,17 @@ def test_one_foreign_sample_among_genuine_ones_is_named(make_customer):
 def test_api_refuses_mixed_writers_with_422_json(admin_client, make_customer):
     customer = make_customer()
     for k in range(5):
-        r = admin_client.post(f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(f"stranger-{k}", 0)}, format="json")
+        r = admin_client.post(
+            f"/api/customers/{customer.id}/references/", {"strokes": demo_strokes(f"stranger-{k}", 0)}, format="json"
+        )
         assert r.status_code == 202
     r = admin_client.post(f"/api/customers/{customer.id}/enrollment/", {}, format="json")
     assert r.status_code == 422
     body = r.json()["error"]
     assert body["code"] == "inconsistent_references" and "one person" in body["message"]
-    assert set(body["outlier_references"]) <= {r["id"] for r in admin_client.get(f"/api/customers/{customer.id}/references/").json()["results"]}
+    assert set(body["outlier_references"]) <= {
+        r["id"] for r in admin_client.get(f"/api/customers/{customer.id}/references/").json()["results"]
+    }
     assert not Enrollment.objects.exists()
 
 
@@ -76,13 +80,8 @@ def test_without_ready_embeddings_the_enroll_job_fails_with_the_message(make_cus
     assert failed.before == {"status": "training"} and failed.after == {"status": "failed"}
 
 
-def test_facade_checks_the_shape_and_reports_engines_without_the_check(fake_engine):
+def test_facade_checks_the_shape(fake_engine):
     e = fake_engine.embed([demo_strokes("w", i) for i in range(3)])
     result = ml_engine.reference_consistency(fake_engine, e)
     assert result["consistent"] is True and result["checked"] is True
     assert set(result) == {"consistent", "score", "threshold", "outliers", "checked"}
-
-    class OldEngine:
-        model_version = "old"
-
-    assert ml_engine.reference_consistency(OldEngine(), np.zeros((3, 4), np.float32))["checked"] is False

@@ -40,8 +40,9 @@ def test_in_process_result_is_broadcast_after_pending(enrolled_customer, monkeyp
     sent = []
     monkeypatch.setattr(broadcast, "_send", lambda groups, message: sent.append(message))
     v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 5))
-    statuses = [m["verification"]["status"] for m in sent if m["type"] == "verification.update"
-                and m["verification"]["id"] == v.id]
+    statuses = [
+        m["verification"]["status"] for m in sent if m["type"] == "verification.update" and m["verification"]["id"] == v.id
+    ]
     assert statuses[0] == Verification.Status.PENDING
     assert statuses[-1] == Verification.Status.DONE
 
@@ -106,7 +107,7 @@ def test_a_crashed_attempt_is_finished_by_the_retry(enrolled_customer, settings)
     try:
         with pytest.MonkeyPatch.context() as mp:
             sent = []
-            mp.setattr("verification.services.jobs._send_task", lambda *a: sent.append(a))
+            mp.setattr("verification.services.job_dispatch._send_task", lambda *a: sent.append(a))
             v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 4))
     finally:
         app.conf.task_always_eager = True

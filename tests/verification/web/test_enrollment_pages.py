@@ -9,7 +9,8 @@ from django.test import Client
 from verification.demo import demo_strokes
 from verification.models import AuditEvent, ReferenceSignature, SigningToken
 from verification.services.customers import signing_token_create
-from verification.services.enrollments import reenrollment_open, reference_create
+from verification.services.enrollments import reenrollment_open
+from verification.services.references import reference_create
 
 
 @pytest.fixture

@@ -20,6 +20,10 @@ def test_sign_page_carries_the_wait_timeout_from_settings(enrolled_customer, set
 
 def test_sign_js_wait_rejects_after_the_timeout_with_a_message_for_the_customer():
     js = SIGN_JS.read_text()
-    wait = js[js.index("function waitFor"):js.index("// ------------------------------------------------------------------ results panel")]
+    wait = js[
+        js.index("function waitFor") : js.index(
+            "// ------------------------------------------------------------------ results panel"
+        )
+    ]
     assert "root.dataset.waitSeconds" in js
     assert "reject(new Error(WAIT_TIMEOUT_MESSAGE))" in wait and "timeoutSeconds * 1000" in wait

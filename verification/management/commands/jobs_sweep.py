@@ -1,10 +1,10 @@
-"""One run of the job sweeper: resend lost jobs, fail dead long jobs (see services/jobs.py)."""
+"""One run of the job sweeper: resend lost jobs, fail dead long jobs (see services/job_sweep.py)."""
 
 import json
 
 from django.core.management.base import BaseCommand
 
-from verification.services.jobs import jobs_sweep
+from verification.services.job_sweep import jobs_sweep
 
 
 class Command(BaseCommand):

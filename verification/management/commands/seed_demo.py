@@ -11,8 +11,9 @@ from verification.errors import DomainError
 from verification.models import Customer, Verification
 from verification.selectors.enrollments import enrollment_get_active
 from verification.services.customers import customer_create, signing_token_create
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start
 from verification.services.model_versions import model_version_active
+from verification.services.references import reference_create
 from verification.services.users import analyst_create
 from verification.services.verifications import verification_create
 
@@ -25,7 +26,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="allow in production mode")
         parser.add_argument("--no-users", action="store_true", help="do not create the demo admin and analyst")
-        parser.add_argument("--verifications", action="store_true", help="also run a genuine and a forged verification per customer")
+        parser.add_argument(
+            "--verifications", action="store_true", help="also run a genuine and a forged verification per customer"
+        )
 
     def handle(self, *args, force, no_users, verifications, **options):
         if settings.PRODUCTION and not force:
@@ -61,7 +64,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  signing page token for customer {customer.id}: {raw}")
             if verifications and enrollment_get_active(customer=customer) is not None:
                 others = [ref for ref, _ in DEMO_CUSTOMERS if ref != external_ref]
-                for strokes, label in ((demo_strokes(external_ref, 100), "genuine"), (demo_strokes(others[0], 100), "other writer")):
+                for strokes, label in (
+                    (demo_strokes(external_ref, 100), "genuine"),
+                    (demo_strokes(others[0], 100), "other writer"),
+                ):
                     v = verification_create(customer=customer, strokes=strokes, source="pad", channel=Verification.Channel.DEMO)
                     v.refresh_from_db()
                     self.stdout.write(f"  {label}: {v.status} {v.decision or ''} {v.score if v.score is not None else ''}")

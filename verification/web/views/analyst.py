@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from verification.errors import DomainError
-from verification.models import Verification
 from verification.roles import db_user
 from verification.selectors.dashboard import (
     customer_verification_history,
@@ -106,7 +106,11 @@ def verification_detail(request, verification_id):
     ]
     profile = enrollment_score_profile(enrollment=enrollment) if enrollment else None
     if profile is not None:
-        profile = {**profile, "genuine_min": min(profile["genuine"], default=None), "genuine_max": max(profile["genuine"], default=None)}
+        profile = {
+            **profile,
+            "genuine_min": min(profile["genuine"], default=None),
+            "genuine_max": max(profile["genuine"], default=None),
+        }
     return render(
         request,
         "web/verification_detail.html",

@@ -19,35 +19,28 @@ from django.views.decorators.http import require_http_methods
 
 from verification.errors import DomainError
 from verification.models import ReferenceSignature, SigningToken, Verification
-from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
+from verification.selectors.enrollments import (
+    enrollment_get_active,
+    enrollment_get_latest,
+    enrollment_samples_needed,
+    link_enrollment_ready,
+    link_may_enroll,
+    link_reference_count,
+)
 from verification.selectors.queries import verification_get, verification_wait
-from verification.services.enrollments import enrollment_start, reference_create
+from verification.services.enrollments import enrollment_start_when_ready
+from verification.services.references import reference_create
+from verification.services.signatures import upload_read
 from verification.services.verifications import verification_create
 from verification.web.access import or_404, signing_link_page, signing_token_or_404
 from verification.web.forms import UploadForm
 
-ENROLL_SAMPLES = 5  # samples the pad collects for an enrollment (never fewer than the service needs)
 RESULT_WAIT_SECONDS = 10.0
-
-
-def _samples_needed() -> int:
-    return max(ENROLL_SAMPLES, settings.SIGWEB_MIN_REFERENCES)
-
-
-def _usable_references(token: SigningToken) -> int:
-    """Samples this link has sent that an enrollment through it would use."""
-    return ReferenceSignature.objects.filter(customer_id=token.customer_id, signing_token=token).exclude(
-        status__in=[ReferenceSignature.Status.ERASED, ReferenceSignature.Status.FAILED]
-    ).exclude(approval=ReferenceSignature.Approval.REJECTED).count()
 
 
 def _link_mode(token: SigningToken, active, latest) -> str:
     """``enroll``, ``verify`` or ``closed`` (nothing this link can do now)."""
-    if (
-        token.purpose == SigningToken.Purpose.ENROLL
-        and token.consumed_at is None
-        and enrollment_open_to_links(customer=token.customer)
-    ):
+    if link_may_enroll(signing_token=token):
         return "enroll"
     if active is not None:
         return "verify"
@@ -65,8 +58,9 @@ def _sign_context(token, raw: str, **extra) -> dict:
         "token": raw,
         "mode": _link_mode(token, active, latest),
         "enrolling": latest is not None and latest.status in ("pending", "training") and token.consumed_at is not None,
-        "samples_needed": _samples_needed(),
-        "samples_collected": _usable_references(token),
+        "samples_needed": enrollment_samples_needed(),
+        "samples_collected": link_reference_count(signing_token=token),
+        "enrollment_ready": link_enrollment_ready(signing_token=token),
         "upload_form": UploadForm(),
         "wait_seconds": int(settings.SIGWEB_CLIENT_WAIT_SECONDS),
         **extra,
@@ -89,22 +83,20 @@ def sign_upload(request, token):
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form), status=400)
-    upload = form.cleaned_data["image"]
-    if upload.size is not None and upload.size > settings.SIGWEB_MAX_UPLOAD_BYTES:
-        error = f"The file is {upload.size} bytes; the limit is {settings.SIGWEB_MAX_UPLOAD_BYTES}."
-        return render(request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=error), status=413)
-    image = upload.read(settings.SIGWEB_MAX_UPLOAD_BYTES + 1)
+    try:
+        image = upload_read(form.cleaned_data["image"])
+    except DomainError as exc:
+        return render(
+            request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status
+        )
     mode = _link_mode(signing, enrollment_get_active(customer=customer), enrollment_get_latest(customer=customer))
     try:
         if mode != "verify":
             # an enroll link sends a sample (the service refuses every other link with a 403)
             reference_create(customer=customer, source=ReferenceSignature.Source.UPLOAD, image=image, signing_token=signing)
-            if _usable_references(signing) >= _samples_needed():
-                enrollment_start(customer=customer, signing_token=signing)
+            enrollment_start_when_ready(customer=customer, signing_token=signing)
             return redirect(reverse("web:sign", args=[token]) + "?uploaded=1")
-        verification = verification_create(
-            customer=customer, source="upload", image=image, channel=Verification.Channel.CUSTOMER
-        )
+        verification = verification_create(customer=customer, source="upload", image=image, channel=Verification.Channel.CUSTOMER)
     except DomainError as exc:
         return render(
             request, "web/sign.html", _sign_context(signing, token, upload_form=form, upload_error=exc.message), status=exc.status
@@ -121,5 +113,10 @@ def sign_result(request, token, verification_id):
     return render(
         request,
         "web/sign_result.html",
-        {"customer": signing.customer, "token": token, "verification": verification, "pending": verification.status == Verification.Status.PENDING},
+        {
+            "customer": signing.customer,
+            "token": token,
+            "verification": verification,
+            "pending": verification.status == Verification.Status.PENDING,
+        },
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.views.decorators.cache import cache_control
 
+from verification.ml_engine import SignatureInputError, strokes_parse
 from verification.models import ReferenceSignature
 from verification.selectors.queries import reference_get, verification_get
 from verification.web.access import back_office_required, or_404
@@ -13,22 +14,12 @@ from verification.web.access import back_office_required, or_404
 SAFE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
 
 
-def _points(stroke) -> list[tuple[float, float]]:
-    pts = stroke.get("points") if isinstance(stroke, dict) else stroke
-    out = []
-    for p in pts or []:
-        try:
-            x, y = (p["x"], p["y"]) if isinstance(p, dict) else (p[0], p[1])
-            out.append((float(x), float(y)))
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-    return out
-
-
 def strokes_svg(strokes) -> str:
     """Pad strokes as a small SVG (numbers only, so nothing from the input reaches markup)."""
-    groups = [_points(s) for s in strokes or []]
-    groups = [g for g in groups if g]
+    try:
+        groups = [[(float(x), float(y)) for x, y in a[:, :2]] for a in strokes_parse(strokes)]
+    except SignatureInputError:
+        groups = []
     if not groups:
         return '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"/>'
     xs = [x for g in groups for x, _ in g]

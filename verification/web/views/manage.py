@@ -27,14 +27,9 @@ from verification.selectors.queries import (
     verification_list,
 )
 from verification.services.customers import customer_create, customer_erase_biometrics, signing_token_create
-from verification.services.enrollments import (
-    enrollment_revoke,
-    enrollment_start,
-    reenrollment_open,
-    reference_approve,
-    reference_reject,
-)
+from verification.services.enrollments import enrollment_revoke, enrollment_start, reenrollment_open
 from verification.services.model_versions import model_version_activate, model_version_active
+from verification.services.references import reference_approve, reference_reject
 from verification.services.thresholds import enrollment_threshold_set
 from verification.web.access import admin_required, or_404, page_context
 from verification.web.forms import CustomerCreateForm, EraseForm, ThresholdForm
@@ -74,7 +69,13 @@ def customers(request):
         enrollments = list(c.enrollments.all())
         active = next((e for e in enrollments if e.status == "active"), None)
         rows.append({"customer": c, "active": active, "latest": enrollments[0] if enrollments else None})
-    return render(request, "web/customers.html", page_context(request, form=form, page=page, rows=rows, q=q, status=status, statuses=Customer.Status.choices, nav="customers"))
+    return render(
+        request,
+        "web/customers.html",
+        page_context(
+            request, form=form, page=page, rows=rows, q=q, status=status, statuses=Customer.Status.choices, nav="customers"
+        ),
+    )
 
 
 @admin_required
@@ -96,7 +97,9 @@ def customer(request, customer_id):
             references=reference_list(customer=c),
             profile=profile,
             model_threshold=mv.threshold,
-            threshold_form=ThresholdForm(initial={"threshold": active.threshold if active and active.threshold is not None else None}),
+            threshold_form=ThresholdForm(
+                initial={"threshold": active.threshold if active and active.threshold is not None else None}
+            ),
             erase_form=EraseForm(),
             verifications=verification_list(filters={"customer": c.id})[:15],
             jobs=job_list(filters={"customer": c.id})[:10],
@@ -135,8 +138,12 @@ def customer_signing_link(request, customer_id):
 def customer_reenrollment(request, customer_id):
     c = or_404(customer_get, customer_id=customer_id)
     _domain_action(
-        request, reenrollment_open, "Re-enrollment opened: send the customer a new enroll link.",
-        customer=c, opened_by=db_user(request.user), note=request.POST.get("note", ""),
+        request,
+        reenrollment_open,
+        "Re-enrollment opened: send the customer a new enroll link.",
+        customer=c,
+        opened_by=db_user(request.user),
+        note=request.POST.get("note", ""),
     )
     return redirect("web:customer", customer_id=c.id)
 
@@ -153,7 +160,13 @@ def _reference_of(customer, reference_id) -> ReferenceSignature:
 def reference_approve_view(request, customer_id, reference_id):
     c = or_404(customer_get, customer_id=customer_id)
     ref = _reference_of(c, reference_id)
-    _domain_action(request, reference_approve, "Reference approved: it joins the next retraining.", reference=ref, approved_by=db_user(request.user))
+    _domain_action(
+        request,
+        reference_approve,
+        "Reference approved: it joins the next retraining.",
+        reference=ref,
+        approved_by=db_user(request.user),
+    )
     return redirect("web:customer", customer_id=c.id)
 
 
@@ -162,7 +175,13 @@ def reference_approve_view(request, customer_id, reference_id):
 def reference_reject_view(request, customer_id, reference_id):
     c = or_404(customer_get, customer_id=customer_id)
     ref = _reference_of(c, reference_id)
-    _domain_action(request, reference_reject, "Reference rejected: no enrollment will use it.", reference=ref, rejected_by=db_user(request.user))
+    _domain_action(
+        request,
+        reference_reject,
+        "Reference rejected: no enrollment will use it.",
+        reference=ref,
+        rejected_by=db_user(request.user),
+    )
     return redirect("web:customer", customer_id=c.id)
 
 
@@ -172,8 +191,12 @@ def customer_retrain(request, customer_id):
     c = or_404(customer_get, customer_id=customer_id)
     active = enrollment_get_active(customer=c)
     _domain_action(
-        request, enrollment_start, "Enrollment job started.",
-        customer=c, threshold=active.threshold if active else None, created_by=db_user(request.user),
+        request,
+        enrollment_start,
+        "Enrollment job started.",
+        customer=c,
+        threshold=active.threshold if active else None,
+        created_by=db_user(request.user),
     )
     return redirect("web:customer", customer_id=c.id)
 
@@ -186,7 +209,14 @@ def customer_revoke(request, customer_id):
     if active is None:
         messages.error(request, "This customer has no active enrollment.")
     else:
-        _domain_action(request, enrollment_revoke, "Enrollment revoked.", enrollment=active, revoked_by=db_user(request.user), note=request.POST.get("note", ""))
+        _domain_action(
+            request,
+            enrollment_revoke,
+            "Enrollment revoked.",
+            enrollment=active,
+            revoked_by=db_user(request.user),
+            note=request.POST.get("note", ""),
+        )
     return redirect("web:customer", customer_id=c.id)
 
 
@@ -203,7 +233,14 @@ def customer_threshold(request, customer_id):
     else:
         value = None if form.cleaned_data["use_model"] else form.cleaned_data["threshold"]
         label = "the model's threshold" if value is None else f"{value:.3f}"
-        _domain_action(request, enrollment_threshold_set, f"Threshold set to {label}.", enrollment=active, threshold=value, changed_by=db_user(request.user))
+        _domain_action(
+            request,
+            enrollment_threshold_set,
+            f"Threshold set to {label}.",
+            enrollment=active,
+            threshold=value,
+            changed_by=db_user(request.user),
+        )
     return redirect("web:customer", customer_id=c.id)
 
 
@@ -215,10 +252,13 @@ def customer_erase(request, customer_id):
     if not form.is_valid() or form.cleaned_data["confirm"].strip() != c.external_ref:
         messages.error(request, "Type the customer's external reference exactly to confirm the erasure.")
     else:
-        summary = customer_erase_biometrics(customer=c, erased_by=db_user(request.user), reason=form.cleaned_data.get("reason", ""))
+        summary = customer_erase_biometrics(
+            customer=c, erased_by=db_user(request.user), reason=form.cleaned_data.get("reason", "")
+        )
         messages.success(
             request,
-            f"Biometric data erased: {summary['references']} references, {summary['verifications']} verification images. The audit record is kept.",
+            f"Biometric data erased: {summary['references']} references, "
+            f"{summary['verifications']} verification images. The audit record is kept.",
         )
     return redirect("web:customer", customer_id=c.id)
 
@@ -232,7 +272,9 @@ def jobs(request):
     return render(
         request,
         "web/jobs.html",
-        page_context(request, page=page, kind=kind, status=status, kinds=Job.Kind.choices, statuses=Job.Status.choices, nav="jobs"),
+        page_context(
+            request, page=page, kind=kind, status=status, kinds=Job.Kind.choices, statuses=Job.Status.choices, nav="jobs"
+        ),
     )
 
 
@@ -246,5 +288,11 @@ def models(request):
 @require_POST
 def model_activate(request, model_version_id):
     mv = or_404(model_version_get, model_version_id=model_version_id)
-    _domain_action(request, model_version_activate, f"Re-embedding with {mv.name}; it becomes active when the job finishes.", model_version=mv, created_by=db_user(request.user))
+    _domain_action(
+        request,
+        model_version_activate,
+        f"Re-embedding with {mv.name}; it becomes active when the job finishes.",
+        model_version=mv,
+        created_by=db_user(request.user),
+    )
     return redirect("web:models")

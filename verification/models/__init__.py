@@ -65,11 +65,18 @@ class ReferenceSignature(TimeStamped):
     source = models.CharField(max_length=16, choices=Source.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     approval = models.CharField(
-        max_length=16, choices=Approval.choices, default=Approval.APPROVED, db_index=True,
+        max_length=16,
+        choices=Approval.choices,
+        default=Approval.APPROVED,
+        db_index=True,
         help_text="References sent through a signing link after the customer is enrolled wait for an admin",
     )
     signing_token = models.ForeignKey(
-        "SigningToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="references",
+        "SigningToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="references",
         help_text="The signing link that sent this reference (empty: the back office)",
     )
     image = models.BinaryField(null=True, blank=True, help_text="The uploaded image bytes, as received")
@@ -97,7 +104,9 @@ class ModelVersion(TimeStamped):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -230,7 +239,9 @@ class Review(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    corrected_at = models.DateTimeField(null=True, blank=True, help_text="When a later verdict replaced the first one (see the audit trail)")
+    corrected_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a later verdict replaced the first one (see the audit trail)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -264,51 +275,20 @@ class SigningToken(models.Model):
         ordering = ["-created_at"]
 
 
-class AppendOnlyError(Exception):
-    """An audit row was about to be changed or deleted."""
+# The audit trail (append-only) lives in its own module; imported here so Django sees it.
+from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
 
-
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("audit events are append-only: they cannot be updated")
-
-    def delete(self):
-        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
-
-    def _raw_delete(self, using):
-        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
-
-
-class AuditEvent(models.Model):
-    """What happened to whom, kept when biometric data is erased or a customer deleted.
-
-    Append-only: saving an existing row, deleting one and queryset update/delete all raise
-    ``AppendOnlyError``. Customers are referred to by id and external reference, not by a
-    foreign key, so deleting a customer leaves its audit trail intact.
-    """
-
-    objects = AuditEventQuerySet.as_manager()
-
-    action = models.CharField(max_length=64, db_index=True)
-    # DO_NOTHING and no database constraint: deleting a user must not rewrite its audit rows
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    actor_username = models.CharField(max_length=150, blank=True, help_text="The actor's username when it acted")
-    customer_id_ref = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="Customer.id, kept after deletion")
-    customer_external_ref = models.CharField(max_length=128, blank=True)
-    before = models.JSONField(null=True, blank=True, help_text="The changed fields before the change")
-    after = models.JSONField(null=True, blank=True, help_text="The changed fields after the change")
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only: they cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only: they cannot be deleted")
+__all__ = [
+    "AppendOnlyError",
+    "AuditEvent",
+    "AuditEventQuerySet",
+    "Customer",
+    "Enrollment",
+    "Job",
+    "ModelVersion",
+    "ReferenceSignature",
+    "Review",
+    "SigningToken",
+    "TimeStamped",
+    "Verification",
+]

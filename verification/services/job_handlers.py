@@ -1,0 +1,33 @@
+"""What each kind of job runs (the service doing the work) and what marks its rows failed.
+
+Used by the Celery tasks (``verification/tasks.py``) and by the job sweeper, which fails a
+lost job's domain rows with the same handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from verification.models import Job
+from verification.services.enrollments import enrollment_fit, enrollment_fit_failed
+from verification.services.model_versions import model_reembed, model_train
+from verification.services.references import reference_embed, reference_embed_failed
+from verification.services.verifications import verification_score, verification_score_failed
+
+# The service that does a kind's work: ``work(job=job)``.
+WORK_FOR_KIND: dict[str, Callable[..., None]] = {
+    Job.Kind.EMBED_REFERENCE: reference_embed,
+    Job.Kind.ENROLL: enrollment_fit,
+    Job.Kind.VERIFY: verification_score,
+    Job.Kind.REEMBED: model_reembed,
+    Job.Kind.TRAIN: model_train,
+}
+
+# What marks a job's domain rows failed, by kind (None: the job row alone).
+FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
+    Job.Kind.EMBED_REFERENCE: reference_embed_failed,
+    Job.Kind.ENROLL: enrollment_fit_failed,
+    Job.Kind.VERIFY: verification_score_failed,
+    Job.Kind.REEMBED: None,
+    Job.Kind.TRAIN: None,
+}
