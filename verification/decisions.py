@@ -1,7 +1,9 @@
 """The decision rule, owned here: which threshold applies and the review band below it.
 
 * The threshold is the enrollment's own (an admin set it for this customer), else the
-  model version's (``engine.threshold``, fixed on validation writers).
+  model version's operating point for the enrollment's number of references
+  (``engine.threshold_for(n_refs)``: one per reference-count bucket where the checkpoint
+  has them, fixed on validation writers; ``engine.threshold`` otherwise).
 * ``score >= threshold``: accept; ``score < threshold - margin``: reject; in between:
   review. The margin is ``SIGWEB_REVIEW_MARGIN`` (settings; its default is defined there).
 
@@ -21,9 +23,9 @@ def review_margin() -> float:
     return float(settings.SIGWEB_REVIEW_MARGIN)
 
 
-def threshold_resolve(*, enrollment_threshold: float | None, engine: SignatureEngine) -> float:
-    """The threshold that applies: the enrollment's own, else the model's."""
-    return float(engine.threshold) if enrollment_threshold is None else float(enrollment_threshold)
+def threshold_resolve(*, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int) -> float:
+    """The threshold that applies: the enrollment's own, else the model's for ``n_refs`` references."""
+    return float(engine.threshold_for(int(n_refs))) if enrollment_threshold is None else float(enrollment_threshold)
 
 
 def decision_for(*, score: float, threshold: float, margin: float | None = None) -> str:

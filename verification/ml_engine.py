@@ -78,6 +78,9 @@ class SignatureEngine(Protocol):
     def score(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scores (Q,), similarities (Q, R)) of query embeddings against one writer."""
 
+    def threshold_for(self, n_refs: int) -> float:
+        """The model's operating point for an enrollment with ``n_refs`` references."""
+
     def verify(self, wd: dict, query_embedding: np.ndarray, threshold: float | None = None) -> dict:
         """``{"score", "threshold", "similarities"}`` for one query."""
 

@@ -100,6 +100,9 @@ class FakeEngine:
         sims = np.asarray(queries, np.float32).reshape(-1, refs.shape[1]) @ refs.T
         return np.clip((sims.mean(axis=1) + 1) / 2, 0, 1), sims
 
+    def threshold_for(self, n_refs: int) -> float:
+        return self.threshold
+
     def verify(self, wd, query_embedding, threshold=None):
         self.calls["verify"] += 1
         t = self.threshold if threshold is None else float(threshold)

@@ -19,9 +19,23 @@ STATIC_JS = Path(__file__).resolve().parents[2] / "static" / "js"
 
 def test_the_enrollment_threshold_wins_over_the_model():
     engine = FakeEngine(threshold=0.42)
-    assert threshold_resolve(enrollment_threshold=None, engine=engine) == pytest.approx(0.42)
-    assert threshold_resolve(enrollment_threshold=0.8, engine=engine) == pytest.approx(0.8)
-    assert threshold_resolve(enrollment_threshold=0.0, engine=engine) == 0.0  # zero is a threshold, not "unset"
+    assert threshold_resolve(enrollment_threshold=None, engine=engine, n_refs=5) == pytest.approx(0.42)
+    assert threshold_resolve(enrollment_threshold=0.8, engine=engine, n_refs=5) == pytest.approx(0.8)
+    assert threshold_resolve(enrollment_threshold=0.0, engine=engine, n_refs=5) == 0.0  # zero is a threshold, not "unset"
+
+
+class BucketedEngine(FakeEngine):
+    """An engine whose checkpoint has one operating point per reference-count bucket."""
+
+    def threshold_for(self, n_refs: int) -> float:
+        return 0.9 if n_refs == 1 else 0.6
+
+
+def test_the_models_threshold_is_the_operating_point_for_the_enrollments_reference_count():
+    engine = BucketedEngine(threshold=0.42)
+    assert threshold_resolve(enrollment_threshold=None, engine=engine, n_refs=1) == pytest.approx(0.9)
+    assert threshold_resolve(enrollment_threshold=None, engine=engine, n_refs=5) == pytest.approx(0.6)
+    assert threshold_resolve(enrollment_threshold=0.3, engine=engine, n_refs=1) == pytest.approx(0.3)
 
 
 def test_review_band_follows_the_setting(settings):

@@ -144,8 +144,8 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     profile = {
         "genuine": genuine,
         "impostor": impostor,
-        "model_threshold": float(engine.threshold),
-        "threshold": threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine),
+        "model_threshold": float(engine.threshold_for(len(refs))),
+        "threshold": threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine, n_refs=len(refs)),
     }
     cache.set(key, profile, 600)
     return profile

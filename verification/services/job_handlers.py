@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from verification.models import Job
 from verification.services.enrollments import enrollment_fit, enrollment_fit_failed
-from verification.services.model_versions import model_reembed, model_train
+from verification.services.model_versions import model_reembed, model_reembed_failed, model_train, model_train_failed
 from verification.services.references import reference_embed, reference_embed_failed
 from verification.services.verifications import verification_score, verification_score_failed
 
@@ -23,11 +23,11 @@ WORK_FOR_KIND: dict[str, Callable[..., None]] = {
     Job.Kind.TRAIN: model_train,
 }
 
-# What marks a job's domain rows failed, by kind (None: the job row alone).
+# What marks a job's domain rows failed (and audits the failure), by kind.
 FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
     Job.Kind.EMBED_REFERENCE: reference_embed_failed,
     Job.Kind.ENROLL: enrollment_fit_failed,
     Job.Kind.VERIFY: verification_score_failed,
-    Job.Kind.REEMBED: None,
-    Job.Kind.TRAIN: None,
+    Job.Kind.REEMBED: model_reembed_failed,
+    Job.Kind.TRAIN: model_train_failed,
 }

@@ -243,3 +243,17 @@ def model_train(*, job: Job) -> None:
             after={**_model_audit_fields(mv), "job": job.id, "checkpoint": checkpoint},
         )
         job_succeed(job=locked, result={"model_version": mv.name, "model_version_id": mv.id, "checkpoint": checkpoint})
+
+
+def model_train_failed(job: Job) -> None:
+    """A training job failed (inside ``job_fail``'s transaction): audited, nothing registered."""
+    audit_record(action="model_version.train_fail", actor=job.created_by, after={"job": str(job.id), "error": job.error[:500]})
+
+
+def model_reembed_failed(job: Job) -> None:
+    """A model switch failed: the active version stays as it was; audited."""
+    audit_record(
+        action="model_version.activate_fail",
+        actor=job.created_by,
+        after={"job": str(job.id), "model_version_id": job.params.get("model_version_id"), "error": job.error[:500]},
+    )

@@ -132,7 +132,9 @@ def verification_score(*, job: Job) -> None:
     t1 = time.perf_counter()
     query = engine.embed([prepared])[0]
     t2 = time.perf_counter()
-    threshold = threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine)
+    threshold = threshold_resolve(
+        enrollment_threshold=enrollment.threshold, engine=engine, n_refs=int(enrollment.writer_params["n_refs"])
+    )
     result = engine.verify(enrollment.writer_params, query, threshold=threshold)
     t3 = time.perf_counter()
     score = float(result["score"])

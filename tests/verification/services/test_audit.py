@@ -17,6 +17,8 @@ from verification.services.enrollments import enrollment_revoke, enrollment_star
 from verification.services.model_versions import model_version_activate, model_version_register
 from verification.services.thresholds import enrollment_threshold_set
 
+from job_wait import job_finished
+
 
 @pytest.fixture
 def event(make_customer, admin_user):
@@ -93,8 +95,9 @@ def test_model_registration_activation_and_training_are_audited(
     registered = AuditEvent.objects.get(action="model_version.register")
     assert registered.after["model_version"] == mv.name and registered.actor == admin_user
     old = ModelVersion.objects.get(is_active=True).name
-    model_version_activate(model_version=mv, created_by=admin_user)
+    job = model_version_activate(model_version=mv, created_by=admin_user)
     assert AuditEvent.objects.filter(action="model_version.activate_start", actor=admin_user).exists()
+    assert job_finished(job.id).status == "succeeded"  # a long job: it runs in a background thread
     switched = AuditEvent.objects.get(action="model_version.activate")
     assert switched.before == {"active_model_version": old} and switched.after == {"active_model_version": mv.name}
 
@@ -106,6 +109,7 @@ def test_model_registration_activation_and_training_are_audited(
     r = admin_client.post("/api/model-versions/train/", {"config": {}}, format="json")
     assert r.status_code == 202, r.content
     assert AuditEvent.objects.get(action="model_version.train_start").after["job"] == r.json()["id"]
+    assert job_finished(r.json()["id"]).status == "succeeded"
     finish = AuditEvent.objects.get(action="model_version.train_finish")
     assert finish.after["checkpoint"] == str(trained) and finish.actor_username == "admin1"
 
@@ -181,3 +185,18 @@ def test_export_is_in_the_openapi_schema(admin_client):
     op = schema["paths"]["/api/audit-events/export.csv"]["get"]
     assert "text/csv" in op["responses"]["200"]["content"]
     assert {p["name"] for p in op["parameters"]} >= {"customer", "action", "actor", "created_after", "created_before"}
+
+
+def test_a_failed_training_job_is_audited(admin_client, monkeypatch):
+    import ml.train
+
+    def broken(cfg, progress=None):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(ml.train, "train", broken)
+    r = admin_client.post("/api/model-versions/train/", {"config": {}}, format="json")
+    assert r.status_code == 202, r.content
+    assert job_finished(r.json()["id"]).status == "failed"
+    failed = AuditEvent.objects.get(action="model_version.train_fail")
+    assert failed.after["job"] == r.json()["id"] and "out of memory" in failed.after["error"]
+    assert failed.actor_username == "admin1"
