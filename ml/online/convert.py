@@ -55,7 +55,12 @@ def _to_json(strokes: list[np.ndarray]) -> list[dict]:
     out = []
     for s in strokes:
         pts = [
-            {"x": round(float(x), 2), "y": round(y_top - float(y), 2), "time": round(float(t) - t0, 3), "pressure": round(float(p), 4)}
+            {
+                "x": round(float(x), 2),
+                "y": round(y_top - float(y), 2),
+                "time": round(float(t) - t0, 3),
+                "pressure": round(float(p), 4),
+            }
             for x, y, t, p in s
         ]
         out.append({"points": pts})

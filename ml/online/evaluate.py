@@ -24,7 +24,7 @@ import numpy as np
 
 from ml.data import IMAGE_EXTS, LABELS
 from ml.errors import SignatureInputError
-from ml.online.features import OnlineTemplate, extract
+from ml.online.features import extract
 from ml.online.verifier import (
     MIN_PAD_REFERENCES,
     OnlineParams,
@@ -72,7 +72,11 @@ def scan_stroke_writers(data) -> tuple[list[StrokeSample], list[str]]:
     for wdir in sorted(p for p in root.iterdir() if p.is_dir()):
         files = _writer_files(wdir)
         allf = [p for fs in files.values() for p in fs]
-        kinds = {"json" if p.suffix.lower() == ".json" else "image" for p in allf if p.suffix.lower() == ".json" or p.suffix.lower() in IMAGE_EXTS}
+        kinds = {
+            "json" if p.suffix.lower() == ".json" else "image"
+            for p in allf
+            if p.suffix.lower() == ".json" or p.suffix.lower() in IMAGE_EXTS
+        }
         if len(kinds) > 1:
             raise FileNotFoundError(f"{wdir}: a writer folder mixes images and stroke JSON; give one kind per writer")
         for lab, fs in files.items():
@@ -119,7 +123,8 @@ class StrokeScorer:
         key = lambda a, b: (a, b) if a <= b else (b, a)  # DTW is symmetric
         todo = sorted({key(a, b) for a, b in pairs if key(a, b) not in self._dist})
         if todo:
-            d = pair_distances([self.templates[a] for a, _ in todo], [self.templates[b] for _, b in todo], self.params.window)
+            d = pair_distances([self.templates[a] for a, _ in todo], [self.templates[b] for _, b in todo], self.params.window,
+                               self.params.channels)  # fmt: skip
             self._dist.update(zip(todo, d.tolist()))
         return np.array([self._dist[key(a, b)] for a, b in pairs]).reshape(len(q_idx), len(r_idx))
 
@@ -199,7 +204,9 @@ def evaluate_strokes(
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
     kinds = sorted(set(paths))
     path = kinds[0] if len(kinds) == 1 else "mixed"
-    report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=scorer.threshold(kinds[0]) if len(kinds) == 1 else None)
+    report = summarize(
+        cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=scorer.threshold(kinds[0]) if len(kinds) == 1 else None
+    )
     report.update(
         {
             "n_writers": len(pg),
@@ -211,15 +218,15 @@ def evaluate_strokes(
             "skipped_files": scorer.skipped,
             "decision_path": path,
             "decision_paths": {k: paths.count(k) for k in kinds},
-            "online": {"rate_hz": scorer.params.rate_hz, "window": scorer.params.window},
+            "online": {"rate_hz": scorer.params.rate_hz, "window": scorer.params.window, "channels": scorer.params.channels},
         }
     )
     return report
 
 
-def validation_rows(scorer: StrokeScorer, references: int, seeds) -> dict:
-    """Per seed and writer, image scores and online features of genuine, skilled and random
-    queries, for fitting the calibration and fusion (validation users only)."""
+def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool = True) -> dict:
+    """Per seed and writer, image scores and online features of genuine, skilled and (with
+    ``random``) random queries, for fitting the calibration and fusion (validation users only)."""
     from ml.writer import protocol
 
     rows = {"image": [], "feats": [], "label": [], "kind": [], "writer": []}
@@ -231,7 +238,8 @@ def validation_rows(scorer: StrokeScorer, references: int, seeds) -> dict:
             im = scorer.image_scores(wd, q) if scorer.engine is not None else np.full(len(q), np.nan)
             return np.column_stack([im, f])
 
-        for w, _, s in protocol(by, references, seed, scorer.fit, score):
+        groups = [by] if random else [{w: d} for w, d in sorted(by.items())]
+        for w, _, s in (x for grp in groups for x in protocol(grp, references, seed, scorer.fit, score)):
             for kind, v in s.items():
                 if not len(v):
                     continue

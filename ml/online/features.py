@@ -95,14 +95,16 @@ def extract(strokes, rate_hz: float = DEFAULT_RATE_HZ) -> OnlineTemplate:
     keep = np.ones(len(pts), bool)
     keep[1:] = ~((np.diff(pts[:, 0]) == 0) & (np.diff(pts[:, 1]) == 0) & (np.diff(t) == 0))
     pts, sid, t = pts[keep], sid[keep], t[keep]
+    if np.ptp(np.maximum.accumulate(t)) <= 0:
+        raise SignatureInputError("invalid_strokes", "the points' times do not advance: online scoring needs real times")
     t = repair_times(t)
     duration = float(t[-1] - t[0])
-    if duration <= 0:
-        raise SignatureInputError("invalid_strokes", "the points' times do not advance: online scoring needs real times")
     dt = 1000.0 / rate_hz
     n = int(duration // dt) + 1
     if n > MAX_FRAMES:
-        raise SignatureInputError("invalid_strokes", f"the signature lasts {duration / 1000:.0f} s; at most {MAX_FRAMES * dt / 1000:.0f} s are scored")
+        raise SignatureInputError(
+            "invalid_strokes", f"the signature lasts {duration / 1000:.0f} s; at most {MAX_FRAMES * dt / 1000:.0f} s are scored"
+        )
     if n < 3:
         n, dt = 3, duration / 2
     grid = t[0] + dt * np.arange(n)

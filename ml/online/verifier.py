@@ -33,6 +33,7 @@ MIN_PAD_REFERENCES = 3  # fewer pad references: the image path decides
 class OnlineParams:
     rate_hz: float = DEFAULT_RATE_HZ
     window: float | None = 0.2
+    channels: str = "full"  # "full": every channel of ml.online.features.CHANNELS; "xyv": x, y, vx, vy (+ pressure)
     online_w: list = field(default_factory=lambda: [-4.0, 0.0])
     online_b: float = 6.0
     online_threshold: float = 0.5
@@ -53,13 +54,23 @@ def load_params(model_version: str | None = None, path=PARAMS_PATH) -> OnlinePar
     return OnlineParams(**entry)
 
 
-def pair_distances(queries: list[OnlineTemplate], refs: list[OnlineTemplate], window: float | None) -> np.ndarray:
+CHANNEL_SETS = {"full": list(range(10)), "xyv": [0, 1, 2, 3]}
+
+
+def _select(t: OnlineTemplate, with_pressure: bool, channels: str) -> np.ndarray:
+    cols = CHANNEL_SETS[channels] + ([10] if with_pressure else [])
+    return t.frames[:, cols]
+
+
+def pair_distances(
+    queries: list[OnlineTemplate], refs: list[OnlineTemplate], window: float | None, channels: str = "full"
+) -> np.ndarray:
     """DTW distance of each (query, ref) pair; pressure only where both have it."""
     qa, ra = [], []
     for q, r in zip(queries, refs):
         both = q.has_pressure and r.has_pressure
-        qa.append(q.frames if both or not q.has_pressure else q.frames[:, :-1])
-        ra.append(r.frames if both or not r.has_pressure else r.frames[:, :-1])
+        qa.append(_select(q, both, channels))
+        ra.append(_select(r, both, channels))
     # group by channel count so each DTW batch is homogeneous
     out = np.empty(len(qa))
     widths = np.array([a.shape[1] for a in qa])
@@ -69,11 +80,11 @@ def pair_distances(queries: list[OnlineTemplate], refs: list[OnlineTemplate], wi
     return out
 
 
-def fit_online(refs: list[OnlineTemplate], window: float | None) -> dict:
+def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full") -> dict:
     """A writer's online decision data: its DTW scale (mean pairwise reference distance)."""
     pairs = [(i, j) for i in range(len(refs)) for j in range(i + 1, len(refs))]
     if pairs:
-        d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window)
+        d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels)
         scale = float(np.mean(d))
     else:
         scale = float("nan")
@@ -87,10 +98,12 @@ def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: floa
     return np.column_stack([dist.min(1), dist.mean(1)])
 
 
-def online_features(wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None) -> np.ndarray:
+def online_features(
+    wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None, channels: str = "full"
+) -> np.ndarray:
     qs = [q for q in queries for _ in refs]
     rs = [r for _ in queries for r in refs]
-    d = pair_distances(qs, rs, window).reshape(len(queries), len(refs))
+    d = pair_distances(qs, rs, window, channels).reshape(len(queries), len(refs))
     return features_from_distances(d, wd["scale"])
 
 
