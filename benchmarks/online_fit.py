@@ -24,7 +24,14 @@ from ml.online import calibrate
 from ml.online.verifier import PARAMS_PATH
 
 FITTED_ON = "validation users SVC2004 1-30 and SUSIG visual 1-100, 5 references, seeds 0-4"
-GRID = [(20.0, 0.15, "full"), (20.0, 0.15, "xyv"), (20.0, None, "xyv"), (33.0, 0.15, "xyv")]
+GRID = [
+    (20.0, 0.15, "full"),
+    (20.0, 0.15, "xyv"),
+    (20.0, None, "xyv"),
+    (33.0, 0.15, "xyv"),
+    (33.0, 0.3, "xyv"),
+    (50.0, 0.15, "xyv"),
+]
 
 
 def _check_no_test_users(folder: Path):
