@@ -251,3 +251,16 @@ def test_evaluate_refuses_a_writer_folder_mixing_images_and_json(stroke_folder, 
     assert main(["evaluate", "--data", str(mixed)]) == 2
     err = capsys.readouterr().err
     assert "mixes images and stroke JSON" in err and "pad_u001" in err
+
+
+def test_template_round_trips_through_json_and_params_are_stored_for_the_shipped_model():
+    from ml.online.features import OnlineTemplate
+    from ml.online.verifier import load_params
+
+    t = extract(sample(1, 0))
+    back = OnlineTemplate.from_dict(json.loads(json.dumps(t.to_dict())))
+    assert back.has_pressure and back.frames.shape == t.frames.shape
+    assert np.abs(back.frames - t.frames).max() < 1e-3
+    shipped = load_params("sigfast-1eedf5a0")
+    assert shipped.fused_w is not None and len(shipped.fused_w) == 3 and 0 < shipped.fused_threshold < 1
+    assert load_params("no-such-model").rate_hz == shipped.rate_hz  # the "default" entry
