@@ -29,7 +29,7 @@ from ml.strokes import parse_strokes
 WRAP_MS = (2.0**32, 2.0**32 / 1000)  # a 32-bit clock wrap, counted in ms or in microseconds
 CHANNELS = ("x", "y", "vx", "vy", "ax", "ay", "speed", "sin", "cos", "pen_up", "pressure")
 DEFAULT_RATE_HZ = 25.0
-MAX_FRAMES = 3000  # 120 s at 25 Hz: longer input is refused, not scored slowly
+MAX_FRAMES = 3000  # 90 s at the shipped 33 Hz: longer input is refused, not scored slowly
 
 
 def repair_times(t) -> np.ndarray:

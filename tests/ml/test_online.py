@@ -193,11 +193,11 @@ def test_convert_svc2004_keeps_user_numbers_and_repairs_time(tmp_path):
 
 def test_convert_susig_drops_duplicates_and_undoes_the_clock_wrap(tmp_path):
     src = tmp_path / "susig"
-    (src / "GENUINE/SESSION1").mkdir(parents=True)
+    (src / "GENUINE/first").mkdir(parents=True)
     (src / "FORGERY").mkdir()
-    _susig_file(src / "GENUINE/SESSION1/101_1_1.sig", wrap_at=9)
-    _susig_file(src / "GENUINE/SESSION1/101_1_2.sig", seed=1)
-    (src / "GENUINE/SESSION1/101_1_3.sig").write_bytes((src / "GENUINE/SESSION1/101_1_2.sig").read_bytes())
+    _susig_file(src / "GENUINE/first/101_1_1.sig", wrap_at=9)
+    _susig_file(src / "GENUINE/first/101_1_2.sig", seed=1)
+    (src / "GENUINE/first/101_1_3.sig").write_bytes((src / "GENUINE/first/101_1_2.sig").read_bytes())
     _susig_file(src / "FORGERY/101_f_1.sig", seed=2)
     res = convert.convert("susig-visual", src, tmp_path / "out")
     assert res["duplicates_dropped"] == 1 and res["files"] == 3
