@@ -11,7 +11,8 @@ what ``POST /api/verifications/`` takes in ``strokes``. The protocol is ``ml.wri
 * ``auto`` (default): what the app does: fused when the writer has at least
   ``MIN_PAD_REFERENCES`` pad references (and a fusion is stored for the model), image otherwise.
 
-A writer folder that mixes images and JSON is refused (``FileNotFoundError`` with the folder).
+A writer folder that mixes images and JSON, or image writers beside stroke-JSON writers, is
+refused (``FileNotFoundError`` naming the folder).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def scan_stroke_writers(data) -> tuple[list[StrokeSample], list[str]]:
         }
         if len(kinds) > 1:
             raise FileNotFoundError(f"{wdir}: a writer folder mixes images and stroke JSON; give one kind per writer")
+        if kinds == {"image"}:
+            raise FileNotFoundError(f"{wdir}: image writers in a folder of stroke-JSON writers; evaluate them separately")
         for lab, fs in files.items():
             for p in fs:
                 if p.suffix.lower() != ".json":

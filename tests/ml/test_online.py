@@ -264,3 +264,14 @@ def test_template_round_trips_through_json_and_params_are_stored_for_the_shipped
     shipped = load_params("sigfast-1eedf5a0")
     assert shipped.fused_w is not None and len(shipped.fused_w) == 3 and 0 < shipped.fused_threshold < 1
     assert load_params("no-such-model").rate_hz == shipped.rate_hz  # the "default" entry
+
+
+def test_evaluate_refuses_image_writers_beside_stroke_writers(stroke_folder, tmp_path, capsys):
+    import shutil
+
+    mixed = tmp_path / "mixed_writers"
+    shutil.copytree(stroke_folder, mixed)
+    (mixed / "scan_u009" / "genuine").mkdir(parents=True)
+    (mixed / "scan_u009" / "genuine" / "01.png").write_bytes(b"\x89PNG")
+    assert main(["evaluate", "--data", str(mixed)]) == 2
+    assert "image writers in a folder of stroke-JSON writers" in capsys.readouterr().err
