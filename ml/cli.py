@@ -1,4 +1,4 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, embed, export, compare, calibration-study.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, convert-online, embed, export, compare, calibration-study.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -60,17 +60,36 @@ def _cmd_ensemble(a):
 
 def _cmd_evaluate(a):
     from ml.evaluate import evaluate
+    from ml.online.evaluate import evaluate_strokes, is_stroke_folder
 
     if a.references < 1:
         raise CliError("--references must be at least 1")
     if a.plots and importlib.util.find_spec("matplotlib") is None:
         raise CliError("--plots needs matplotlib (requirements-dev.txt)")
-    report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
+    if is_stroke_folder(a.data):  # pad signatures as stroke JSON: image, online or fused decisions
+        if a.plots:
+            raise CliError("--plots is for image folders")
+        try:
+            report = evaluate_strokes(a.data, references=a.references, seed=a.seed, model=a.model, decision=a.decision,
+                                      engine_device=a.device)  # fmt: skip
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    elif a.decision not in ("auto", "image"):
+        raise CliError(f"--decision {a.decision} needs stroke JSON (<writer>/genuine/*.json)")
+    else:
+        report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
+        report["decision_path"] = "image"
     text = json.dumps(report, indent=2)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(text + "\n")
     print(text)
+
+
+def _cmd_convert_online(a):
+    from ml.online.convert import convert
+
+    print(json.dumps(convert(a.dataset, a.src, a.out)))
 
 
 def _cmd_embed(a):
@@ -148,7 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="checkpoint (default: the shipped model)")
     e.add_argument("--plots", help="folder for ROC/DET curves and score histograms (PNG)")
     e.add_argument("--device", default="cpu")
+    e.add_argument("--decision", choices=["auto", "image", "online", "fused"], default="auto",
+                   help="stroke JSON only: which decision scores (default: what the app does: fused with >= 3 pad "
+                   "references, image otherwise)")  # fmt: skip
     e.set_defaults(func=_cmd_evaluate)
+
+    o = sub.add_parser("convert-online", help="SVC2004 / SUSIG online files -> stroke-JSON writer folders")
+    o.add_argument("--dataset", required=True, choices=["svc2004", "susig-visual", "susig-blind"])
+    o.add_argument("--src", required=True, help="the dataset's folder (svc2004_task2, susig/visual or susig/blind)")
+    o.add_argument("--out", required=True)
+    o.set_defaults(func=_cmd_convert_online)
 
     m = sub.add_parser("embed", help="embeddings of a folder of writers as .npz")
     m.add_argument("--data", required=True)

@@ -1,0 +1,71 @@
+"""Choose the online verifier's parameters and fit its calibration and fusion on validation users.
+
+    python benchmarks/online_fit.py --val cache/splits/svc2004_val cache/splits/susig_visual_val \\
+        [--json docs/results/online_fit.json] [--write-params]
+
+The folders are stroke-JSON writer folders (``python -m ml convert-online``) holding
+validation users ONLY: SVC2004 users 1-30 and SUSIG visual users 1-100 (the test users,
+SVC2004 31-40, SUSIG visual 101-115 and all of SUSIG blind, are refused here). Steps:
+1. every (resampling rate, DTW window, channels) of the grid is scored by the skilled-forgery
+   EER of the normalised DTW distance (5 references, seeds 0..2);
+2. the best one gets the online calibration and the image fusion (``ml.online.calibrate.fit``);
+3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
+   version and as ``"default"``.
+"""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from ml.data import is_test_writer
+from ml.engine import Engine
+from ml.online import calibrate
+from ml.online.verifier import PARAMS_PATH
+
+FITTED_ON = "validation users SVC2004 1-30 and SUSIG visual 1-100, 5 references, seeds 0-4"
+GRID = [
+    (20.0, 0.15, "full"),
+    (20.0, 0.15, "xyv"),
+    (20.0, None, "xyv"),
+    (33.0, 0.15, "xyv"),
+    (33.0, 0.3, "xyv"),
+    (50.0, 0.15, "xyv"),
+]
+
+
+def _check_no_test_users(folder: Path):
+    for w in folder.iterdir():
+        m = re.match(r"(svc2004|susig_visual|susig_blind)_u(\d+)$", w.name)
+        if m and is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}"):
+            raise SystemExit(f"{w}: a test user; give validation users only")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--val", nargs="+", required=True)
+    ap.add_argument("--json")
+    ap.add_argument("--write-params", action="store_true")
+    a = ap.parse_args()
+    for f in a.val:
+        _check_no_test_users(Path(f))
+    ranking = calibrate.select(a.val, GRID, seeds=range(3))
+    best = ranking[0]
+    engine = Engine.load()
+    params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON)
+    out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
+           "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
+    text = json.dumps(out, indent=2)
+    print(text)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+    if a.write_params:
+        table = json.loads(PARAMS_PATH.read_text()) if PARAMS_PATH.is_file() else {}
+        table[engine.model_version] = params.to_dict()
+        table["default"] = params.to_dict()
+        PARAMS_PATH.write_text(json.dumps(table, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Choose the online parameters and fit the calibration and fusion on validation users.
+
+``select(folders, grid, ...)`` scores every (resampling rate, DTW window) of ``grid`` on
+validation writers by the skilled-forgery EER of the normalised minimum DTW distance;
+``fit(folders, rate_hz, window, engine, ...)`` then fits, on the same writers, the online
+logistic calibration, the fusion with the image engine's score, and each one's operating
+point (the validation EER threshold). Test writers must never be passed in: callers give
+validation folders only (``benchmarks/online_fit.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml.metrics import eer
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
+from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_score, online_score
+
+
+def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None) -> dict:
+    out = []
+    for f in folders:
+        key = (str(f), params.rate_hz, params.window, params.channels, engine is not None)
+        scorer = cache.get(key) if cache is not None else None
+        if scorer is None:
+            samples, _ = scan_stroke_writers(f)
+            scorer = StrokeScorer(samples, params, engine)
+            if cache is not None:
+                cache[key] = scorer
+        out.append(validation_rows(scorer, references, seeds, random=False))
+    return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+
+
+def select(folders, grid, references: int = 5, seeds=range(5)) -> list[dict]:
+    """Skilled EER of the raw normalised DTW minimum per (rate_hz, window), best first."""
+    res = []
+    for rate, window, channels in grid:
+        rows = _rows(folders, OnlineParams(rate_hz=rate, window=window, channels=channels), None, references, seeds)
+        g = rows["label"] > 0
+        e_min = eer(-rows["feats"][g, 0], -rows["feats"][~g, 0])[0]
+        e_mean = eer(-rows["feats"][g, 1], -rows["feats"][~g, 1])[0]
+        res.append({"rate_hz": rate, "window": window, "channels": channels, "eer_min": e_min, "eer_mean": e_mean})
+    return sorted(res, key=lambda r: min(r["eer_min"], r["eer_mean"]))
+
+
+def fit(folders, rate_hz: float, window, engine, references: int = 5, seeds=range(5), fitted_on: str = "",
+        channels: str = "full") -> tuple[OnlineParams, dict]:  # fmt: skip
+    """Online calibration and image fusion on validation writers; returns (params, report)."""
+    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels)
+    rows = _rows(folders, p, engine, references, seeds)
+    y = rows["label"]
+    p.online_w, p.online_b = fit_logistic(rows["feats"], y)
+    s_on = online_score(p, rows["feats"])
+    p.online_threshold = eer_threshold(s_on[y > 0], s_on[y == 0])
+    x = np.column_stack([np.log(np.clip(rows["image"], 1e-6, 1 - 1e-6) / np.clip(1 - rows["image"], 1e-6, 1)), rows["feats"]])
+    p.fused_w, p.fused_b = fit_logistic(x, y)
+    s_fu = fused_score(p, rows["image"], rows["feats"])
+    p.fused_threshold = eer_threshold(s_fu[y > 0], s_fu[y == 0])
+    p.fitted_on = fitted_on
+    g = y > 0
+    report = {
+        "n_genuine": int(g.sum()),
+        "n_skilled": int((~g).sum()),
+        "validation_eer_skilled": {
+            "image": eer(rows["image"][g], rows["image"][~g])[0],
+            "online": eer(s_on[g], s_on[~g])[0],
+            "fused": eer(s_fu[g], s_fu[~g])[0],
+        },
+    }
+    return p, report

@@ -1,0 +1,152 @@
+"""Online scores: DTW with per-writer normalisation, a logistic calibration, and fusion.
+
+A writer's references give its own DTW scale: the mean pairwise DTW distance between its
+references (``fit_online``). A query's DTW distances to the references, divided by that
+scale, give two features, minimum and mean (``online_features``); a logistic model fitted
+on validation users turns them into a score in [0, 1] (``OnlineParams``). Fusion is a
+second logistic model over the image score's logit and the same two features.
+
+Pressure is compared only when both signatures have it: otherwise the channel is dropped
+for that pair, so a mouse (no pressure) and a stylus still compare.
+
+Parameters live in ``ml/online/params.json``, keyed by image model version (fusion uses
+the image score of that model) with a ``"default"`` entry for the online-only part;
+``load_params(model_version)`` resolves them. ``ml/weights/sigweb.pt`` is not touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ml.online.dtw import dtw_batch
+from ml.online.features import DEFAULT_RATE_HZ, OnlineTemplate
+
+PARAMS_PATH = Path(__file__).with_name("params.json")
+MIN_PAD_REFERENCES = 3  # fewer pad references: the image path decides
+
+
+@dataclass
+class OnlineParams:
+    rate_hz: float = DEFAULT_RATE_HZ
+    window: float | None = 0.2
+    channels: str = "full"  # "full": every channel of ml.online.features.CHANNELS; "xyv": x, y, vx, vy (+ pressure)
+    online_w: list = field(default_factory=lambda: [-4.0, 0.0])
+    online_b: float = 6.0
+    online_threshold: float = 0.5
+    fused_w: list | None = None  # [image logit, dmin, dmean]
+    fused_b: float = 0.0
+    fused_threshold: float = 0.5
+    fitted_on: str = "uncalibrated"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def load_params(model_version: str | None = None, path=PARAMS_PATH) -> OnlineParams:
+    """The stored parameters for ``model_version`` (fusion included), else ``"default"``."""
+    p = Path(path)
+    table = json.loads(p.read_text()) if p.is_file() else {}
+    entry = table.get(model_version or "") or table.get("default") or {}
+    return OnlineParams(**entry)
+
+
+CHANNEL_SETS = {"full": list(range(10)), "xyv": [0, 1, 2, 3]}
+
+
+def _select(t: OnlineTemplate, with_pressure: bool, channels: str) -> np.ndarray:
+    cols = CHANNEL_SETS[channels] + ([10] if with_pressure else [])
+    return t.frames[:, cols]
+
+
+def pair_distances(
+    queries: list[OnlineTemplate], refs: list[OnlineTemplate], window: float | None, channels: str = "full"
+) -> np.ndarray:
+    """DTW distance of each (query, ref) pair; pressure only where both have it."""
+    qa, ra = [], []
+    for q, r in zip(queries, refs):
+        both = q.has_pressure and r.has_pressure
+        qa.append(_select(q, both, channels))
+        ra.append(_select(r, both, channels))
+    # group by channel count so each DTW batch is homogeneous
+    out = np.empty(len(qa))
+    widths = np.array([a.shape[1] for a in qa])
+    for c in np.unique(widths):
+        idx = np.nonzero(widths == c)[0]
+        out[idx] = dtw_batch([qa[i] for i in idx], [ra[i] for i in idx], window)
+    return out
+
+
+def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full") -> dict:
+    """A writer's online decision data: its DTW scale (mean pairwise reference distance)."""
+    pairs = [(i, j) for i in range(len(refs)) for j in range(i + 1, len(refs))]
+    if pairs:
+        d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels)
+        scale = float(np.mean(d))
+    else:
+        scale = float("nan")
+    return {"n_refs": len(refs), "scale": scale}
+
+
+def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: float = 1.0) -> np.ndarray:
+    """(Q, R) query-to-reference distances -> (Q, 2) [min, mean] divided by the writer's scale."""
+    s = scale if np.isfinite(scale) and scale > 1e-9 else fallback_scale
+    dist = np.asarray(dist, float).reshape(len(dist), -1) / s
+    return np.column_stack([dist.min(1), dist.mean(1)])
+
+
+def online_features(
+    wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None, channels: str = "full"
+) -> np.ndarray:
+    qs = [q for q in queries for _ in refs]
+    rs = [r for _ in queries for r in refs]
+    d = pair_distances(qs, rs, window, channels).reshape(len(queries), len(refs))
+    return features_from_distances(d, wd["scale"])
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def online_score(params: OnlineParams, feats: np.ndarray) -> np.ndarray:
+    return _sigmoid(np.asarray(feats, float) @ np.asarray(params.online_w, float) + params.online_b)
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def fused_score(params: OnlineParams, image_scores: np.ndarray, feats: np.ndarray) -> np.ndarray:
+    if params.fused_w is None:
+        raise ValueError("no fusion fitted for this model (ml/online/params.json)")
+    x = np.column_stack([_logit(image_scores), np.asarray(feats, float)])
+    return _sigmoid(x @ np.asarray(params.fused_w, float) + params.fused_b)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[list, float]:
+    """Logistic regression by Newton's method with a small L2 penalty, classes balanced."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    X = np.column_stack([x, np.ones(len(x))])
+    wts = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * len(y)
+    beta = np.zeros(X.shape[1])
+    for _ in range(50):
+        p = _sigmoid(X @ beta)
+        g = X.T @ (wts * (p - y)) + l2 * np.r_[beta[:-1], 0]
+        H = (X * (wts * p * (1 - p))[:, None]).T @ X + l2 * np.eye(X.shape[1])
+        step = np.linalg.solve(H, g)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return [float(v) for v in beta[:-1]], float(beta[-1])
+
+
+def eer_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:
+    """The score where FRR and FAR meet (the operating point fixed on validation users)."""
+    from ml.metrics import eer
+
+    return float(eer(np.asarray(genuine, float), np.asarray(impostor, float))[1])
