@@ -24,6 +24,7 @@ def test_enrollment_wait_times_out_with_a_message(browser, sigweb_server):
         needed = re.search(r'data-needed="(\d+)"', html).group(1)
         html = re.sub(r'data-wait-seconds="\d+"', 'data-wait-seconds="2"', html)
         html = re.sub(r'data-collected="\d+"', f'data-collected="{needed}"', html)  # all samples "saved"
+        html = html.replace('data-enrollment-ready="0"', 'data-enrollment-ready="1"')  # the server's "enroll now"
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
 
     page.route(re.compile(r".*/sign/[^/]+/$"), sign_page)
