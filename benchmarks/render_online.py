@@ -12,45 +12,26 @@ not matter here.
 """
 
 import argparse
-import hashlib
 import re
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
+from ml.online import convert
 from ml.preprocess import render_strokes
 
 
-def _split(points, pen_down, ends=None):
-    strokes, cur = [], []
-    for i, p in enumerate(points):
-        if pen_down is not None and not pen_down[i]:
-            if cur:
-                strokes.append(cur)
-            cur = []
-            continue
-        cur.append(p)
-        if ends is not None and ends[i]:
-            strokes.append(cur)
-            cur = []
-    if cur:
-        strokes.append(cur)
-    return [s for s in strokes if s]
+def _canvas_strokes(strokes):
+    """``ml.online.convert``'s strokes (tablet y upwards) as pad points (y downwards)."""
+    return [[[x, -y, t, p] for x, y, t, p in s.tolist()] for s in strokes]
 
 
 def read_svc(path):
-    rows = np.loadtxt(path, skiprows=1, ndmin=2)
-    # x, y, t, button, azimuth, altitude, pressure; tablet y grows upwards
-    pts = [[x, -y, t, p / 1023.0] for x, y, t, _, _, _, p in rows]
-    return _split(pts, rows[:, 3] > 0)
+    return _canvas_strokes(convert.read_svc(path))
 
 
 def read_susig(path):
-    rows = np.loadtxt(path, skiprows=2, ndmin=2)
-    # x, y, t, pressure, end-of-stroke; pressure 0 means the pen is lifted
-    pts = [[x, -y, t, p / 255.0] for x, y, t, p, _ in rows]
-    return _split(pts, rows[:, 3] > 0, rows[:, 4] > 0)
+    return _canvas_strokes(convert.read_susig(path))
 
 
 def _write(out: Path, user: str, label: str, strokes_list):
@@ -63,16 +44,6 @@ def _write(out: Path, user: str, label: str, strokes_list):
         Image.fromarray(render_strokes(strokes), "L").save(d / f"{n + 1:02d}.png")
         n += 1
     return n
-
-
-def _dedupe(paths):
-    seen, out = set(), []
-    for p in sorted(paths):
-        h = hashlib.md5(Path(p).read_bytes()).hexdigest()
-        if h not in seen:
-            seen.add(h)
-            out.append(p)
-    return out
 
 
 def main():
@@ -110,7 +81,7 @@ def main():
             by_user.setdefault(u, {"genuine": [], "forged": []})[label].append(f)
         for u, d in sorted(by_user.items()):
             for label, files in d.items():
-                _write(out / f"susig_{part}", f"user_{u:03d}", label, [read_susig(f) for f in _dedupe(files)])
+                _write(out / f"susig_{part}", f"user_{u:03d}", label, [read_susig(f) for f in convert.dedupe(files)])
         print(out / f"susig_{part}", len(by_user), "users written")
 
 

@@ -27,7 +27,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from ml.writer import Calibrator, unit_rows
+from ml.writer import Calibrator, unit_rows, writer_params
 
 KIND = "wd-svm+wi/bucketed-v2"
 FEATURES = ("cos_mean", "cos_max", "svm", "cos_rel", "wi_mean", "wi_max")
@@ -149,17 +149,7 @@ class Decision:
         )
         svm = LinearSVC(C=self.svm_c, max_iter=5000, dual="auto")
         svm.fit(X, y, sample_weight=w * len(X))
-        self_sim = None
-        if len(refs) > 1:
-            s = refs @ refs.T
-            self_sim = float((s.sum() - np.trace(s)) / (len(refs) * (len(refs) - 1)))
-        return {
-            "n_refs": int(len(refs)),
-            "references": refs.round(6).tolist(),
-            "svm_w": svm.coef_[0].astype(np.float32).round(6).tolist(),
-            "svm_b": float(svm.intercept_[0]),
-            "self_sim": self_sim,
-        }
+        return writer_params(refs, svm)
 
     def features(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (Q, 6), cosine similarities (Q, R)) of queries against one writer."""

@@ -55,11 +55,16 @@ def fit_writer(references: np.ndarray, negatives: np.ndarray, C: float = 1.0) ->
     y = np.concatenate([np.ones(len(refs)), np.zeros(len(negs))])
     svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000, dual="auto")
     svm.fit(X, y)
+    return writer_params(refs, svm)
+
+
+def writer_params(refs: np.ndarray, svm: LinearSVC) -> dict:
+    """The stored writer-dependent parameters: unit references, the fitted SVM's hyperplane,
+    and the references' mean pairwise cosine similarity (None with one reference)."""
+    self_sim = None
     if len(refs) > 1:
         sims = refs @ refs.T
         self_sim = float((sims.sum() - np.trace(sims)) / (len(refs) * (len(refs) - 1)))
-    else:
-        self_sim = None
     return {
         "n_refs": int(len(refs)),
         "references": refs.round(6).tolist(),

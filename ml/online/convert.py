@@ -83,7 +83,8 @@ def read_susig(path) -> list[np.ndarray]:
     return _split(pts, rows[:, 3] > 0, rows[:, 4] > 0)
 
 
-def _dedupe(paths) -> list[Path]:
+def dedupe(paths) -> list[Path]:
+    """The files in sorted order, exact byte duplicates dropped (SUSIG has a few)."""
     seen, out = set(), []
     for p in sorted(paths):
         h = hashlib.md5(Path(p).read_bytes()).hexdigest()
@@ -131,7 +132,7 @@ def convert(dataset: str, src, out) -> dict:
         return [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", str(p))]
 
     for (writer, label), files in sorted(groups.items()):
-        unique = _dedupe(files)
+        unique = dedupe(files)
         dupes += len(files) - len(unique)
         d = out / writer / label
         for f in sorted(unique, key=sort_key):
