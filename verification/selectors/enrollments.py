@@ -15,9 +15,9 @@ def enrollment_list(*, filters: dict | None = None):
     from verification.filters import EnrollmentFilter
 
     qs = Enrollment.objects.select_related("customer").prefetch_related("references")
-    from verification.selectors.queries import _validated
+    from verification.selectors.queries import filterset_validated
 
-    return _validated(EnrollmentFilter(filters or {}, qs))
+    return filterset_validated(EnrollmentFilter(filters or {}, qs))
 
 
 def enrollment_open_to_links(*, customer: Customer) -> bool:

@@ -11,7 +11,7 @@ from verification.filters import CustomerFilter, JobFilter, ReviewFilter, Verifi
 from verification.models import Customer, Job, ModelVersion, ReferenceSignature, Review, SigningToken, Verification
 
 
-def _validated(filterset) -> QuerySet:
+def filterset_validated(filterset) -> QuerySet:
     if not filterset.is_valid():
         from verification.errors import DomainError
 
@@ -23,7 +23,7 @@ def customer_list(*, filters: dict | None = None, scope: int | None = None) -> Q
     qs = Customer.objects.all()
     if scope is not None:
         qs = qs.filter(id=scope)
-    return _validated(CustomerFilter(filters or {}, qs))
+    return filterset_validated(CustomerFilter(filters or {}, qs))
 
 
 def customer_get(*, customer_id, scope: int | None = None) -> Customer:
@@ -70,12 +70,12 @@ def verification_list(*, filters: dict | None = None, scope: int | None = None) 
     qs = _verifications()
     if scope is not None:
         qs = qs.filter(customer_id=scope)
-    return _validated(VerificationFilter(filters or {}, qs))
+    return filterset_validated(VerificationFilter(filters or {}, qs))
 
 
 def verification_list_flagged(*, filters: dict | None = None) -> QuerySet:
     qs = _verifications().filter(decision__in=[Verification.Decision.REJECT, Verification.Decision.REVIEW])
-    return _validated(VerificationFilter(filters or {}, qs))
+    return filterset_validated(VerificationFilter(filters or {}, qs))
 
 
 def verification_get(*, verification_id, scope: int | None = None) -> Verification:
@@ -103,14 +103,14 @@ def review_list(*, filters: dict | None = None, verification: Verification | Non
     qs = Review.objects.select_related("analyst")
     if verification is not None:
         qs = qs.filter(verification=verification)
-    return _validated(ReviewFilter(filters or {}, qs))
+    return filterset_validated(ReviewFilter(filters or {}, qs))
 
 
 def job_list(*, filters: dict | None = None, scope: int | None = None) -> QuerySet:
     qs = Job.objects.all()
     if scope is not None:
         qs = qs.filter(customer_id=scope)
-    return _validated(JobFilter(filters or {}, qs))
+    return filterset_validated(JobFilter(filters or {}, qs))
 
 
 def job_get(*, job_id, scope: int | None = None) -> Job:

@@ -6,14 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Job, ReferenceSignature, SigningToken
+from verification.models import AuditEvent, Customer, Job, SigningToken
 from verification.roles import db_user
 from verification.selectors.dashboard import enrollment_score_profile
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
@@ -23,6 +22,7 @@ from verification.selectors.queries import (
     job_list,
     model_version_get,
     model_version_list,
+    reference_get,
     reference_list,
     verification_list,
 )
@@ -148,18 +148,11 @@ def customer_reenrollment(request, customer_id):
     return redirect("web:customer", customer_id=c.id)
 
 
-def _reference_of(customer, reference_id) -> ReferenceSignature:
-    ref = ReferenceSignature.objects.filter(customer=customer, id=reference_id).first()
-    if ref is None:
-        raise Http404("reference not found")
-    return ref
-
-
 @admin_required
 @require_POST
 def reference_approve_view(request, customer_id, reference_id):
     c = or_404(customer_get, customer_id=customer_id)
-    ref = _reference_of(c, reference_id)
+    ref = or_404(reference_get, reference_id=reference_id, scope=c.id)
     _domain_action(
         request,
         reference_approve,
@@ -174,7 +167,7 @@ def reference_approve_view(request, customer_id, reference_id):
 @require_POST
 def reference_reject_view(request, customer_id, reference_id):
     c = or_404(customer_get, customer_id=customer_id)
-    ref = _reference_of(c, reference_id)
+    ref = or_404(reference_get, reference_id=reference_id, scope=c.id)
     _domain_action(
         request,
         reference_reject,
