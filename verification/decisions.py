@@ -38,6 +38,23 @@ def decision_for(*, score: float, threshold: float, margin: float | None = None)
     return Verification.Decision.REVIEW
 
 
+def identification_margin(engine: SignatureEngine) -> float:
+    """How far the best candidate must lead the next for a ``match``: the engine's own
+    (``identification_margin``, fixed on validation writers) else ``SIGWEB_IDENTIFICATION_MARGIN``."""
+    fixed = getattr(engine, "identification_margin", None)
+    return float(settings.SIGWEB_IDENTIFICATION_MARGIN if fixed is None else fixed)
+
+
+def identification_outcome(*, ranked: list[tuple[float, float]], margin: float) -> str:
+    """``ranked``: (score, threshold) best first. ``none`` when the best is below its threshold;
+    ``match`` when it leads every other candidate by at least ``margin``; else ``ambiguous``."""
+    if not ranked or ranked[0][0] < ranked[0][1]:
+        return "none"
+    if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < margin:
+        return "ambiguous"
+    return "match"
+
+
 def front_end_rules() -> dict:
     """What the pages' scripts need to know of the server's rules (rendered as JSON data)."""
     return {

@@ -43,6 +43,8 @@ __all__ = [
     "strokes_parse",
     "train_config_resolve",
     "train_run",
+    "vector_index_new",
+    "writer_identify",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,9 @@ class SignatureEngine(Protocol):
 
     def reference_consistency(self, reference_embeddings: np.ndarray) -> dict:
         """``{"consistent", "score", "threshold", "outliers"}``: one writer or several?"""
+
+    def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5) -> list:
+        """``[(key, score)]`` of the ``candidates`` ({key: writer parameters}), best first."""
 
 
 _engines: dict[str, SignatureEngine] = {}
@@ -219,3 +224,25 @@ def train_run(config: dict, *, progress: Callable[..., None]) -> Path:
     from ml.train import train
 
     return Path(train(config, progress=progress))
+
+
+# ---------------------------------------------------------------- identification
+
+
+def vector_index_new(dim: int):
+    """An in-process nearest-neighbour index: ``add(ids, vectors)``, ``remove(ids)``,
+    ``search(queries, k) -> (ids, sims)``: ``ml.index.VectorIndex``, or exact NumPy search
+    (``verification.vector_exact``) where ``ml`` has none."""
+    try:
+        from ml.index import VectorIndex
+    except ImportError:
+        from verification.vector_exact import ExactIndex as VectorIndex
+    return VectorIndex(int(dim))
+
+
+def writer_identify(engine: SignatureEngine, query_embedding, candidates: dict, top_k: int) -> list[tuple[Any, float]]:
+    """The short list re-scored by each writer's own decision (``engine.identify``):
+    ``[(key, calibrated score)]``, best first."""
+    raw = engine.identify(np.asarray(query_embedding, np.float32), candidates, top_k=int(top_k))
+    ranked = raw.get("ranked", raw.get("candidates")) if isinstance(raw, dict) else raw
+    return [(item[0], float(item[1])) for item in ranked]
