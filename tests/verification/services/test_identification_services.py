@@ -1,0 +1,97 @@
+"""Duplicate warning at enrollment, the identification pages, and the index kept in step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from verification import vector_store
+from verification.models import AuditEvent, EnrollmentDuplicate, Identification, ReferenceEmbedding, WriterParams
+from verification.vector_exact import ExactIndex
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    vector_store.vectors_forget()
+    yield
+    vector_store.vectors_forget()
+
+
+def test_duplicate_enrollment_is_flagged_in_the_api_page_and_audit(admin_client, admin_user, enrolled_customer, fake_engine):
+    fake_engine.threshold = 0.9  # the fake's same-writer scores are about 0.97, other writers' below 0.85
+    first = enrolled_customer("writer-a")
+    other = enrolled_customer("writer-b")
+    assert not EnrollmentDuplicate.objects.exists()  # different writers: no warning
+    second = enrolled_customer("writer-a")  # the same writer enrolled again under another customer
+    dup = EnrollmentDuplicate.objects.get()
+    assert dup.enrollment.customer_id == second.id and dup.other_customer_id == first.id and dup.score >= dup.threshold
+    body = admin_client.get(f"/api/customers/{second.id}/enrollment/").json()
+    assert [d["other_customer_id"] for d in body["active"]["duplicates"]] == [first.id]
+    assert admin_client.get(f"/api/customers/{other.id}/enrollment/").json()["active"]["duplicates"] == []
+    event = AuditEvent.objects.get(action="enrollment.duplicate_warning")
+    assert event.after["matches"] == [first.id]
+    web = Client()
+    web.force_login(admin_user)
+    page = web.get(f"/manage/customers/{second.id}/").content.decode()
+    assert 'id="duplicate-warning"' in page and first.name in page
+    assert 'id="duplicate-warning"' not in web.get(f"/manage/customers/{other.id}/").content.decode()
+
+
+def test_enrollment_stores_per_version_embeddings_and_params(enrolled_customer):
+    customer = enrolled_customer("writer-a")
+    enrollment = customer.enrollments.get(status="active")
+    rows = ReferenceEmbedding.objects.filter(reference__customer=customer, model_version=enrollment.model_version)
+    assert rows.count() == 4
+    params = WriterParams.objects.get(enrollment=enrollment)
+    assert params.model_version == enrollment.model_version and params.params == enrollment.writer_params
+
+
+def test_identify_page_runs_and_shows_candidates(analyst_user, enrolled_customer, signature_png):
+    enrolled_customer("writer-a")
+    web = Client()
+    web.force_login(analyst_user)
+    assert b"Identify" in web.get("/dashboard/").content  # the nav link
+    page = web.get("/dashboard/identify/")
+    assert page.status_code == 200
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("q.png", signature_png(2), content_type="image/png")
+    r = web.post("/dashboard/identify/", {"image": upload, "top_k": 3, "case_reference": "K-1"})
+    assert r.status_code == 302, r.content[:500]
+    found = Identification.objects.get()
+    assert r["Location"].endswith(f"/dashboard/identifications/{found.id}/")
+    detail = web.get(r["Location"]).content.decode()
+    assert 'id="outcome"' in detail and "K-1" in detail
+    assert web.get(f"/signatures/identifications/{found.id}/prepared.png")["Content-Type"] == "image/png"
+    bad = web.post("/dashboard/identify/", {"image": SimpleUploadedFile("x.png", b"nope"), "top_k": 3})
+    assert bad.status_code == 200 and Identification.objects.count() == 1
+
+
+def test_exact_index_add_remove_search():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(50, 8)).astype(np.float32)
+    index = ExactIndex(8)
+    index.add(np.arange(50), v)
+    ids, sims = index.search(v[[7, 9]], 3)
+    assert ids[:, 0].tolist() == [7, 9] and np.allclose(sims[:, 0], 1.0, atol=1e-5)
+    index.remove([7])
+    ids, _ = index.search(v[7], 60)
+    assert 7 not in ids[0].tolist() and (ids[0] == -1).sum() == 11
+    index.add([7], v[9])  # re-added with another vector
+    assert index.search(v[9], 2)[0][0].tolist() in ([7, 9], [9, 7])
+
+
+def test_a_second_process_catches_up_through_the_change_log(admin_client, enrolled_customer):
+    a = enrolled_customer("writer-a")
+    mv = a.enrollments.get(status="active").model_version
+    query = ReferenceEmbedding.objects.filter(reference__customer=a).first().vector
+    from verification import embeddings
+
+    q = embeddings.from_bytes(query)
+    assert {c for _, c, _ in vector_store.vectors_search(model_version=mv, dim=64, query=q, k=10)} == {a.id}
+    b = enrolled_customer("writer-a")  # enrolled after this process loaded its index
+    assert {c for _, c, _ in vector_store.vectors_search(model_version=mv, dim=64, query=q, k=10)} == {a.id, b.id}
+    assert vector_store.vectors_size(mv) == 8
+    admin_client.post(f"/api/customers/{a.id}/enrollment/revoke/", {}, format="json")
+    assert {c for _, c, _ in vector_store.vectors_search(model_version=mv, dim=64, query=q, k=10)} == {b.id}
