@@ -225,6 +225,8 @@ SIGWEB_IDENTIFICATION_SHORTLIST = env_int("SIGWEB_IDENTIFICATION_SHORTLIST", 50)
 SIGWEB_VECTOR_ENGINE = env("SIGWEB_VECTOR_ENGINE", "embedded")
 # A model switch re-embeds references in chunks of this many, committing each
 SIGWEB_REEMBED_CHUNK = env_int("SIGWEB_REEMBED_CHUNK", 256)
+# ... and fans out one reembed_chunk job (long queue) per this many references
+SIGWEB_REEMBED_REFS_PER_JOB = env_int("SIGWEB_REEMBED_REFS_PER_JOB", 100_000)
 SIGWEB_MAX_WAIT_SECONDS = env_float("SIGWEB_MAX_WAIT_SECONDS", 30.0)
 SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 7)
 # Enroll links (single use) live shorter than verify links.
