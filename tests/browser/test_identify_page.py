@@ -36,7 +36,7 @@ def test_analyst_identifies_a_scan(browser, sigweb_server, console, shots, tmp_p
     page.get_by_label("Case reference").fill("CASE-42")
     page.get_by_role("button", name="Identify", exact=True).click()
     page.wait_for_url(re.compile(r"/dashboard/identifications/\d+/$"))
-    outcome = page.locator("#outcome").inner_text().strip()
+    outcome = page.locator("#outcome").text_content().strip()
     assert outcome in ("Match", "Ambiguous", "No match")
     rows = page.locator("#candidates tbody tr")
     assert rows.count() == 2

@@ -28,7 +28,7 @@ def identification_candidate_rows(*, identification: Identification, limit: int 
             refs = list(
                 enrollment.references.exclude(status=ReferenceSignature.Status.ERASED)
                 .defer("image", "preview_png", "strokes")
-                .order_by("id")[:6]
+                .order_by("id")[:4]
             )
         rows.append({**candidate, "references": refs})
     return rows
