@@ -223,6 +223,10 @@ SIGWEB_IDENTIFICATION_MAX_TOP_K = env_int("SIGWEB_IDENTIFICATION_MAX_TOP_K", 20)
 SIGWEB_IDENTIFICATION_SHORTLIST = env_int("SIGWEB_IDENTIFICATION_SHORTLIST", 50)
 # Where reference embeddings are searched: "embedded" (in-process index) or "pgvector"
 SIGWEB_VECTOR_ENGINE = env("SIGWEB_VECTOR_ENGINE", "embedded")
+if SIGWEB_VECTOR_ENGINE not in ("embedded", "pgvector"):
+    raise ImproperlyConfigured("SIGWEB_VECTOR_ENGINE must be embedded or pgvector")
+# pgvector: the PostgreSQL (with the vector extension) that holds the index
+SIGWEB_VECTOR_DATABASE_URL = env("SIGWEB_VECTOR_DATABASE_URL", DATABASE_URL if SIGWEB_VECTOR_ENGINE == "pgvector" else "")
 # A model switch re-embeds references in chunks of this many, committing each
 SIGWEB_REEMBED_CHUNK = env_int("SIGWEB_REEMBED_CHUNK", 256)
 # ... and fans out one reembed_chunk job (long queue) per this many references

@@ -1,5 +1,8 @@
 """The identification index: the references of active enrollments, per model version.
 
+``SIGWEB_VECTOR_ENGINE=pgvector``: the same index in PostgreSQL with pgvector, shared by
+every process (``verification.vector_pg``), kept in step through the same change log.
+
 ``SIGWEB_VECTOR_ENGINE=embedded`` (the default): an in-process index per model version
 (``ml_engine.vector_index_new``), loaded lazily from ``ReferenceEmbedding`` rows on the
 first search in a process and kept in step through the ``VectorChange`` log: services
@@ -15,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 
 from verification import embeddings, ml_engine
 from verification.models import Customer, Enrollment, ReferenceEmbedding, ReferenceSignature, VectorChange
@@ -106,9 +110,40 @@ def _catch_up(state: _Loaded, model_version: str) -> None:
         state.last_change = change_id
 
 
+def _pg_sync(model_version: str, dim: int):
+    from verification import vector_pg
+
+    latest = VectorChange.objects.filter(model_version=model_version).order_by("-id").values_list("id", flat=True).first() or 0
+    state = vector_pg.store_state(model_version, dim)
+    if state is None or state < latest:
+
+        def load():
+            last = VectorChange.objects.filter(model_version=model_version).order_by("-id").values_list("id", flat=True).first()
+            return last or 0, _members_from_db(model_version)
+
+        def changes(after):
+            return (
+                VectorChange.objects.filter(model_version=model_version, id__gt=after)
+                .order_by("id")
+                .values_list("id", "reference_id", "customer_id", "op")
+                .iterator(chunk_size=2000)
+            )
+
+        def vector_of(ref_id):
+            rows = ReferenceEmbedding.objects.filter(model_version=model_version, reference_id=ref_id)
+            return rows.values_list("vector", flat=True).first()
+
+        vector_pg.store_sync(model_version, dim, load=load, changes=changes, vector_of=vector_of)
+    return vector_pg
+
+
 def vectors_search(*, model_version: str, dim: int, query: np.ndarray, k: int) -> list[tuple[int, int, float]]:
     """The ``k`` nearest indexed references to ``query``: ``[(reference id, customer id, similarity)]``."""
+    if settings.SIGWEB_VECTOR_ENGINE == "pgvector":
+        return _pg_sync(model_version, dim).store_search(model_version, dim, query, k)
     with _lock:
+        for other in [v for v in _loaded if v != model_version]:  # one version is searched: the active one
+            del _loaded[other]
         state = _loaded.get(model_version)
         if state is None:
             state = _loaded[model_version] = _load(model_version, dim)
@@ -120,7 +155,12 @@ def vectors_search(*, model_version: str, dim: int, query: np.ndarray, k: int) -
 
 
 def vectors_forget(model_version: str | None = None) -> None:
-    """Drop this process's copy (of one version, or all); the next search reloads it."""
+    """Drop this process's copy (of one version, or all; pgvector: the shared one); the next
+    search reloads it."""
+    if settings.SIGWEB_VECTOR_ENGINE == "pgvector":
+        from verification import vector_pg
+
+        vector_pg.store_forget(model_version)
     with _lock:
         if model_version is None:
             _loaded.clear()
@@ -129,6 +169,10 @@ def vectors_forget(model_version: str | None = None) -> None:
 
 
 def vectors_size(model_version: str) -> int | None:
+    if settings.SIGWEB_VECTOR_ENGINE == "pgvector":
+        from verification import vector_pg
+
+        return vector_pg.store_size(model_version)
     state = _loaded.get(model_version)
     return None if state is None else len(state.members)
 
