@@ -5,12 +5,14 @@
 Builds a throw-away SQLite database (embedded default) with ``--n`` synthetic references
 (``--bytes`` of image payload each), ``n / 5`` customers with active enrollments, and two
 model versions served by a small stand-in engine (a 64-d embedding from a hash of the
-bytes, ``--embed-ms`` of simulated model time per reference). Then it runs the switch the
-way the product does (``model_version_activate``, the ``reembed`` task), in a worker
-process it SIGKILLs once ``--kill-at`` of the references are committed, lets the job
-sweeper fail the lost job, activates again and runs a second worker to the end. Reports
-each worker's peak RSS, the throughput, how much work the kill lost, and checks that every
-reference has exactly one embedding of the new version and that the version flipped once.
+bytes, ``--embed-ms`` of simulated model time per reference; ``--engine real``: the shipped
+model to ``ml/weights/lite0.pt`` on pad strokes). Then it runs the switch the way the
+product does (``model_version_activate``, the ``reembed`` and ``reembed_chunk`` tasks), each
+job in a worker process (``--workers`` at a time, standing in for Celery workers), SIGKILLs
+every worker once ``--kill-at`` of the references are committed, lets the job sweeper fail
+the lost jobs, activates again and runs workers to the end. Reports the workers' peak RSS,
+the throughput, and checks that every reference got exactly one embedding of the new
+version, committed once, and that the version flipped once.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class SwitchBenchEngine:
         return self.threshold
 
 
-def setup_django(db: Path, embed_ms: float):
+def setup_django(db: Path, embed_ms: float, real: bool = False):
     os.environ.update(DJANGO_SETTINGS_MODULE="sigweb.settings", SIGWEB_SQLITE_PATH=str(db), SIGWEB_SWEEPER_ENABLED="0")
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
@@ -74,15 +76,17 @@ def setup_django(db: Path, embed_ms: float):
     from verification import ml_engine
     from verification.services import job_dispatch
 
-    ml_engine.engine_override(lambda path: SwitchBenchEngine(path, embed_ms))
+    if not real:  # --engine real: the shipped model (old) and ml/weights/lite0.pt (new), on SIGWEB_DEVICE
+        ml_engine.engine_override(lambda path: SwitchBenchEngine(path, embed_ms))
     job_dispatch._send_task = lambda *a: None  # the workers are this script's subprocesses
 
 
-def populate(n: int, payload: int) -> None:
+def populate(n: int, payload: int, real: bool = False) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
     from verification import embeddings
+    from verification.demo import demo_strokes
     from verification.models import Customer, Enrollment, ReferenceEmbedding, ReferenceSignature, WriterParams
     from verification.services.model_versions import model_version_active
 
@@ -103,14 +107,15 @@ def populate(n: int, payload: int) -> None:
                         customer=customers[i // per],
                         source="upload",
                         status="embedded",
-                        image=rng.bytes(payload),
-                        image_content_type="image/png",
+                        image=None if real else rng.bytes(payload),
+                        strokes=demo_strokes(f"bench-{(start + i) // per}", i % per) if real else None,
+                        image_content_type="" if real else "image/png",
                         model_version=old.name,
                     )
                     for i in range(count)
                 ]
             )
-            vectors = engine.embed([r.image for r in refs])
+            vectors = engine.embed([r.image or r.strokes for r in refs])
             ReferenceEmbedding.objects.bulk_create(
                 [
                     ReferenceEmbedding(reference=r, model_version=old.name, vector=embeddings.to_bytes(v))
@@ -141,8 +146,9 @@ def _rss_mb(field: str = "VmHWM", pid: str = "self") -> float:
 
 
 def worker(job_id: str, trace: bool = False) -> None:
+    from verification.models import Job
     from verification.services import model_switch
-    from verification.tasks import model_reembed_task
+    from verification.tasks import model_reembed_chunk_task, model_reembed_task
 
     if trace:  # the resident memory around each phase of the switch, on stderr
         for name in ("_plan", "reembed_range", "_refit", "_mirror"):
@@ -155,12 +161,24 @@ def worker(job_id: str, trace: bool = False) -> None:
 
             setattr(model_switch, name, traced)
 
-    model_reembed_task.apply(args=[job_id])
+    task = model_reembed_task if Job.objects.get(id=job_id).kind == Job.Kind.REEMBED else model_reembed_chunk_task
+    task.apply(args=[job_id])
     print("RSS_MB", _rss_mb(), flush=True)  # VmHWM: ru_maxrss would carry the parent's peak across fork
 
 
 def _spawn(args, job_id):
-    cmd = [sys.executable, __file__, "--db", args.db, "--embed-ms", str(args.embed_ms), "--worker", job_id]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--db",
+        args.db,
+        "--embed-ms",
+        str(args.embed_ms),
+        "--worker",
+        job_id,
+        "--engine",
+        args.engine,
+    ]
     cmd += ["--trace"] if args.trace else []
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
@@ -171,6 +189,8 @@ def main():
     ap.add_argument("--bytes", type=int, default=4096, help="image payload per reference")
     ap.add_argument("--kill-at", type=float, default=0.4)
     ap.add_argument("--embed-ms", type=float, default=0.0)
+    ap.add_argument("--workers", type=int, default=2, help="worker processes at a time (chunk jobs fan out over them)")
+    ap.add_argument("--engine", choices=["stand-in", "real"], default="stand-in")
     ap.add_argument("--db", default="")
     ap.add_argument("--worker", default="")
     ap.add_argument("--json", action="store_true")
@@ -178,7 +198,8 @@ def main():
     args = ap.parse_args()
     if not args.db:
         args.db = str(Path(tempfile.mkdtemp(prefix="sigweb-switch-")) / "switch.sqlite3")
-    setup_django(Path(args.db), args.embed_ms)
+    real = args.engine == "real"
+    setup_django(Path(args.db), args.embed_ms, real)
     if args.worker:
         return worker(args.worker, args.trace)
 
@@ -192,59 +213,87 @@ def main():
     from verification.services.model_versions import model_version_activate, model_version_register
 
     t0 = time.perf_counter()
-    populate(args.n, args.bytes)
+    populate(args.n, args.bytes, real)
     setup_s = time.perf_counter() - t0
-    checkpoint = Path(args.db).with_name("next.pt")
-    checkpoint.write_bytes(b"bench")
+    checkpoint = ROOT / "ml" / "weights" / "lite0.pt" if real else Path(args.db).with_name("next.pt")
+    if not real:
+        checkpoint.write_bytes(b"bench")
     mv = model_version_register(checkpoint_path=str(checkpoint))
     old = ModelVersion.objects.get(is_active=True)
 
-    job = model_version_activate(model_version=mv)
     t1 = time.perf_counter()
-    first = _spawn(args, str(job.id))
-    peak_first = 0.0
-    while first.poll() is None:
-        peak_first = max(peak_first, _rss_mb(pid=str(first.pid)))
-        if Job.objects.get(id=job.id).params.get("embedded", 0) >= args.kill_at * args.n:
-            os.kill(first.pid, signal.SIGKILL)
-            first.wait()
-            break
-        time.sleep(0.2)
+    first = model_version_activate(model_version=mv)
+    killed = _broker(args, first, mv, kill_at=args.kill_at)
     killed_s = time.perf_counter() - t1
-    job.refresh_from_db()
-    committed = int(job.params.get("embedded", 0))
+    committed = ReferenceEmbedding.objects.filter(model_version=mv.name).count()
     swept = jobs_sweep(now=timezone.now() + timedelta(seconds=settings.SIGWEB_TIME_LIMITS["reembed"] + 60))
 
-    resumed = model_version_activate(model_version=mv)
     t2 = time.perf_counter()
-    second = _spawn(args, str(resumed.id))
-    out, _ = second.communicate()
+    resumed = model_version_activate(model_version=mv)
+    finished = _broker(args, resumed, mv)
     resumed_s = time.perf_counter() - t2
     resumed.refresh_from_db()
-    peak_second = float(next(line.split()[1] for line in out.splitlines() if line.startswith("RSS_MB")))
+    chunks = Job.objects.filter(kind=Job.Kind.REEMBED_CHUNK, params__parent=str(resumed.id))
+    second = int(resumed.params.get("embedded", 0)) + sum(int(j.params.get("embedded", 0)) for j in chunks)
     rows = ReferenceEmbedding.objects.filter(model_version=mv.name).count()
     result = {
         "references": args.n,
+        "engine": args.engine if not real else f"real ({mv.name}, {settings.SIGWEB_DEVICE})",
         "payload_bytes": args.bytes,
         "chunk": settings.SIGWEB_REEMBED_CHUNK,
+        "refs_per_job": settings.SIGWEB_REEMBED_REFS_PER_JOB,
+        "workers": args.workers,
         "embed_ms": args.embed_ms,
         "setup_s": round(setup_s, 1),
+        "killed_workers": killed["killed"],
         "killed_after_s": round(killed_s, 1),
         "committed_before_kill": committed,
         "swept_failed": swept["failed"],
-        "resumed_from_cursor": resumed.params.get("cursor") is not None,
-        "second_worker_embedded": int(resumed.params.get("embedded", 0)),
+        "chunk_jobs_after_resume": chunks.count(),
+        "embedded_after_resume": second,
         "resume_s": round(resumed_s, 1),
         "resume_status": resumed.status,
-        "peak_rss_mb_killed_worker": round(peak_first, 1),
-        "peak_rss_mb_second_worker": round(peak_second, 1),
+        "peak_rss_mb_worker_before_kill": round(killed["peak_mb"], 1),
+        "peak_rss_mb_worker_after_resume": round(finished["peak_mb"], 1),
         "throughput_refs_per_s": round(args.n / (killed_s + resumed_s), 1),
         "new_version_rows": rows,
-        "exactly_once": rows == args.n and committed + int(resumed.params.get("embedded", 0)) == args.n,
+        "exactly_once": rows == args.n and committed + second == args.n,
         "active": ModelVersion.objects.get(is_active=True).name == mv.name != old.name,
         "activate_audits": AuditEvent.objects.filter(action="model_version.activate").count(),
     }
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def _broker(args, parent, mv, kill_at: float | None = None) -> dict:
+    """Stand in for Celery: run each queued job of this switch in a worker process (at most
+    ``--workers`` at a time) until the switch ends; with ``kill_at``, SIGKILL every worker
+    once that fraction of the references is committed."""
+    from verification.models import Job, ReferenceEmbedding
+
+    running: dict[str, subprocess.Popen] = {}
+    peak = 0.0
+    while True:
+        parent.refresh_from_db()
+        for job_id, proc in list(running.items()):
+            if proc.poll() is None:
+                peak = max(peak, _rss_mb(pid=str(proc.pid)))
+            else:
+                out = proc.stdout.read()
+                peak = max([peak] + [float(line.split()[1]) for line in out.splitlines() if line.startswith("RSS_MB")])
+                del running[job_id]
+        if parent.is_done and not running:
+            return {"killed": 0, "peak_mb": peak}
+        if kill_at is not None and ReferenceEmbedding.objects.filter(model_version=mv.name).count() >= kill_at * args.n:
+            for proc in running.values():
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+            return {"killed": len(running), "peak_mb": peak}
+        queued = [parent] if parent.status == Job.Status.QUEUED else []
+        queued += list(Job.objects.filter(kind=Job.Kind.REEMBED_CHUNK, params__parent=str(parent.id), status=Job.Status.QUEUED))
+        for job in queued:
+            if str(job.id) not in running and len(running) < args.workers:
+                running[str(job.id)] = _spawn(args, str(job.id))
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from verification.errors import not_found
 from verification.models import Enrollment, EnrollmentDuplicate, Identification, ReferenceSignature
 
 
-def identification_list(*, limit: int = 50) -> list[Identification]:
-    return list(Identification.objects.select_related("requested_by").defer("query_image", "preview_png")[:limit])
+def identification_list():
+    """Every identification, newest first (without the query image)."""
+    return Identification.objects.select_related("requested_by").defer("query_image", "preview_png")
 
 
 def identification_get(*, identification_id: int) -> Identification:

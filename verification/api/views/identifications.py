@@ -15,6 +15,7 @@ from verification.api.views.base import SIGNATURE_PARSERS, paginated
 from verification.errors import not_found
 from verification.models import Identification
 from verification.roles import db_user
+from verification.selectors.identifications import identification_get, identification_list
 from verification.services.identifications import identification_run
 
 
@@ -40,7 +41,7 @@ class IdentificationListApi(APIView):
 
     @extend_schema(responses=IdentificationOutput(many=True))
     def get(self, request):
-        return paginated(self, request, Identification.objects.select_related("requested_by"), IdentificationOutput)
+        return paginated(self, request, identification_list(), IdentificationOutput)
 
     @extend_schema(
         request={"multipart/form-data": IdentificationInput, "application/json": IdentificationInput},
@@ -64,10 +65,7 @@ class IdentificationDetailApi(APIView):
 
     @extend_schema(responses=IdentificationOutput)
     def get(self, request, identification_id):
-        identification = Identification.objects.filter(id=identification_id).first()
-        if identification is None:
-            raise not_found("identification")
-        return Response(IdentificationOutput(identification).data)
+        return Response(IdentificationOutput(identification_get(identification_id=identification_id)).data)
 
 
 class IdentificationPreviewApi(APIView):
@@ -75,7 +73,7 @@ class IdentificationPreviewApi(APIView):
 
     @extend_schema(responses={(200, "image/png"): bytes})
     def get(self, request, identification_id):
-        identification = Identification.objects.filter(id=identification_id).first()
-        if identification is None or identification.preview_png is None:
+        identification = identification_get(identification_id=identification_id)
+        if identification.preview_png is None:
             raise not_found("preview")
         return HttpResponse(bytes(identification.preview_png), content_type="image/png")

@@ -34,7 +34,7 @@ def identify(request):
         else:
             return redirect("web:identification", identification_id=identification.id)
     return render(
-        request, "web/identify.html", page_context(request, form=form, recent=identification_list(limit=25), nav="identify")
+        request, "web/identify.html", page_context(request, form=form, recent=identification_list()[:25], nav="identify")
     )
 
 
