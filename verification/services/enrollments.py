@@ -19,7 +19,7 @@ from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken, WriterParams
 from verification.selectors.enrollments import link_enrollment_ready
 from verification.services.audit import audit_record, audit_token_details
-from verification.services.identifications import enrollment_duplicates_check
+from verification.services.identifications import enrollment_duplicates_find, enrollment_duplicates_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
 from verification.services.references import customer_require_active, reference_source, signing_token_check_may_enroll
@@ -173,6 +173,7 @@ def enrollment_fit(*, job: Job) -> None:
         engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link
     )
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
+    duplicates = enrollment_duplicates_find(enrollment=enrollment, mv=mv, engine=engine, vectors=[vectors[r.id] for r in refs])
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
@@ -201,7 +202,7 @@ def enrollment_fit(*, job: Job) -> None:
         enrollment.activated_at = now
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
-        enrollment_duplicates_check(enrollment=enrollment, mv=mv, engine=engine, vectors=[vectors[r.id] for r in refs])
+        enrollment_duplicates_record(enrollment=enrollment, duplicates=duplicates, model_version=mv.name)
         WriterParams.objects.update_or_create(enrollment=enrollment, model_version=mv.name, defaults={"params": writer_params})
         vector_store.enrollment_vectors_add(enrollment=enrollment, model_version=mv.name)
         audit_record(

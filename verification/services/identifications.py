@@ -133,9 +133,9 @@ def identification_run(
     return identification
 
 
-def enrollment_duplicates_check(*, enrollment: Enrollment, mv: ModelVersion, engine, vectors: list[bytes]) -> list[dict]:
+def enrollment_duplicates_find(*, enrollment: Enrollment, mv: ModelVersion, engine, vectors: list[bytes]) -> list[dict]:
     """Other customers whose enrollment accepts the new references (median score at or above
-    its threshold): stored on the enrollment and audited, for an admin to look at."""
+    its threshold). Reads only: run it before the enrollment's transaction."""
     scores: dict[int, list[float]] = {}
     found: dict[int, dict] = {}
     for query in embeddings.stack(vectors):
@@ -147,6 +147,11 @@ def enrollment_duplicates_check(*, enrollment: Enrollment, mv: ModelVersion, eng
         median = float(np.median(values + [0.0] * (len(vectors) - len(values))))
         if median >= found[customer_id]["threshold"]:
             duplicates.append({**found[customer_id], "score": round(median, 6)})
+    return duplicates
+
+
+def enrollment_duplicates_record(*, enrollment: Enrollment, duplicates: list[dict], model_version: str) -> None:
+    """Store and audit what ``enrollment_duplicates_find`` found, for an admin to look at."""
     if duplicates:
         EnrollmentDuplicate.objects.bulk_create(
             EnrollmentDuplicate(
@@ -158,6 +163,5 @@ def enrollment_duplicates_check(*, enrollment: Enrollment, mv: ModelVersion, eng
             action="enrollment.duplicate_warning",
             customer=enrollment.customer,
             after={"enrollment": enrollment.id, "matches": [d["customer"] for d in duplicates]},
-            details={"scores": {str(d["customer"]): d["score"] for d in duplicates}, "model_version": mv.name},
+            details={"scores": {str(d["customer"]): d["score"] for d in duplicates}, "model_version": model_version},
         )
-    return duplicates

@@ -154,7 +154,9 @@ def model_reembed_chunk(*, job: Job) -> None:
             return
         job_succeed(job=locked, result={"embedded": embedded, "failed_count": job.params.get("failed_count", 0)})
     siblings = Job.objects.filter(kind=Job.Kind.REEMBED_CHUNK, params__parent=str(parent.id))
-    if siblings.exclude(status=Job.Status.SUCCEEDED).exists():
+    done, total = siblings.filter(status=Job.Status.SUCCEEDED).count(), siblings.count()
+    job_progress(job=parent, fraction=0.9 * done / max(1, total), message=f"{done}/{total} chunk jobs done")
+    if done < total:
         return
     from verification.services.job_dispatch import job_dispatch
 
