@@ -68,6 +68,8 @@ class SwitchBenchEngine:
 
 def setup_django(db: Path, embed_ms: float, real: bool = False):
     os.environ.update(DJANGO_SETTINGS_MODULE="sigweb.settings", SIGWEB_SQLITE_PATH=str(db), SIGWEB_SWEEPER_ENABLED="0")
+    # as in production: DEBUG off (with it on, Django keeps the last 9000 queries' SQL in memory)
+    os.environ.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="benchmark-only-key", DJANGO_ALLOWED_HOSTS="localhost")
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
     import django
