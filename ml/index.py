@@ -35,17 +35,24 @@ import numpy as np
 KINDS = ("auto", "exact", "ivf")
 IVF_MIN = 50_000  # below this, exact search is fast enough (a few ms) and needs no training
 MAGIC = b"SWVIDX1\n"
+CHUNK = 65536  # vectors normalised and added at a time
 TRAIN_PER_CELL = 40  # k-means training points per cell (FAISS warns below 39)
 
 
-def _unit(x: np.ndarray, dim: int) -> np.ndarray:
-    x = np.ascontiguousarray(np.asarray(x, np.float32))
+def _checked(x, dim: int) -> np.ndarray:
+    """(N, dim) finite vectors (a single vector becomes one row), not yet normalised."""
+    x = np.asarray(x)
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"vectors must be (N, {dim}), got {x.shape}")
-    if not np.isfinite(x).all():
+    if not all(np.isfinite(x[i : i + CHUNK]).all() for i in range(0, len(x), CHUNK)):
         raise ValueError("vectors must be finite")
+    return x
+
+
+def _unit(x, dim: int) -> np.ndarray:
+    x = np.asarray(_checked(x, dim), np.float32)
     n = np.linalg.norm(x, axis=1, keepdims=True)
     return np.ascontiguousarray(x / np.maximum(n, 1e-12), dtype=np.float32)
 
@@ -93,9 +100,9 @@ class VectorIndex:
         ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
         ivf.cp.seed = 1234
         rng = np.random.default_rng(0)
-        n_train = min(len(vectors), nlist * TRAIN_PER_CELL * 2)
+        n_train = min(len(vectors), nlist * TRAIN_PER_CELL)
         sample = vectors if n_train == len(vectors) else vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
-        ivf.train(np.ascontiguousarray(sample))
+        ivf.train(_unit(sample, self.dim))
         ivf.own_fields = True
         quantizer.this.disown()
         return ivf
@@ -136,8 +143,11 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def add(self, ids, vectors) -> None:
-        """Add vectors under integer ids; an id already present is replaced."""
-        vectors = _unit(vectors, self.dim)
+        """Add vectors under integer ids; an id already present is replaced.
+
+        Large additions are normalised and added in chunks, so memory grows by about the
+        index's own share (N x dim x 4 bytes) and not by copies of the input."""
+        vectors = _checked(vectors, self.dim)
         ids = _ids(ids, len(vectors))
         if len(np.unique(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
@@ -147,9 +157,15 @@ class VectorIndex:
         wants_ivf = self.kind == "ivf" or (self.kind == "auto" and len(self) + len(ids) >= IVF_MIN)
         if wants_ivf and self.backend == "exact" and len(self) + len(ids) >= TRAIN_PER_CELL * 16:
             old_ids, old_vecs = self._contents()
-            self._build(np.concatenate([old_ids, ids]), np.concatenate([old_vecs, vectors]))
+            if len(old_ids):
+                ids, vectors = np.concatenate([old_ids, ids]), np.concatenate([old_vecs, vectors])
+            self._build(ids, vectors)
             return
-        self._index.add_with_ids(vectors, ids)
+        self._add_chunks(ids, vectors)
+
+    def _add_chunks(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        for i in range(0, len(ids), CHUNK):
+            self._index.add_with_ids(_unit(vectors[i : i + CHUNK], self.dim), ids[i : i + CHUNK])
 
     def remove(self, ids) -> int:
         """Remove these ids (absent ones are ignored); returns how many were removed."""
@@ -166,7 +182,7 @@ class VectorIndex:
         else:
             self._index = self._flat()
             self.trained_at = 0
-        self._index.add_with_ids(np.ascontiguousarray(vectors), ids)
+        self._add_chunks(ids, vectors)
 
     def rebuild(self, force: bool = False) -> bool:
         """Retrain the IVF cells (or return to exact search) when the size has changed 4-fold
