@@ -8,11 +8,15 @@ whole short list) and compared with its own operating point (``Engine.threshold_
 Outcome, with ``margin`` fixed on validation writers (``identify_margins.json``, one entry
 per model version, written by ``python -m ml identify --fit-margin``):
 
-- ``match``: the best-scoring candidate passes its operating point and leads every other
-  passing candidate by at least ``margin`` (a lone passing candidate leads by definition);
+- ``match``: the best-scoring candidate passes its operating point and its score leads the
+  second-ranked candidate's (passing or not) by at least ``margin``;
 - ``ambiguous``: some candidate passes but there is no match (two or more pass within the
-  margin, or only candidates ranked below a failing one pass);
+  margin, a lone passing candidate leads by less, or only a lower-ranked candidate passes);
 - ``none``: no candidate passes.
+
+Leading the runner-up rather than only the other passing candidates was chosen on validation
+writers: at equal match rates it names the wrong writer and unenrolled writers less often
+(docs/BENCHMARKS.md, "1:N identification").
 """
 
 from __future__ import annotations
@@ -84,8 +88,8 @@ def decide(scores: np.ndarray, thresholds: np.ndarray, margin: float) -> tuple[s
     if not passes.any():
         return "none", order
     top = order[0]
-    others = scores[passes & (np.arange(len(scores)) != top)]
-    if passes[top] and (not len(others) or scores[top] - others.max() >= margin):
+    second = scores[order[1]] if len(order) > 1 else -np.inf
+    if passes[top] and scores[top] - second >= margin:
         return "match", order
     return "ambiguous", order
 

@@ -116,6 +116,11 @@ class VectorIndex:
     def nlist(self) -> int:
         return int(self._index.nlist) if self.backend == "ivf" else 0
 
+    @property
+    def nbytes(self) -> int:
+        """What the index holds: each vector (dim float32) and its id (int64), plus the IVF cell centres."""
+        return len(self) * (4 * self.dim + 8) + self.nlist * 4 * self.dim
+
     def _contents(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of everything in the index."""
         idx = self._index

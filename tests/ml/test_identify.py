@@ -56,8 +56,10 @@ def test_short_list_scores_equal_one_by_one_verification(which, writers, request
     "scores, thresholds, margin, outcome",
     [
         ([0.2, 0.1, 0.3], [0.5] * 3, 0.1, "none"),
-        ([0.9, 0.2, 0.3], [0.5] * 3, 0.1, "match"),  # a lone passing candidate leads by definition
+        ([0.9, 0.2, 0.3], [0.5] * 3, 0.1, "match"),
         ([0.9, 0.6, 0.3], [0.5] * 3, 0.1, "match"),  # two pass, the best leads by 0.3
+        ([0.9], [0.5], 0.5, "match"),  # a lone candidate leads by definition
+        ([0.55, 0.48, 0.3], [0.5] * 3, 0.1, "ambiguous"),  # one passes, but the runner-up is close
         ([0.9, 0.85, 0.3], [0.5] * 3, 0.1, "ambiguous"),  # two pass within the margin
         ([0.9, 0.85, 0.3], [0.5] * 3, 0.0, "match"),
         ([0.6, 0.4, 0.3], [0.7, 0.3, 0.9], 0.1, "ambiguous"),  # only one ranked below a failing one passes

@@ -115,11 +115,10 @@ class FakeEngine:
         ranked = sorted(
             ((k, self.verify(wd, query)["score"]) for k, wd in candidates.items()), key=lambda kv: kv[1], reverse=True
         )
-        passing = [s for _, s in ranked if s >= self.threshold]
         outcome = "none"
-        if passing:
-            lead = ranked[0][1] >= self.threshold and (len(passing) == 1 or ranked[0][1] - passing[1] >= margin)
-            outcome = "match" if lead else "ambiguous"
+        if ranked and ranked[0][1] >= self.threshold:  # one threshold: the best passes whenever any does
+            second = ranked[1][1] if len(ranked) > 1 else float("-inf")
+            outcome = "match" if ranked[0][1] - second >= margin else "ambiguous"
         cands = [{"key": k, "score": s, "threshold": self.threshold, "passes": s >= self.threshold} for k, s in ranked[:top_k]]
         return {"outcome": outcome, "margin": margin, "candidates": cands}
 
