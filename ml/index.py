@@ -1,0 +1,244 @@
+"""A vector index of reference embeddings for 1:N identification (FAISS, in process).
+
+    index = VectorIndex(512)                         # kind="auto": exact, then IVF when large
+    index.add(ids, vectors)                          # int64 ids, (N, 512) float32; same id again replaces
+    ids, sims = index.search(queries, k=10)          # cosine similarities, best first
+    index.remove(ids); index.save(path); index = VectorIndex.load(path)
+
+Vectors are L2-normalised on the way in and queries on the way out, so the inner product the
+index computes is the cosine similarity. Where fewer than ``k`` vectors exist, the missing
+places have id -1 and similarity -inf.
+
+Kinds:
+
+- ``exact``: brute-force inner product (``faiss.IndexFlatIP``); exact, about 1 ms per query
+  per 10,000 vectors of dimension 512 on one core;
+- ``ivf``: an inverted file (``faiss.IndexIVFFlat``): k-means cells, a query scans the
+  ``nprobe`` nearest cells. Approximate; the recall at 1 M vectors is in docs/BENCHMARKS.md;
+- ``auto``: exact while the index holds fewer than ``IVF_MIN`` vectors, IVF from then on
+  (``rebuild`` retrains the cells when the size has changed a lot since the last training).
+
+FAISS (MIT licence) was chosen over hnswlib and usearch on build time at 1 M vectors on one
+core: an IVF index trains and fills in minutes where graph indexes take hours; see
+``benchmarks/identify_scale.py`` and docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+KINDS = ("auto", "exact", "ivf")
+IVF_MIN = 50_000  # below this, exact search is fast enough (a few ms) and needs no training
+MAGIC = b"SWVIDX1\n"
+CHUNK = 65536  # vectors normalised and added at a time
+TRAIN_PER_CELL = 40  # k-means training points per cell (FAISS warns below 39)
+
+
+def _checked(x, dim: int) -> np.ndarray:
+    """(N, dim) finite vectors (a single vector becomes one row), not yet normalised."""
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"vectors must be (N, {dim}), got {x.shape}")
+    if not all(np.isfinite(x[i : i + CHUNK]).all() for i in range(0, len(x), CHUNK)):
+        raise ValueError("vectors must be finite")
+    return x
+
+
+def _unit(x, dim: int) -> np.ndarray:
+    x = np.asarray(_checked(x, dim), np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.maximum(n, 1e-12), dtype=np.float32)
+
+
+def _ids(ids, n: int | None = None) -> np.ndarray:
+    ids = np.ascontiguousarray(np.asarray(ids).reshape(-1))
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError("ids must be integers")
+    ids = ids.astype(np.int64)
+    if n is not None and len(ids) != n:
+        raise ValueError(f"{len(ids)} ids for {n} vectors")
+    if (ids < 0).any():
+        raise ValueError("ids must be >= 0")
+    return ids
+
+
+def n_cells(n: int) -> int:
+    """IVF cells for ``n`` vectors: about 4 sqrt(n), at least 16 (4,000 at 1 M)."""
+    return int(max(16, min(65536, round(4 * np.sqrt(max(n, 1))))))
+
+
+def default_nprobe(nlist: int) -> int:
+    """Cells a query scans: 1/32 of them, at least 16 (125 of 4,000 at 1 M)."""
+    return int(min(nlist, max(16, nlist // 32)))
+
+
+class VectorIndex:
+    def __init__(self, dim: int, kind: str = "auto", nprobe: int | None = None):
+        if kind not in KINDS:
+            raise ValueError(f"unknown index kind {kind!r}; one of {KINDS}")
+        self.dim = int(dim)
+        self.kind = kind
+        self.nprobe = nprobe  # None: default_nprobe(cells)
+        self.trained_at = 0  # vectors in the index when the IVF cells were trained
+        self._index = self._flat()
+
+    # ------------------------------------------------------------ backends
+
+    def _flat(self):
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    def _ivf(self, vectors: np.ndarray):
+        nlist = min(n_cells(len(vectors)), max(1, len(vectors) // TRAIN_PER_CELL))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.seed = 1234
+        rng = np.random.default_rng(0)
+        n_train = min(len(vectors), nlist * TRAIN_PER_CELL)
+        sample = vectors if n_train == len(vectors) else vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
+        ivf.train(_unit(sample, self.dim))
+        ivf.own_fields = True
+        quantizer.this.disown()
+        return ivf
+
+    @property
+    def backend(self) -> str:
+        """``exact`` or ``ivf``: what answers searches now."""
+        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "exact"
+
+    @property
+    def nlist(self) -> int:
+        return int(self._index.nlist) if self.backend == "ivf" else 0
+
+    @property
+    def nbytes(self) -> int:
+        """What the index holds: each vector (dim float32) and its id (int64), plus the IVF cell centres."""
+        return len(self) * (4 * self.dim + 8) + self.nlist * 4 * self.dim
+
+    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything in the index."""
+        idx = self._index
+        if self.backend == "exact":
+            n = idx.ntotal
+            ids = faiss.vector_to_array(idx.id_map).astype(np.int64)
+            vecs = idx.index.reconstruct_n(0, n) if n else np.zeros((0, self.dim), np.float32)
+            return ids, np.asarray(vecs, np.float32).reshape(-1, self.dim)
+        inv = idx.invlists
+        ids, vecs = [], []
+        for cell in range(idx.nlist):
+            size = inv.list_size(cell)
+            if not size:
+                continue
+            ids.append(faiss.rev_swig_ptr(inv.get_ids(cell), size).copy())
+            codes = faiss.rev_swig_ptr(inv.get_codes(cell), size * inv.code_size).copy()
+            vecs.append(codes.view(np.float32).reshape(size, self.dim))
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        return np.concatenate(ids).astype(np.int64), np.concatenate(vecs)
+
+    # ------------------------------------------------------------ changes
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids, vectors) -> None:
+        """Add vectors under integer ids; an id already present is replaced.
+
+        Large additions are normalised and added in chunks, so memory grows by about the
+        index's own share (N x dim x 4 bytes) and not by copies of the input."""
+        vectors = _checked(vectors, self.dim)
+        ids = _ids(ids, len(vectors))
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add")
+        if not len(ids):
+            return
+        self.remove(ids)
+        wants_ivf = self.kind == "ivf" or (self.kind == "auto" and len(self) + len(ids) >= IVF_MIN)
+        if wants_ivf and self.backend == "exact" and len(self) + len(ids) >= TRAIN_PER_CELL * 16:
+            old_ids, old_vecs = self._contents()
+            if len(old_ids):
+                ids, vectors = np.concatenate([old_ids, ids]), np.concatenate([old_vecs, vectors])
+            self._build(ids, vectors)
+            return
+        self._add_chunks(ids, vectors)
+
+    def _add_chunks(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        for i in range(0, len(ids), CHUNK):
+            self._index.add_with_ids(_unit(vectors[i : i + CHUNK], self.dim), ids[i : i + CHUNK])
+
+    def remove(self, ids) -> int:
+        """Remove these ids (absent ones are ignored); returns how many were removed."""
+        ids = _ids(ids)
+        if not len(ids) or not len(self):
+            return 0
+        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+
+    def _build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        use_ivf = self.kind == "ivf" or (self.kind == "auto" and len(ids) >= IVF_MIN)
+        if use_ivf and len(ids) >= TRAIN_PER_CELL * 16:
+            self._index = self._ivf(vectors)
+            self.trained_at = len(ids)
+        else:
+            self._index = self._flat()
+            self.trained_at = 0
+        self._add_chunks(ids, vectors)
+
+    def rebuild(self, force: bool = False) -> bool:
+        """Retrain the IVF cells (or return to exact search) when the size has changed 4-fold
+        since the last training, or when ``force``; returns whether it rebuilt."""
+        n = len(self)
+        stale = self.backend == "ivf" and not (self.trained_at / 4 <= n <= self.trained_at * 4)
+        wrong = (self.backend == "ivf") != (self.kind == "ivf" or (self.kind == "auto" and n >= IVF_MIN))
+        if not (force or stale or wrong):
+            return False
+        ids, vecs = self._contents()
+        self._build(ids, vecs)
+        return True
+
+    # ------------------------------------------------------------ queries
+
+    def search(self, queries, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ids (Q, k) int64 and cosine similarities (Q, k) float32, best first."""
+        q = _unit(queries, self.dim)
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        if not len(self):
+            return np.full((len(q), k), -1, np.int64), np.full((len(q), k), -np.inf, np.float32)
+        params = None
+        if self.backend == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=int(self.nprobe or default_nprobe(self.nlist)))
+        sims, ids = self._index.search(q, k, params=params)
+        sims = sims.astype(np.float32)
+        sims[ids < 0] = -np.inf
+        return ids.astype(np.int64), sims
+
+    # ------------------------------------------------------------ files
+
+    def save(self, path) -> None:
+        meta = json.dumps({"dim": self.dim, "kind": self.kind, "nprobe": self.nprobe, "trained_at": self.trained_at}).encode()
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + struct.pack("<I", len(meta)) + meta)
+            faiss.write_index(self._index, faiss.PyCallbackIOWriter(f.write))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path) -> VectorIndex:
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) != MAGIC:
+                raise ValueError(f"{path} is not a SigWeb vector index")
+            (n,) = struct.unpack("<I", f.read(4))
+            meta = json.loads(f.read(n))
+            index = faiss.read_index(faiss.PyCallbackIOReader(f.read))
+        self = cls(meta["dim"], meta["kind"], meta["nprobe"])
+        self.trained_at = int(meta["trained_at"])
+        self._index = index
+        return self
