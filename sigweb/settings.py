@@ -215,10 +215,8 @@ SIGWEB_TORCH_THREADS = env_int("SIGWEB_TORCH_THREADS", 1)
 # score >= threshold: accept; score < threshold - margin: reject; otherwise review.
 SIGWEB_REVIEW_MARGIN = env_float("SIGWEB_REVIEW_MARGIN", 0.15)
 SIGWEB_MIN_REFERENCES = env_int("SIGWEB_MIN_REFERENCES", 3)
-# 1:N identification: how far the best candidate must lead the next one for a "match" (where
-# the checkpoint fixes none), the most candidates returned, and how many writers the index
-# short-lists before each writer's own decision re-scores them
-SIGWEB_IDENTIFICATION_MARGIN = env_float("SIGWEB_IDENTIFICATION_MARGIN", 0.1)
+# 1:N identification: the most candidates returned, and how many writers the index short-lists
+# before each writer's own decision re-scores them (the match margin is the model's, ml/identify_margins.json)
 SIGWEB_IDENTIFICATION_MAX_TOP_K = env_int("SIGWEB_IDENTIFICATION_MAX_TOP_K", 20)
 SIGWEB_IDENTIFICATION_SHORTLIST = env_int("SIGWEB_IDENTIFICATION_SHORTLIST", 50)
 # Where reference embeddings are searched: "embedded" (in-process index) or "pgvector"

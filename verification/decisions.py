@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from verification.ml_engine import SignatureEngine
+from verification.ml_engine import SignatureEngine, identification_decide
 from verification.models import Job, Verification
 
 
@@ -38,21 +38,13 @@ def decision_for(*, score: float, threshold: float, margin: float | None = None)
     return Verification.Decision.REVIEW
 
 
-def identification_margin(engine: SignatureEngine) -> float:
-    """How far the best candidate must lead the next for a ``match``: the engine's own
-    (``identification_margin``, fixed on validation writers) else ``SIGWEB_IDENTIFICATION_MARGIN``."""
-    fixed = getattr(engine, "identification_margin", None)
-    return float(settings.SIGWEB_IDENTIFICATION_MARGIN if fixed is None else fixed)
-
-
 def identification_outcome(*, ranked: list[tuple[float, float]], margin: float) -> str:
-    """``ranked``: (score, threshold) best first. ``none`` when the best is below its threshold;
-    ``match`` when it leads every other candidate by at least ``margin``; else ``ambiguous``."""
-    if not ranked or ranked[0][0] < ranked[0][1]:
-        return "none"
-    if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < margin:
-        return "ambiguous"
-    return "match"
+    """``match`` / ``ambiguous`` / ``none`` from every short-listed candidate's (score, threshold),
+    the threshold being the one that applies to it (``threshold_resolve``: an admin's
+    per-customer threshold counts here too) and ``margin`` the model's, fixed on validation
+    writers. The rule is ml's (``ml_engine.identification_decide``): ``match`` when the best
+    passes and leads the runner-up by the margin; ``none`` when no candidate passes."""
+    return identification_decide([s for s, _ in ranked], [t for _, t in ranked], margin)
 
 
 def front_end_rules() -> dict:

@@ -29,9 +29,15 @@ class ReferenceEmbedding(models.Model):
 
 
 class WriterParams(models.Model):
+    """``packed``: ``ml.writer_pack`` bytes (about 2 KB), completed by the ``ReferenceEmbedding``
+    rows of ``reference_ids`` (the order they were fitted in); ``params``: the JSON of an
+    engine whose parameters do not pack."""
+
     enrollment = models.ForeignKey("verification.Enrollment", on_delete=models.CASCADE, related_name="params_by_version")
     model_version = models.CharField(max_length=64, db_index=True)
-    params = models.JSONField(help_text="Engine.fit_writer output for this model version")
+    reference_ids = models.JSONField(default=list)
+    packed = models.BinaryField(null=True, blank=True)
+    params = models.JSONField(null=True, blank=True, help_text="Engine.fit_writer output, when it does not pack")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["enrollment", "model_version"], name="one_params_per_version")]

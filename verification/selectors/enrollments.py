@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from verification.models import Customer, Enrollment, ModelVersion, WriterParams
+from verification.writer_store import writer_params_read
 
 
 def enrollment_get_active(*, customer: Customer) -> Enrollment | None:
@@ -90,7 +91,8 @@ def enrollment_writer_params(*, enrollment: Enrollment, model_version: str | Non
         return enrollment.model_version, None
     name = model_version or ModelVersion.objects.filter(is_active=True).values_list("name", flat=True).first()
     if name and name != enrollment.model_version:
-        params = WriterParams.objects.filter(enrollment=enrollment, model_version=name).values_list("params", flat=True).first()
+        rows = WriterParams.objects.filter(enrollment=enrollment, model_version=name)
+        params = writer_params_read(rows).get(enrollment.id)
         if params is not None or model_version is not None:
             return name, params
     return enrollment.model_version, enrollment.writer_params

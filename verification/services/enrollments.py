@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from verification import embeddings, ml_engine, vector_store
+from verification import embeddings, ml_engine, vector_store, writer_store
 from verification.errors import DomainError
-from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken, WriterParams
+from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
 from verification.selectors.enrollments import link_enrollment_ready
 from verification.services.audit import audit_record, audit_token_details
 from verification.services.identifications import enrollment_duplicates_find, enrollment_duplicates_record
@@ -203,7 +203,9 @@ def enrollment_fit(*, job: Job) -> None:
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
         enrollment_duplicates_record(enrollment=enrollment, duplicates=duplicates, model_version=mv.name)
-        WriterParams.objects.update_or_create(enrollment=enrollment, model_version=mv.name, defaults={"params": writer_params})
+        writer_store.writer_params_save(
+            enrollment_id=enrollment.id, model_version=mv.name, reference_ids=[r.id for r in refs], params=writer_params
+        )
         vector_store.enrollment_vectors_add(enrollment=enrollment, model_version=mv.name)
         audit_record(
             action="enrollment.activate",

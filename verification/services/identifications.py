@@ -23,15 +23,12 @@ from verification.models import Customer, Enrollment, EnrollmentDuplicate, Ident
 from verification.services.audit import audit_record
 from verification.services.model_versions import active_engine
 from verification.services.signatures import signature_check
+from verification.writer_store import writer_params_read
 
 
 def writer_params_for(enrollments: list[Enrollment], model_version: str) -> dict[int, dict]:
     """Each enrollment's writer parameters for ``model_version`` (missing: not fitted for it)."""
-    params = dict(
-        WriterParams.objects.filter(enrollment__in=enrollments, model_version=model_version).values_list(
-            "enrollment_id", "params"
-        )
-    )
+    params = writer_params_read(WriterParams.objects.filter(enrollment__in=enrollments, model_version=model_version))
     for e in enrollments:
         if e.id not in params and e.writer_params is not None and e.model_version == model_version:
             params[e.id] = e.writer_params
@@ -40,8 +37,9 @@ def writer_params_for(enrollments: list[Enrollment], model_version: str) -> dict
 
 def candidates_rank(
     *, mv: ModelVersion, engine, query: np.ndarray, top_k: int, exclude_customer_id: int | None = None
-) -> list[dict[str, Any]]:
-    """The ``top_k`` best writers for ``query``: index short list, re-scored by each writer's decision."""
+) -> tuple[list[dict[str, Any]], float]:
+    """(every short-listed writer for ``query`` re-scored by its own decision, best first; the
+    model's identification margin). The index short-lists at least ``top_k`` writers."""
     shortlist = max(int(top_k), settings.SIGWEB_IDENTIFICATION_SHORTLIST)
     hits = vector_store.vectors_search(model_version=mv.name, dim=engine.embedding_dim, query=query, k=shortlist * 10)
     customer_ids = list(dict.fromkeys(c for _, c, _ in hits if c != exclude_customer_id))[:shortlist]
@@ -53,10 +51,10 @@ def candidates_rank(
     params = writer_params_for(enrollments, mv.name)
     by_id = {e.id: e for e in enrollments if e.id in params}
     if not by_id:
-        return []
-    ranked = ml_engine.writer_identify(engine, query, {k: params[k] for k in by_id}, top_k=int(top_k))
+        return [], 0.0
+    scored = ml_engine.writer_identify(engine, query, {k: params[k] for k in by_id})
     out = []
-    for enrollment_id, score in ranked:
+    for enrollment_id, score in scored["ranked"]:
         e = by_id[enrollment_id]
         n_refs = int(params[e.id].get("n_refs", 0)) if isinstance(params[e.id], dict) else 0
         threshold = decisions.threshold_resolve(enrollment_threshold=e.threshold, engine=engine, n_refs=n_refs)
@@ -70,7 +68,7 @@ def candidates_rank(
                 "threshold": round(float(threshold), 6),
             }
         )
-    return out
+    return out, scored["margin"]
 
 
 def _top_k_check(top_k) -> int:
@@ -104,11 +102,10 @@ def identification_run(
     checked = signature_check(engine=engine, image=image, strokes=strokes)
     query = engine.embed([checked.prepared])[0]
     t1 = time.perf_counter()
-    candidates = candidates_rank(mv=mv, engine=engine, query=query, top_k=top_k)
+    scored, margin = candidates_rank(mv=mv, engine=engine, query=query, top_k=top_k)
     t2 = time.perf_counter()
-    outcome = decisions.identification_outcome(
-        ranked=[(c["score"], c["threshold"]) for c in candidates], margin=decisions.identification_margin(engine)
-    )
+    outcome = decisions.identification_outcome(ranked=[(c["score"], c["threshold"]) for c in scored], margin=margin)
+    candidates = scored[:top_k]
     with transaction.atomic():
         identification = Identification.objects.create(
             source="pad" if strokes is not None else source,
@@ -139,7 +136,8 @@ def enrollment_duplicates_find(*, enrollment: Enrollment, mv: ModelVersion, engi
     scores: dict[int, list[float]] = {}
     found: dict[int, dict] = {}
     for query in embeddings.stack(vectors):
-        for c in candidates_rank(mv=mv, engine=engine, query=query, top_k=5, exclude_customer_id=enrollment.customer_id):
+        scored, _ = candidates_rank(mv=mv, engine=engine, query=query, top_k=5, exclude_customer_id=enrollment.customer_id)
+        for c in scored[:5]:
             scores.setdefault(c["customer"], []).append(c["score"])
             found[c["customer"]] = c
     duplicates = []

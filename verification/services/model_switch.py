@@ -35,6 +35,7 @@ from verification.models import Enrollment, Job, ModelVersion, ReferenceEmbeddin
 from verification.services.audit import audit_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.references import reference_source
+from verification.writer_store import jsonable, writer_params_read, writer_params_row
 
 log = logging.getLogger(__name__)
 
@@ -191,13 +192,18 @@ def _refit(*, job: Job, mv: ModelVersion, engine) -> int:
                 "reference_id", "vector"
             )
         )
-        by_enrollment: dict[int, list[bytes]] = {}
+        by_enrollment: dict[int, list[int]] = {}
         for e_id, r_id in sorted(pairs):
             if r_id in vectors:
-                by_enrollment.setdefault(e_id, []).append(vectors[r_id])
+                by_enrollment.setdefault(e_id, []).append(r_id)
         rows = [
-            WriterParams(enrollment_id=e_id, model_version=mv.name, params=engine.fit_writer(embeddings.stack(vs)))
-            for e_id, vs in by_enrollment.items()
+            writer_params_row(
+                enrollment_id=e_id,
+                model_version=mv.name,
+                reference_ids=ids,
+                params=engine.fit_writer(embeddings.stack([vectors[r] for r in ids])),
+            )
+            for e_id, ids in by_enrollment.items()
         ]
         with transaction.atomic():
             WriterParams.objects.bulk_create(rows, ignore_conflicts=True)
@@ -247,20 +253,20 @@ def _mirror(*, job: Job, mv: ModelVersion) -> None:
     now = timezone.now().isoformat()
     after = 0
     while True:
-        params = list(
+        rows = list(
             WriterParams.objects.filter(
                 model_version=mv.name, enrollment_id__gt=after, enrollment__status=Enrollment.Status.ACTIVE
             )
             .exclude(enrollment__model_version=mv.name)
-            .order_by("enrollment_id")
-            .values_list("enrollment_id", "params")[:500]
+            .order_by("enrollment_id")[:500]
         )
-        if not params:
+        if not rows:
             break
-        after = params[-1][0]
+        after = rows[-1].enrollment_id
+        params = writer_params_read(rows)
         with transaction.atomic():
-            for enrollment in Enrollment.objects.filter(id__in=[e for e, _ in params]).only("id", "history", "status"):
-                enrollment.writer_params = dict(params)[enrollment.id]
+            for enrollment in Enrollment.objects.filter(id__in=list(params)).only("id", "history", "status"):
+                enrollment.writer_params = jsonable(params[enrollment.id])
                 enrollment.model_version = mv.name
                 enrollment.history = [
                     *enrollment.history,

@@ -8,7 +8,6 @@ from django.test import Client
 
 from verification import vector_store
 from verification.models import AuditEvent, EnrollmentDuplicate, Identification, ReferenceEmbedding, WriterParams
-from verification.vector_exact import ExactIndex
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +44,8 @@ def test_enrollment_stores_per_version_embeddings_and_params(enrolled_customer):
     assert rows.count() == 4
     params = WriterParams.objects.get(enrollment=enrollment)
     assert params.model_version == enrollment.model_version and params.params == enrollment.writer_params
+    assert params.packed is None  # the fake engine's parameters do not pack: kept as JSON
+    assert params.reference_ids == sorted(enrollment.references.values_list("id", flat=True))
 
 
 def test_identify_page_runs_and_shows_candidates(analyst_user, enrolled_customer, signature_png):
@@ -68,18 +69,36 @@ def test_identify_page_runs_and_shows_candidates(analyst_user, enrolled_customer
     assert bad.status_code == 200 and Identification.objects.count() == 1
 
 
-def test_exact_index_add_remove_search():
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(50, 8)).astype(np.float32)
-    index = ExactIndex(8)
-    index.add(np.arange(50), v)
-    ids, sims = index.search(v[[7, 9]], 3)
-    assert ids[:, 0].tolist() == [7, 9] and np.allclose(sims[:, 0], 1.0, atol=1e-5)
-    index.remove([7])
-    ids, _ = index.search(v[7], 60)
-    assert 7 not in ids[0].tolist() and (ids[0] == -1).sum() == 11
-    index.add([7], v[9])  # re-added with another vector
-    assert index.search(v[9], 2)[0][0].tolist() in ([7, 9], [9, 7])
+def test_writer_params_are_stored_packed_and_read_back_with_their_references(enrolled_customer):
+    """Parameters shaped like ``ml.engine.Engine.fit_writer``'s pack into a few hundred bytes
+    and come back whole with the references' stored embeddings, in the order fitted."""
+    from verification import embeddings
+    from verification.writer_store import jsonable, writer_params_read, writer_params_save
+
+    enrollment = enrolled_customer("writer-a").enrollments.get(status="active")
+    ref_ids = sorted(enrollment.references.values_list("id", flat=True), reverse=True)  # any order: it is kept
+    rows = dict(ReferenceEmbedding.objects.filter(reference_id__in=ref_ids).values_list("reference_id", "vector"))
+    refs = embeddings.stack([rows[r] for r in ref_ids])
+    rng = np.random.default_rng(1)
+    wd = {
+        "n_refs": len(ref_ids),
+        "references": refs.tolist(),
+        "svm_w": rng.normal(size=refs.shape[1]).astype(np.float32).tolist(),
+        "svm_b": -0.25,
+        "self_sim": 0.8,
+        "model_version": enrollment.model_version,
+    }
+    writer_params_save(enrollment_id=enrollment.id, model_version="next-version", reference_ids=ref_ids, params=wd)
+    for ref_id in ref_ids:  # the next version's embeddings of the same references
+        ReferenceEmbedding.objects.create(reference_id=ref_id, model_version="next-version", vector=rows[ref_id])
+    stored = WriterParams.objects.get(enrollment=enrollment, model_version="next-version")
+    assert stored.params is None and stored.packed is not None and len(stored.packed) < 400
+    back = writer_params_read([stored])[enrollment.id]
+    assert np.allclose(back["references"], refs / np.linalg.norm(refs, axis=1, keepdims=True), atol=1e-6)
+    assert np.allclose(back["svm_w"], wd["svm_w"]) and back["svm_b"] == -0.25 and back["n_refs"] == 4
+    assert jsonable(back)["svm_w"] == [float(x) for x in back["svm_w"]]
+    ReferenceEmbedding.objects.filter(model_version="next-version", reference_id=ref_ids[0]).delete()
+    assert writer_params_read([stored]) == {}  # a reference gone: no parameters, never wrong ones
 
 
 def test_a_second_process_catches_up_through_the_change_log(admin_client, enrolled_customer):
