@@ -56,7 +56,7 @@ def _embed(engine, refs: list[ReferenceSignature]) -> tuple[list[int], list, lis
     """Embed one chunk in a batch; if the batch fails, one by one (a bad reference is skipped)."""
     sources = [reference_source(r) for r in refs]
     try:
-        vectors = engine.embed(sources, batch_size=max(1, len(sources)))
+        vectors = engine.embed(sources, batch_size=64)  # the network sees 64 at a time: bounded activations
         return [r.id for r in refs], list(vectors), []
     except Exception as exc:
         log.warning("batch of %d references failed (%s); embedding one by one", len(refs), exc)
