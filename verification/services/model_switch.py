@@ -126,19 +126,19 @@ def model_reembed(*, job: Job) -> None:
     if job.params.get("phase") != "finish":
         ranges = job.params.get("ranges") or _plan(job, mv)
         _save_params(job, ranges=ranges)
-        if len(ranges) > 1 and not job.params.get("chunks_sent"):
-            with transaction.atomic():
-                for lo, hi in ranges:
-                    job_create(
-                        kind=Job.Kind.REEMBED_CHUNK,
-                        params={"parent": str(job.id), "model_version_id": mv.id, "lo": lo, "hi": hi},
-                        created_by=job.created_by,
-                    )
-                _save_params(job, chunks_sent=True)
-                job_progress(job=job, fraction=0.01, message=f"sent {len(ranges)} chunk jobs")
+        if len(ranges) > 1:
+            if not job.params.get("chunks_sent"):
+                with transaction.atomic():
+                    for lo, hi in ranges:
+                        job_create(
+                            kind=Job.Kind.REEMBED_CHUNK,
+                            params={"parent": str(job.id), "model_version_id": mv.id, "lo": lo, "hi": hi},
+                            created_by=job.created_by,
+                        )
+                    _save_params(job, chunks_sent=True)
+                    job_progress(job=job, fraction=0.01, message=f"sent {len(ranges)} chunk jobs")
             return  # the last chunk job to finish sends this job again, to finish
-        if len(ranges) <= 1:
-            reembed_range(job=job, mv=mv, engine=engine, lo=int(job.params.get("lo", 1)), hi=2**62)
+        reembed_range(job=job, mv=mv, engine=engine, lo=int(job.params.get("lo", 1)), hi=2**62)
     model_switch_finish(job=job, mv=mv, engine=engine)
 
 
