@@ -190,7 +190,12 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder) -> dict:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    server = pgserver.get_server(Path(folder) / "pg", cleanup_mode="delete")
+    pgdata = Path(folder) / "pg"
+    if a.shared_buffers:  # PostgreSQL reads it at start: set it, stop, start again
+        first = pgserver.get_server(pgdata, cleanup_mode="stop")
+        first.psql(f"ALTER SYSTEM SET shared_buffers = '{a.shared_buffers}'")
+        first.cleanup()
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as c:
             c.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -213,6 +218,8 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder) -> dict:
             table_mb = c.execute("SELECT pg_total_relation_size('refs')").fetchone()[0] / 2**20 - index_mb
             sql = "SELECT id, embedding FROM refs ORDER BY embedding <#> %s LIMIT %s"
             out = {"build_s": build_s, "load_s": load_s, "memory_mb": index_mb, "table_mb": table_mb, "cells": lists}
+            out["shared_buffers"] = c.execute("SHOW shared_buffers").fetchone()[0]
+            c.execute("SELECT count(*) FROM refs")  # warm the buffers as a serving database would be
             sweep = []
             for p in a.probes:
                 c.execute(f"SET ivfflat.probes = {min(p, lists)}")
@@ -254,6 +261,7 @@ def main(argv=None) -> int:
     p.add_argument("--probes", default="8,16,32,64,128", help="cells scanned per query, swept")
     p.add_argument("--lists", type=int, default=0, help="pgvector IVFFlat lists (default 2 sqrt(n))")
     p.add_argument("--kind", default="auto", help="embedded: VectorIndex kind")
+    p.add_argument("--shared-buffers", default="3GB", help="pgvector: PostgreSQL shared_buffers ('' keeps its default, 128MB)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     a.probes = [int(x) for x in a.probes.split(",")]
