@@ -115,18 +115,23 @@ def packed_params(n: int, db: np.ndarray, folder: str, seed: int):
     return table
 
 
-def timed_searches(search, queries: np.ndarray, k: int, truth: np.ndarray) -> dict:
-    times, recall = [], []
-    for q, t in zip(queries, truth, strict=True):
+def timed_searches(search, queries: np.ndarray, k: int, truth: np.ndarray, own: np.ndarray) -> dict:
+    """Latency and recall@k against exact search; ``own_recall``: of the queries whose own
+    customer's template is in the exact top k, the fraction for which the index finds it too."""
+    times, recall, own_found = [], [], []
+    for q, t, o in zip(queries, truth, own, strict=True):
         t0 = time.perf_counter()
         ids = search(q, k)
         times.append(time.perf_counter() - t0)
         recall.append(len(set(ids.tolist()) & set(t.tolist())) / k)
+        if o in t:
+            own_found.append(o in ids)
     ms = np.array(times) * 1000
     return {
         "p50_ms": float(np.percentile(ms, 50)),
         "p95_ms": float(np.percentile(ms, 95)),
         "recall_at_10": float(np.mean(recall)),
+        "own_recall": float(np.mean(own_found)) if own_found else float("nan"),
     }
 
 
@@ -149,7 +154,7 @@ def pick(sweep: list[dict]) -> dict:
     return next((s for s in sweep if s["recall_at_10"] >= 0.99), sweep[-1])
 
 
-def run_embedded(a, db, queries, truth, engine, params) -> dict:
+def run_embedded(a, db, queries, truth, qids, engine, params) -> dict:
     from ml.index import VectorIndex
 
     before = rss_mb()
@@ -167,7 +172,7 @@ def run_embedded(a, db, queries, truth, engine, params) -> dict:
     sweep = []
     for p in a.probes if index.backend == "ivf" else [0]:
         index.nprobe = p or None
-        r = timed_searches(lambda q, k: index.search(q, k)[0][0], queries, a.k, truth)
+        r = timed_searches(lambda q, k: index.search(q, k)[0][0], queries, a.k, truth, qids)
         sweep.append({"probes": p, **r})
         print(json.dumps(sweep[-1]), flush=True)
     best = pick(sweep)
@@ -180,12 +185,17 @@ def run_embedded(a, db, queries, truth, engine, params) -> dict:
     return {**out, **best, "sweep": sweep, **rescoring(fetch, engine, params, queries[: a.rescore_queries], a.shortlist)}
 
 
-def run_pgvector(a, db, queries, truth, engine, params, folder) -> dict:
+def run_pgvector(a, db, queries, truth, qids, engine, params, folder) -> dict:
     import pgserver
     import psycopg
     from pgvector.psycopg import register_vector
 
-    server = pgserver.get_server(Path(folder) / "pg", cleanup_mode="delete")
+    pgdata = Path(folder) / "pg"
+    if a.shared_buffers:  # PostgreSQL reads it at start: set it, stop, start again
+        first = pgserver.get_server(pgdata, cleanup_mode="stop")
+        first.psql(f"ALTER SYSTEM SET shared_buffers = '{a.shared_buffers}'")
+        first.cleanup()
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as c:
             c.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -208,6 +218,8 @@ def run_pgvector(a, db, queries, truth, engine, params, folder) -> dict:
             table_mb = c.execute("SELECT pg_total_relation_size('refs')").fetchone()[0] / 2**20 - index_mb
             sql = "SELECT id, embedding FROM refs ORDER BY embedding <#> %s LIMIT %s"
             out = {"build_s": build_s, "load_s": load_s, "memory_mb": index_mb, "table_mb": table_mb, "cells": lists}
+            out["shared_buffers"] = c.execute("SHOW shared_buffers").fetchone()[0]
+            c.execute("SELECT count(*) FROM refs")  # warm the buffers as a serving database would be
             sweep = []
             for p in a.probes:
                 c.execute(f"SET ivfflat.probes = {min(p, lists)}")
@@ -218,6 +230,7 @@ def run_pgvector(a, db, queries, truth, engine, params, folder) -> dict:
                     queries,
                     a.k,
                     truth,
+                    qids,
                 )
                 sweep.append({"probes": p, **r})
                 print(json.dumps(sweep[-1]), flush=True)
@@ -248,6 +261,7 @@ def main(argv=None) -> int:
     p.add_argument("--probes", default="8,16,32,64,128", help="cells scanned per query, swept")
     p.add_argument("--lists", type=int, default=0, help="pgvector IVFFlat lists (default 2 sqrt(n))")
     p.add_argument("--kind", default="auto", help="embedded: VectorIndex kind")
+    p.add_argument("--shared-buffers", default="3GB", help="pgvector: PostgreSQL shared_buffers ('' keeps its default, 128MB)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     a.probes = [int(x) for x in a.probes.split(",")]
@@ -269,9 +283,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="identify_scale_") as folder:
         params = packed_params(a.n, db, folder, a.seed)
         if a.engine == "embedded":
-            res = run_embedded(a, db, queries, truth, engine, params)
+            res = run_embedded(a, db, queries, truth, qids, engine, params)
         else:
-            res = run_pgvector(a, db, queries, truth, engine, params, folder)
+            res = run_pgvector(a, db, queries, truth, qids, engine, params, folder)
         del params
     report = {"n": a.n, "dim": DIM, "engine": a.engine, "threads": a.threads, "queries": a.queries, "exact_top1_own": top1_own}
     report.update(res)

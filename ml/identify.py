@@ -15,8 +15,7 @@ per model version, written by ``python -m ml identify --fit-margin``):
 - ``none``: no candidate passes.
 
 Leading the runner-up rather than only the other passing candidates was chosen on validation
-writers: at equal match rates it names the wrong writer and unenrolled writers less often
-(docs/BENCHMARKS.md, "1:N identification").
+writers: at equal match rates it named unenrolled writers less often.
 """
 
 from __future__ import annotations

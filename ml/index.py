@@ -13,8 +13,10 @@ Kinds:
 
 - ``exact``: brute-force inner product (``faiss.IndexFlatIP``); exact, about 1 ms per query
   per 10,000 vectors of dimension 512 on one core;
-- ``ivf``: an inverted file (``faiss.IndexIVFFlat``): k-means cells, a query scans the
-  ``nprobe`` nearest cells. Approximate; the recall at 1 M vectors is in docs/BENCHMARKS.md;
+- ``ivf``: an inverted file of 8-bit codes (``faiss.IndexIVFScalarQuantizer``): k-means
+  cells, a query scans the ``nprobe`` nearest cells for ``RERANK`` x k candidates, which
+  are then re-ranked exactly with the float32 vectors (kept for that and for rebuilds).
+  Approximate; recall and latency at 1 M vectors are in docs/BENCHMARKS.md;
 - ``auto``: exact while the index holds fewer than ``IVF_MIN`` vectors, IVF from then on
   (``rebuild`` retrains the cells when the size has changed a lot since the last training).
 
@@ -37,6 +39,7 @@ IVF_MIN = 50_000  # below this, exact search is fast enough (a few ms) and needs
 MAGIC = b"SWVIDX1\n"
 CHUNK = 65536  # vectors normalised and added at a time
 TRAIN_PER_CELL = 40  # k-means training points per cell (FAISS warns below 39)
+RERANK = 5  # IVF candidates per result, re-ranked exactly
 
 
 def _checked(x, dim: int) -> np.ndarray:
@@ -75,8 +78,8 @@ def n_cells(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    """Cells a query scans: 1/32 of them, at least 16 (125 of 4,000 at 1 M)."""
-    return int(min(nlist, max(16, nlist // 32)))
+    """Cells a query scans: 1/8 of them, at least 16 (500 of 4,000 at 1 M; docs/BENCHMARKS.md)."""
+    return int(min(nlist, max(16, nlist // 8)))
 
 
 class VectorIndex:
@@ -87,17 +90,15 @@ class VectorIndex:
         self.kind = kind
         self.nprobe = nprobe  # None: default_nprobe(cells)
         self.trained_at = 0  # vectors in the index when the IVF cells were trained
-        self._index = self._flat()
+        self._exact = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))  # every vector, by id
+        self._ivf = None  # IVF of 8-bit codes proposing candidates, when large
 
     # ------------------------------------------------------------ backends
 
-    def _flat(self):
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-
-    def _ivf(self, vectors: np.ndarray):
+    def _train_ivf(self, vectors: np.ndarray):
         nlist = min(n_cells(len(vectors)), max(1, len(vectors) // TRAIN_PER_CELL))
         quantizer = faiss.IndexFlatIP(self.dim)
-        ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         ivf.cp.seed = 1234
         rng = np.random.default_rng(0)
         n_train = min(len(vectors), nlist * TRAIN_PER_CELL)
@@ -110,48 +111,37 @@ class VectorIndex:
     @property
     def backend(self) -> str:
         """``exact`` or ``ivf``: what answers searches now."""
-        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "exact"
+        return "ivf" if self._ivf is not None else "exact"
 
     @property
     def nlist(self) -> int:
-        return int(self._index.nlist) if self.backend == "ivf" else 0
+        return int(self._ivf.nlist) if self._ivf is not None else 0
 
     @property
     def nbytes(self) -> int:
-        """What the index holds: each vector (dim float32) and its id (int64), plus the IVF cell centres."""
-        return len(self) * (4 * self.dim + 8) + self.nlist * 4 * self.dim
+        """What the index holds: each vector (float32) and id (int64), and with IVF its 8-bit
+        code, id and the cell centres."""
+        n = len(self)
+        extra = n * (self.dim + 8) + self.nlist * 4 * self.dim if self._ivf is not None else 0
+        return n * (4 * self.dim + 8) + extra
 
     def _contents(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of everything in the index."""
-        idx = self._index
-        if self.backend == "exact":
-            n = idx.ntotal
-            ids = faiss.vector_to_array(idx.id_map).astype(np.int64)
-            vecs = idx.index.reconstruct_n(0, n) if n else np.zeros((0, self.dim), np.float32)
-            return ids, np.asarray(vecs, np.float32).reshape(-1, self.dim)
-        inv = idx.invlists
-        ids, vecs = [], []
-        for cell in range(idx.nlist):
-            size = inv.list_size(cell)
-            if not size:
-                continue
-            ids.append(faiss.rev_swig_ptr(inv.get_ids(cell), size).copy())
-            codes = faiss.rev_swig_ptr(inv.get_codes(cell), size * inv.code_size).copy()
-            vecs.append(codes.view(np.float32).reshape(size, self.dim))
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
-        return np.concatenate(ids).astype(np.int64), np.concatenate(vecs)
+        n = self._exact.ntotal
+        ids = faiss.vector_to_array(self._exact.id_map).astype(np.int64)
+        vecs = self._exact.index.reconstruct_n(0, n) if n else np.zeros((0, self.dim), np.float32)
+        return ids, np.asarray(vecs, np.float32).reshape(-1, self.dim)
 
     # ------------------------------------------------------------ changes
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._exact.ntotal)
 
     def add(self, ids, vectors) -> None:
         """Add vectors under integer ids; an id already present is replaced.
 
         Large additions are normalised and added in chunks, so memory grows by about the
-        index's own share (N x dim x 4 bytes) and not by copies of the input."""
+        index's own share and not by copies of the input."""
         vectors = _checked(vectors, self.dim)
         ids = _ids(ids, len(vectors))
         if len(np.unique(ids)) != len(ids):
@@ -160,7 +150,7 @@ class VectorIndex:
             return
         self.remove(ids)
         wants_ivf = self.kind == "ivf" or (self.kind == "auto" and len(self) + len(ids) >= IVF_MIN)
-        if wants_ivf and self.backend == "exact" and len(self) + len(ids) >= TRAIN_PER_CELL * 16:
+        if wants_ivf and self._ivf is None and len(self) + len(ids) >= TRAIN_PER_CELL * 16:
             old_ids, old_vecs = self._contents()
             if len(old_ids):
                 ids, vectors = np.concatenate([old_ids, ids]), np.concatenate([old_vecs, vectors])
@@ -170,31 +160,33 @@ class VectorIndex:
 
     def _add_chunks(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         for i in range(0, len(ids), CHUNK):
-            self._index.add_with_ids(_unit(vectors[i : i + CHUNK], self.dim), ids[i : i + CHUNK])
+            part, part_ids = _unit(vectors[i : i + CHUNK], self.dim), ids[i : i + CHUNK]
+            self._exact.add_with_ids(part, part_ids)
+            if self._ivf is not None:
+                self._ivf.add_with_ids(part, part_ids)
 
     def remove(self, ids) -> int:
         """Remove these ids (absent ones are ignored); returns how many were removed."""
         ids = _ids(ids)
         if not len(ids) or not len(self):
             return 0
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        if self._ivf is not None:
+            self._ivf.remove_ids(faiss.IDSelectorBatch(ids))
+        return int(self._exact.remove_ids(faiss.IDSelectorBatch(ids)))
 
     def _build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         use_ivf = self.kind == "ivf" or (self.kind == "auto" and len(ids) >= IVF_MIN)
-        if use_ivf and len(ids) >= TRAIN_PER_CELL * 16:
-            self._index = self._ivf(vectors)
-            self.trained_at = len(ids)
-        else:
-            self._index = self._flat()
-            self.trained_at = 0
+        self._exact = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self._ivf = self._train_ivf(vectors) if use_ivf and len(ids) >= TRAIN_PER_CELL * 16 else None
+        self.trained_at = len(ids) if self._ivf is not None else 0
         self._add_chunks(ids, vectors)
 
     def rebuild(self, force: bool = False) -> bool:
         """Retrain the IVF cells (or return to exact search) when the size has changed 4-fold
         since the last training, or when ``force``; returns whether it rebuilt."""
         n = len(self)
-        stale = self.backend == "ivf" and not (self.trained_at / 4 <= n <= self.trained_at * 4)
-        wrong = (self.backend == "ivf") != (self.kind == "ivf" or (self.kind == "auto" and n >= IVF_MIN))
+        stale = self._ivf is not None and not (self.trained_at / 4 <= n <= self.trained_at * 4)
+        wrong = (self._ivf is not None) != (self.kind == "ivf" or (self.kind == "auto" and n >= IVF_MIN))
         if not (force or stale or wrong):
             return False
         ids, vecs = self._contents()
@@ -211,10 +203,20 @@ class VectorIndex:
             raise ValueError("k must be at least 1")
         if not len(self):
             return np.full((len(q), k), -1, np.int64), np.full((len(q), k), -np.inf, np.float32)
-        params = None
-        if self.backend == "ivf":
+        if self._ivf is None:
+            sims, ids = self._exact.search(q, k)
+        else:
             params = faiss.SearchParametersIVF(nprobe=int(self.nprobe or default_nprobe(self.nlist)))
-        sims, ids = self._index.search(q, k, params=params)
+            _, cand = self._ivf.search(q, k * RERANK, params=params)
+            ids = np.full((len(q), k), -1, np.int64)
+            sims = np.full((len(q), k), -np.inf, np.float32)
+            for row, c in enumerate(cand):  # exact re-ranking of the candidates
+                c = c[c >= 0]
+                if not len(c):
+                    continue
+                s = self._exact.reconstruct_batch(c) @ q[row]
+                top = np.argsort(-s, kind="stable")[:k]
+                ids[row, : len(top)], sims[row, : len(top)] = c[top], s[top]
         sims = sims.astype(np.float32)
         sims[ids < 0] = -np.inf
         return ids.astype(np.int64), sims
@@ -222,12 +224,21 @@ class VectorIndex:
     # ------------------------------------------------------------ files
 
     def save(self, path) -> None:
-        meta = json.dumps({"dim": self.dim, "kind": self.kind, "nprobe": self.nprobe, "trained_at": self.trained_at}).encode()
+        meta = {
+            "dim": self.dim,
+            "kind": self.kind,
+            "nprobe": self.nprobe,
+            "trained_at": self.trained_at,
+            "ivf": self._ivf is not None,
+        }
+        meta = json.dumps(meta).encode()
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as f:
             f.write(MAGIC + struct.pack("<I", len(meta)) + meta)
-            faiss.write_index(self._index, faiss.PyCallbackIOWriter(f.write))
+            faiss.write_index(self._exact, faiss.PyCallbackIOWriter(f.write))
+            if self._ivf is not None:
+                faiss.write_index(self._ivf, faiss.PyCallbackIOWriter(f.write))
         tmp.replace(path)
 
     @classmethod
@@ -237,8 +248,9 @@ class VectorIndex:
                 raise ValueError(f"{path} is not a SigWeb vector index")
             (n,) = struct.unpack("<I", f.read(4))
             meta = json.loads(f.read(n))
-            index = faiss.read_index(faiss.PyCallbackIOReader(f.read))
+            exact = faiss.read_index(faiss.PyCallbackIOReader(f.read))
+            ivf = faiss.read_index(faiss.PyCallbackIOReader(f.read)) if meta["ivf"] else None
         self = cls(meta["dim"], meta["kind"], meta["nprobe"])
         self.trained_at = int(meta["trained_at"])
-        self._index = index
+        self._exact, self._ivf = exact, ivf
         return self
