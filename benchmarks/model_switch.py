@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -198,8 +199,10 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--trace", action="store_true", help="workers print their memory after each phase")
     args = ap.parse_args()
-    if not args.db:
-        args.db = str(Path(tempfile.mkdtemp(prefix="sigweb-switch-")) / "switch.sqlite3")
+    scratch = None
+    if not args.db:  # a scratch folder, removed at the end
+        scratch = Path(tempfile.mkdtemp(prefix="sigweb-switch-"))
+        args.db = str(scratch / "switch.sqlite3")
     real = args.engine == "real"
     setup_django(Path(args.db), args.embed_ms, real)
     if args.worker:
@@ -264,6 +267,8 @@ def main():
         "activate_audits": AuditEvent.objects.filter(action="model_version.activate").count(),
     }
     print(json.dumps(result, indent=None if args.json else 2))
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _broker(args, parent, mv, kill_at: float | None = None) -> dict:
