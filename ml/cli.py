@@ -1,4 +1,4 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, convert-online, embed, export, compare, calibration-study.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, identify, convert-online, embed, export, compare, calibration-study.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -79,6 +79,31 @@ def _cmd_evaluate(a):
     else:
         report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
         report["decision_path"] = "image"
+    text = json.dumps(report, indent=2)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+    print(text)
+
+
+def _cmd_identify(a):
+    from ml import identify_eval
+    from ml.engine import Engine
+
+    if a.references < 1 or a.unenrolled < 0 or a.shortlist < 1:
+        raise CliError("--references and --shortlist must be at least 1, --unenrolled at least 0")
+    if not a.fit_margin and not a.data:
+        raise CliError("give --data (or --fit-margin)")
+    engine = Engine.load(a.model)
+    if a.fit_margin:
+        print(json.dumps(identify_eval.write_margin(engine, a.references, a.seeds, a.unenrolled, a.shortlist), indent=2))
+        return
+    if not Path(a.data).is_dir():
+        raise CliError(f"data folder not found: {a.data}")
+    try:
+        report = identify_eval.report(a.data, engine, a.references, a.seed, a.unenrolled, a.shortlist, a.margin)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     text = json.dumps(report, indent=2)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "references, image otherwise)")  # fmt: skip
     e.set_defaults(func=_cmd_evaluate)
 
+    i = sub.add_parser("identify", help="1:N identification on a folder of writers (top-1/top-5, match and false-match rates)")
+    i.add_argument("--data", help="folder of <writer>/{genuine,forged}/*")
+    i.add_argument("--references", type=int, default=5, help="references per enrolled writer (default 5)")
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--unenrolled", type=int, default=0, help="writers left out of enrollment, drawn with the seed")
+    i.add_argument("--shortlist", type=int, default=20, help="writers re-scored per query (default 20)")
+    i.add_argument("--margin", type=float, help="outcome margin (default: the model's, fitted on validation writers)")
+    i.add_argument("--json", help="write the report here")
+    i.add_argument("--model", help="checkpoint (default: the shipped model)")
+    i.add_argument("--fit-margin", action="store_true", help="fit the margin on the model's validation writers and store it")
+    i.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="--fit-margin: protocol seeds")
+    i.set_defaults(func=_cmd_identify)
+
     o = sub.add_parser("convert-online", help="SVC2004 / SUSIG online files -> stroke-JSON writer folders")
     o.add_argument("--dataset", required=True, choices=["svc2004", "susig-visual", "susig-blind"])
     o.add_argument("--src", required=True, help="the dataset's folder (svc2004_task2, susig/visual or susig/blind)")
@@ -219,7 +257,8 @@ def main(argv=None) -> int:
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             print(
-                "error: no command given (train, calibrate, ensemble, evaluate, embed, export, compare or calibration-study)",
+                "error: no command given (train, calibrate, ensemble, evaluate, identify, embed, export, compare "
+                "or calibration-study)",
                 file=sys.stderr,
             )
             return 2

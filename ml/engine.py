@@ -144,8 +144,10 @@ class Engine:
             raise ValueError(f"references must be (R >= 1, {self.embedding_dim}) embeddings, got {refs.shape}")
         return consistency.check(refs, self.consistency_rule)
 
-    def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5) -> list[tuple]:
-        q = np.asarray(query_embedding, np.float32).reshape(1, -1)
-        ranked = [(key, float(self.score(wd, q)[0][0])) for key, wd in candidates.items()]
-        ranked.sort(key=lambda kv: kv[1], reverse=True)
-        return ranked[:top_k]
+    def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5, margin: float | None = None) -> dict:
+        """1:N: re-score a short list ``{key: writer parameters}`` (from the vector index,
+        ``ml.index``) and name the outcome, ``match``, ``ambiguous`` or ``none`` (``ml.identify``):
+        ``{"outcome", "margin", "candidates": [{"key", "score", "threshold", "passes"}, ...]}``."""
+        from ml.identify import identify
+
+        return identify(self, query_embedding, candidates, top_k=top_k, margin=margin)

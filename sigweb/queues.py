@@ -26,5 +26,6 @@ QUEUE_FOR_TASK: dict[str, Queue] = {
     "verification.tasks.enrollment_fit_task": Queue.SHORT,
     "verification.tasks.verification_score_task": Queue.SHORT,
     "verification.tasks.model_reembed_task": Queue.LONG,
+    "verification.tasks.model_reembed_chunk_task": Queue.LONG,
     "verification.tasks.model_train_task": Queue.LONG,
 }

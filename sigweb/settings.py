@@ -215,6 +215,20 @@ SIGWEB_TORCH_THREADS = env_int("SIGWEB_TORCH_THREADS", 1)
 # score >= threshold: accept; score < threshold - margin: reject; otherwise review.
 SIGWEB_REVIEW_MARGIN = env_float("SIGWEB_REVIEW_MARGIN", 0.15)
 SIGWEB_MIN_REFERENCES = env_int("SIGWEB_MIN_REFERENCES", 3)
+# 1:N identification: the most candidates returned, and how many writers the index short-lists
+# before each writer's own decision re-scores them (the match margin is the model's, ml/identify_margins.json)
+SIGWEB_IDENTIFICATION_MAX_TOP_K = env_int("SIGWEB_IDENTIFICATION_MAX_TOP_K", 20)
+SIGWEB_IDENTIFICATION_SHORTLIST = env_int("SIGWEB_IDENTIFICATION_SHORTLIST", 50)
+# Where reference embeddings are searched: "embedded" (in-process index) or "pgvector"
+SIGWEB_VECTOR_ENGINE = env("SIGWEB_VECTOR_ENGINE", "embedded")
+if SIGWEB_VECTOR_ENGINE not in ("embedded", "pgvector"):
+    raise ImproperlyConfigured("SIGWEB_VECTOR_ENGINE must be embedded or pgvector")
+# pgvector: the PostgreSQL (with the vector extension) that holds the index
+SIGWEB_VECTOR_DATABASE_URL = env("SIGWEB_VECTOR_DATABASE_URL", DATABASE_URL if SIGWEB_VECTOR_ENGINE == "pgvector" else "")
+# A model switch re-embeds references in chunks of this many, committing each
+SIGWEB_REEMBED_CHUNK = env_int("SIGWEB_REEMBED_CHUNK", 256)
+# ... and fans out one reembed_chunk job (long queue) per this many references
+SIGWEB_REEMBED_REFS_PER_JOB = env_int("SIGWEB_REEMBED_REFS_PER_JOB", 100_000)
 SIGWEB_MAX_WAIT_SECONDS = env_float("SIGWEB_MAX_WAIT_SECONDS", 30.0)
 SIGWEB_SIGNING_TOKEN_TTL_HOURS = env_int("SIGWEB_SIGNING_TOKEN_TTL_HOURS", 24 * 7)
 # Enroll links (single use) live shorter than verify links.

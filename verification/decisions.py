@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from verification.ml_engine import SignatureEngine
+from verification.ml_engine import SignatureEngine, identification_decide
 from verification.models import Job, Verification
 
 
@@ -36,6 +36,15 @@ def decision_for(*, score: float, threshold: float, margin: float | None = None)
     if score < threshold - margin:
         return Verification.Decision.REJECT
     return Verification.Decision.REVIEW
+
+
+def identification_outcome(*, ranked: list[tuple[float, float]], margin: float) -> str:
+    """``match`` / ``ambiguous`` / ``none`` from every short-listed candidate's (score, threshold),
+    the threshold being the one that applies to it (``threshold_resolve``: an admin's
+    per-customer threshold counts here too) and ``margin`` the model's, fixed on validation
+    writers. The rule is ml's (``ml_engine.identification_decide``): ``match`` when the best
+    passes and leads the runner-up by the margin; ``none`` when no candidate passes."""
+    return identification_decide([s for s, _ in ranked], [t for _, t in ranked], margin)
 
 
 def front_end_rules() -> dict:

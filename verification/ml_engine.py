@@ -24,8 +24,11 @@ from django.conf import settings
 
 from ml.config import resolve_config
 from ml.errors import CheckpointError, SignatureInputError
+from ml.identify import decide
+from ml.index import VectorIndex
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
+from ml.writer_pack import pack, unpack
 from verification.errors import DomainError
 
 __all__ = [
@@ -37,12 +40,17 @@ __all__ = [
     "engine_load",
     "engine_override",
     "engine_warm_up",
+    "identification_decide",
     "image_pixel_limit",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
     "train_config_resolve",
     "train_run",
+    "vector_index_new",
+    "writer_identify",
+    "writer_params_pack",
+    "writer_params_unpack",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,10 @@ class SignatureEngine(Protocol):
 
     def reference_consistency(self, reference_embeddings: np.ndarray) -> dict:
         """``{"consistent", "score", "threshold", "outliers"}``: one writer or several?"""
+
+    def identify(self, query_embedding: np.ndarray, candidates: dict, top_k: int = 5, margin: float | None = None) -> dict:
+        """``{"outcome", "margin", "candidates": [{"key", "score", "threshold", "passes"}]}`` of the
+        ``candidates`` ({key: writer parameters}), best first."""
 
 
 _engines: dict[str, SignatureEngine] = {}
@@ -219,3 +231,40 @@ def train_run(config: dict, *, progress: Callable[..., None]) -> Path:
     from ml.train import train
 
     return Path(train(config, progress=progress))
+
+
+# ---------------------------------------------------------------- identification
+
+
+def vector_index_new(dim: int) -> VectorIndex:
+    """An in-process nearest-neighbour index (``ml.index.VectorIndex``): ``add(ids, vectors)``,
+    ``remove(ids)``, ``search(queries, k) -> (ids, cosine similarities)``."""
+    return VectorIndex(int(dim))
+
+
+def writer_params_pack(wd: dict) -> bytes | None:
+    """Writer parameters without their references in about 2 KB (``ml.writer_pack.pack``, at
+    most 8 KB); None for parameters it does not know (another engine's): store them as JSON."""
+    try:
+        return pack(wd)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def writer_params_unpack(blob: bytes, reference_embeddings) -> dict:
+    """``writer_params_pack``'s bytes and the references, in the order they were fitted, back
+    into the dict ``engine.score`` / ``verify`` take (``ml.writer_pack.unpack``)."""
+    return unpack(bytes(blob), np.asarray(reference_embeddings, np.float32))
+
+
+def writer_identify(engine: SignatureEngine, query_embedding, candidates: dict) -> dict:
+    """Every candidate re-scored by its own writer-dependent decision (``engine.identify``):
+    ``{"margin": the model's identification margin, "ranked": [(key, calibrated score)]}``, best first."""
+    raw = engine.identify(np.asarray(query_embedding, np.float32), candidates, top_k=max(1, len(candidates)))
+    return {"margin": float(raw["margin"]), "ranked": [(c["key"], float(c["score"])) for c in raw["candidates"]]}
+
+
+def identification_decide(scores, thresholds, margin: float) -> str:
+    """``match``, ``ambiguous`` or ``none`` for scored candidates, each with the threshold that
+    applies to it: ``ml.identify.decide``, the rule chosen on validation writers."""
+    return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin))[0]

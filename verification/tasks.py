@@ -105,6 +105,11 @@ def model_reembed_task(self, job_id: str) -> None:
     _run(self, job_id, Job.Kind.REEMBED)
 
 
+@shared_task(name="verification.tasks.model_reembed_chunk_task", time_limit=_REEMBED, soft_time_limit=_REEMBED - 30, **_long)
+def model_reembed_chunk_task(self, job_id: str) -> None:
+    _run(self, job_id, Job.Kind.REEMBED_CHUNK)
+
+
 @shared_task(name="verification.tasks.model_train_task", time_limit=_TRAIN, soft_time_limit=_TRAIN - 60, **_long)
 def model_train_task(self, job_id: str) -> None:
     _run(self, job_id, Job.Kind.TRAIN)

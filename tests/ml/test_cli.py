@@ -122,7 +122,7 @@ def _run(*args, timeout=120):
 def test_help_lists_the_commands():
     r = _run("--help")
     assert r.returncode == 0
-    for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export", "compare", "calibration-study"):
+    for cmd in ("train", "calibrate", "ensemble", "evaluate", "identify", "embed", "export", "compare", "calibration-study"):
         assert cmd in r.stdout
     for cmd in ("train", "calibrate", "ensemble", "evaluate", "embed", "export"):
         sub = _run(cmd, "--help")

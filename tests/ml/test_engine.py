@@ -111,10 +111,10 @@ def test_genuine_scores_above_other_writers(engine, writers):
 def test_identify_ranks_the_writers_own_query_first(engine, writers):
     enrolled = {w: engine.fit_writer(d["genuine"][:3]) for w, d in writers.items()}
     for w, d in writers.items():
-        ranked = engine.identify(d["genuine"][5], enrolled, top_k=3)
-        assert len(ranked) == 3
-        assert ranked[0][0] == w
-        scores = [s for _, s in ranked]
+        res = engine.identify(d["genuine"][5], enrolled, top_k=3)
+        assert res["outcome"] in ("match", "ambiguous", "none") and len(res["candidates"]) == 3
+        assert res["candidates"][0]["key"] == w
+        scores = [c["score"] for c in res["candidates"]]
         assert scores == sorted(scores, reverse=True)
         assert all(0.0 <= s <= 1.0 for s in scores)
 

@@ -109,10 +109,18 @@ class FakeEngine:
         scores, sims = self.score(wd, query_embedding)
         return {"score": float(scores[0]), "threshold": t, "similarities": [float(s) for s in sims[0]]}
 
-    def identify(self, query, candidates, top_k=5):
-        ranked = [(k, self.verify(wd, query)["score"]) for k, wd in candidates.items()]
-        ranked.sort(key=lambda kv: kv[1], reverse=True)
-        return ranked[:top_k]
+    def identify(self, query_embedding, candidates, top_k=5, margin=None):
+        """``ml.engine.Engine.identify``'s result; the outcome rule is ``ml.identify.decide``'s."""
+        margin = 0.1 if margin is None else float(margin)
+        ranked = sorted(
+            ((k, self.verify(wd, query_embedding)["score"]) for k, wd in candidates.items()), key=lambda kv: kv[1], reverse=True
+        )
+        outcome = "none"
+        if ranked and ranked[0][1] >= self.threshold:  # one threshold: the best passes whenever any does
+            second = ranked[1][1] if len(ranked) > 1 else float("-inf")
+            outcome = "match" if ranked[0][1] - second >= margin else "ambiguous"
+        cands = [{"key": k, "score": s, "threshold": self.threshold, "passes": s >= self.threshold} for k, s in ranked[:top_k]]
+        return {"outcome": outcome, "margin": margin, "candidates": cands}
 
     # consistency of a reference set (the interface of ml.engine.Engine.reference_consistency)
     consistency_threshold = 0.5

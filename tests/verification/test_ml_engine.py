@@ -31,6 +31,7 @@ def test_the_protocol_names_what_the_app_uses():
         "score",
         "verify",
         "reference_consistency",
+        "identify",
     }
     assert set(ATTRIBUTES) >= {"model_version", "preprocess_version", "embedding_dim", "threshold", "canvas", "checkpoint"}
 

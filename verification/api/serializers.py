@@ -87,6 +87,7 @@ class JobOutput(serializers.ModelSerializer):
 
 class EnrollmentOutput(serializers.ModelSerializer):
     references = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    duplicates = serializers.ListField(source="duplicates.values", read_only=True, help_text="Other customers it matches")
 
     class Meta:
         model = Enrollment
@@ -102,6 +103,7 @@ class EnrollmentOutput(serializers.ModelSerializer):
             "created_at",
             "activated_at",
             "revoked_at",
+            "duplicates",
         ]
 
 

@@ -26,6 +26,13 @@ urlpatterns = [
     path("verifications/<int:verification_id>/", views.VerificationDetailApi.as_view(), name="verification-detail"),
     path("verifications/<int:verification_id>/preview.png", views.VerificationPreviewApi.as_view(), name="verification-preview"),
     path("verifications/<int:verification_id>/reviews/", views.VerificationReviewApi.as_view(), name="verification-reviews"),
+    path("identifications/", views.IdentificationListApi.as_view(), name="identification-list"),
+    path("identifications/<int:identification_id>/", views.IdentificationDetailApi.as_view(), name="identification-detail"),
+    path(
+        "identifications/<int:identification_id>/preview.png",
+        views.IdentificationPreviewApi.as_view(),
+        name="identification-preview",
+    ),
     path("reviews/", views.ReviewListApi.as_view(), name="review-list"),
     path("jobs/", views.JobListApi.as_view(), name="job-list"),
     path("jobs/<str:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),

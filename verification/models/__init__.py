@@ -147,6 +147,7 @@ class Job(models.Model):
         VERIFY = "verify", "Verify a signature"
         REEMBED = "reembed", "Re-embed references for a model version"
         TRAIN = "train", "Train a writer-independent model"
+        REEMBED_CHUNK = "reembed_chunk", "Re-embed one range of references"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -277,6 +278,8 @@ class SigningToken(models.Model):
 
 # The audit trail (append-only) lives in its own module; imported here so Django sees it.
 from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
+from verification.models.identification import *  # noqa: E402, F403  (identification and the vector store)
+from verification.models.identification import __all__ as _identification_all  # noqa: E402
 
 __all__ = [
     "AppendOnlyError",
@@ -291,4 +294,5 @@ __all__ = [
     "SigningToken",
     "TimeStamped",
     "Verification",
+    *_identification_all,
 ]

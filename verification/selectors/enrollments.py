@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from verification.models import Customer, Enrollment
+from verification.models import Customer, Enrollment, ModelVersion, WriterParams
+from verification.writer_store import writer_params_read
 
 
 def enrollment_get_active(*, customer: Customer) -> Enrollment | None:
@@ -77,3 +78,21 @@ def link_enrollment_ready(*, signing_token) -> bool:
     if signing_token is None or not link_may_enroll(signing_token=signing_token):
         return False
     return link_reference_count(signing_token=signing_token) >= enrollment_samples_needed()
+
+
+def enrollment_writer_params(*, enrollment: Enrollment, model_version: str | None = None) -> tuple[str, dict | None]:
+    """The model version a verification against ``enrollment`` uses, and its writer parameters.
+
+    ``model_version`` None: the active version's parameters when the enrollment has them
+    (a model switch fitted them), else the version it was fitted with. None parameters:
+    erased, or not fitted for the ``model_version`` asked for.
+    """
+    if enrollment.writer_params is None:
+        return enrollment.model_version, None
+    name = model_version or ModelVersion.objects.filter(is_active=True).values_list("name", flat=True).first()
+    if name and name != enrollment.model_version:
+        rows = WriterParams.objects.filter(enrollment=enrollment, model_version=name)
+        params = writer_params_read(rows).get(enrollment.id)
+        if params is not None or model_version is not None:
+            return name, params
+    return enrollment.model_version, enrollment.writer_params

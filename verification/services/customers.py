@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from verification import vector_store
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
+from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification, WriterParams
 from verification.services.audit import audit_record
 
 
@@ -85,6 +86,8 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(id=customer.id)
         now = timezone.now()
+        vector_store.customer_vectors_erase(customer=customer)
+        WriterParams.objects.filter(enrollment__customer=customer).delete()
         refs = ReferenceSignature.objects.filter(customer=customer).exclude(status=ReferenceSignature.Status.ERASED)
         n_refs = refs.update(
             image=None,

@@ -14,11 +14,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from verification import embeddings, ml_engine
+from verification import embeddings, ml_engine, vector_store, writer_store
 from verification.errors import DomainError
 from verification.models import Customer, Enrollment, Job, ReferenceSignature, SigningToken
 from verification.selectors.enrollments import link_enrollment_ready
 from verification.services.audit import audit_record, audit_token_details
+from verification.services.identifications import enrollment_duplicates_find, enrollment_duplicates_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.model_versions import active_engine
 from verification.services.references import customer_require_active, reference_source, signing_token_check_may_enroll
@@ -172,6 +173,7 @@ def enrollment_fit(*, job: Job) -> None:
         engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link
     )
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
+    duplicates = enrollment_duplicates_find(enrollment=enrollment, mv=mv, engine=engine, vectors=[vectors[r.id] for r in refs])
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
@@ -182,6 +184,7 @@ def enrollment_fit(*, job: Job) -> None:
             ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
                 embedding=vectors[ref.id], model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
             )
+            vector_store.reference_vector_put(reference_id=ref.id, model_version=mv.name, vector=vectors[ref.id])
         now = timezone.now()
         before_status = enrollment.status
         superseded = []
@@ -191,6 +194,7 @@ def enrollment_fit(*, job: Job) -> None:
             previous.status = Enrollment.Status.SUPERSEDED
             previous.history = _history(previous, previous.status, f"superseded by enrollment {enrollment.id}")
             previous.save(update_fields=["status", "history", "updated_at"])
+            vector_store.enrollment_vectors_remove(enrollment=previous)
             superseded.append(previous.id)
         enrollment.status = Enrollment.Status.ACTIVE
         enrollment.writer_params = writer_params
@@ -198,6 +202,11 @@ def enrollment_fit(*, job: Job) -> None:
         enrollment.activated_at = now
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
         enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
+        enrollment_duplicates_record(enrollment=enrollment, duplicates=duplicates, model_version=mv.name)
+        writer_store.writer_params_save(
+            enrollment_id=enrollment.id, model_version=mv.name, reference_ids=[r.id for r in refs], params=writer_params
+        )
+        vector_store.enrollment_vectors_add(enrollment=enrollment, model_version=mv.name)
         audit_record(
             action="enrollment.activate",
             customer=enrollment.customer,
@@ -264,6 +273,8 @@ def enrollment_revoke(*, enrollment: Enrollment, revoked_by=None, note: str = ""
             enrollment, enrollment.status, note or (f"revoked by {revoked_by}" if revoked_by else "revoked")
         )
         enrollment.save(update_fields=["status", "revoked_at", "history", "updated_at"])
+        if before == Enrollment.Status.ACTIVE:
+            vector_store.enrollment_vectors_remove(enrollment=enrollment)
         audit_record(
             action="enrollment.revoke",
             actor=revoked_by,

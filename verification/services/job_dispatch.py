@@ -26,6 +26,7 @@ TASK_FOR_KIND = {
     Job.Kind.ENROLL: "verification.tasks.enrollment_fit_task",
     Job.Kind.VERIFY: "verification.tasks.verification_score_task",
     Job.Kind.REEMBED: "verification.tasks.model_reembed_task",
+    Job.Kind.REEMBED_CHUNK: "verification.tasks.model_reembed_chunk_task",
     Job.Kind.TRAIN: "verification.tasks.model_train_task",
 }
 
@@ -38,6 +39,7 @@ TIME_LIMIT_FOR_KIND = {
     Job.Kind.ENROLL: "short",
     Job.Kind.VERIFY: "short",
     Job.Kind.REEMBED: "reembed",
+    Job.Kind.REEMBED_CHUNK: "reembed",
     Job.Kind.TRAIN: "train",
 }
 # Seconds past its time limit before a silent running job counts as lost.

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from verification.models import Job
 from verification.services.enrollments import enrollment_fit, enrollment_fit_failed
-from verification.services.model_versions import model_reembed, model_reembed_failed, model_train, model_train_failed
+from verification.services.model_switch import model_reembed, model_reembed_chunk, model_reembed_chunk_failed
+from verification.services.model_versions import model_reembed_failed, model_train, model_train_failed
 from verification.services.references import reference_embed, reference_embed_failed
 from verification.services.verifications import verification_score, verification_score_failed
 
@@ -20,6 +21,7 @@ WORK_FOR_KIND: dict[str, Callable[..., None]] = {
     Job.Kind.ENROLL: enrollment_fit,
     Job.Kind.VERIFY: verification_score,
     Job.Kind.REEMBED: model_reembed,
+    Job.Kind.REEMBED_CHUNK: model_reembed_chunk,
     Job.Kind.TRAIN: model_train,
 }
 
@@ -29,5 +31,6 @@ FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
     Job.Kind.ENROLL: enrollment_fit_failed,
     Job.Kind.VERIFY: verification_score_failed,
     Job.Kind.REEMBED: model_reembed_failed,
+    Job.Kind.REEMBED_CHUNK: model_reembed_chunk_failed,
     Job.Kind.TRAIN: model_train_failed,
 }

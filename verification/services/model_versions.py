@@ -10,10 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from verification import embeddings
 from verification.errors import DomainError
 from verification.ml_engine import SignatureEngine, engine_load, train_config_resolve, train_run
-from verification.models import Enrollment, Job, ModelVersion, ReferenceSignature
+from verification.models import Job, ModelVersion
 from verification.services.audit import audit_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 
@@ -99,89 +98,25 @@ def model_version_register(*, checkpoint_path: str, registered_by=None) -> Model
 
 
 def model_version_activate(*, model_version: ModelVersion, created_by=None) -> Job:
-    """Start the re-embed job that switches every enrollment to ``model_version``, then activates it."""
+    """Start the re-embed job that switches every enrollment to ``model_version``, then activates it
+    (``services/model_switch.py``); a switch that failed for this version goes on from its cursor."""
     if model_version.is_active:
         raise DomainError(f"{model_version.name} is already active", code="already_active", status=409)
+    switches = Job.objects.filter(kind=Job.Kind.REEMBED)
+    if switches.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists():
+        raise DomainError("a model switch is already running", code="switch_running", status=409)
+    params = {"model_version_id": model_version.id}
+    failed = switches.filter(status=Job.Status.FAILED, params__model_version_id=model_version.id).order_by("-created_at").first()
+    if failed is not None and "cursor" in failed.params and not failed.params.get("chunks_sent"):
+        params["cursor"] = failed.params["cursor"]  # go on where the failed switch stopped
     with transaction.atomic():
-        job = job_create(kind=Job.Kind.REEMBED, params={"model_version_id": model_version.id}, created_by=created_by)
+        job = job_create(kind=Job.Kind.REEMBED, params=params, created_by=created_by)
         audit_record(
             action="model_version.activate_start",
             actor=created_by,
-            after={"model_version": model_version.name, "job": job.id},
+            after={"model_version": model_version.name, "job": job.id, "resumed_from": params.get("cursor")},
         )
         return job
-
-
-def model_reembed(*, job: Job) -> None:
-    """Re-embed every reference with the new model, refit each active enrollment, switch at once.
-
-    Embeddings are computed first (the slow part, with progress), then one transaction
-    writes them all and flips the active version, so verifications never mix models.
-    """
-    mv = ModelVersion.objects.get(id=job.params["model_version_id"])
-    engine = engine_load(mv.checkpoint_path)
-    refs = list(ReferenceSignature.objects.exclude(status=ReferenceSignature.Status.ERASED).only("id", "image", "strokes"))
-    new_embeddings: dict[int, bytes] = {}
-    failed: list[int] = []
-    for i, ref in enumerate(refs):
-        source = bytes(ref.image) if ref.image is not None else ref.strokes
-        try:
-            new_embeddings[ref.id] = embeddings.to_bytes(engine.embed([source])[0])
-        except Exception as exc:  # one unreadable reference must not block the switch
-            log.warning("reference %s could not be re-embedded: %s", ref.id, exc)
-            failed.append(ref.id)
-        if i % 5 == 0 or i == len(refs) - 1:
-            job_progress(job=job, fraction=0.9 * (i + 1) / max(1, len(refs)), message=f"embedded {i + 1}/{len(refs)} references")
-    enrollments = list(Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).prefetch_related("references"))
-    new_params: dict[int, dict] = {}
-    for enrollment in enrollments:
-        ref_ids = [r.id for r in enrollment.references.all() if r.id in new_embeddings]
-        if ref_ids:
-            new_params[enrollment.id] = engine.fit_writer(embeddings.stack([new_embeddings[r] for r in ref_ids]))
-    job_progress(job=job, fraction=0.95, message="switching")
-    with job_finishing(job_id=job.id) as locked:
-        if locked is None:
-            return
-        now = timezone.now()
-        for ref_id, emb in new_embeddings.items():
-            ReferenceSignature.objects.filter(id=ref_id).update(
-                embedding=emb, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
-            )
-        for enrollment in enrollments:
-            params = new_params.get(enrollment.id)
-            if params is None:
-                continue
-            enrollment.writer_params = params
-            enrollment.model_version = mv.name
-            enrollment.history = [
-                *enrollment.history,
-                {"at": now.isoformat(), "status": enrollment.status, "note": f"re-embedded for {mv.name}"},
-            ]
-            enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
-        previous = ModelVersion.objects.filter(is_active=True).first()
-        ModelVersion.objects.filter(is_active=True).update(is_active=False)
-        ModelVersion.objects.filter(id=mv.id).update(is_active=True, activated_at=now)
-        audit_record(
-            action="model_version.activate",
-            actor=job.created_by,
-            before={"active_model_version": previous.name if previous else None},
-            after={"active_model_version": mv.name},
-            details={
-                "job": job.id,
-                "references": len(new_embeddings),
-                "failed_references": failed,
-                "enrollments": len(new_params),
-            },
-        )
-        job_succeed(
-            job=locked,
-            result={
-                "model_version": mv.name,
-                "references": len(new_embeddings),
-                "failed_references": failed,
-                "enrollments": len(new_params),
-            },
-        )
 
 
 def model_train_start(*, config: dict, created_by=None) -> Job:

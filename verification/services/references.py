@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from verification import embeddings
+from verification import embeddings, vector_store
 from verification.errors import DomainError
 from verification.models import Customer, Job, ReferenceSignature, SigningToken
 from verification.selectors.enrollments import enrollment_get_active, enrollment_open_to_links
@@ -137,9 +137,12 @@ def reference_embed(*, job: Job) -> None:
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
-        ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
-            embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
-        )
+        if (
+            ReferenceSignature.objects.filter(id=ref.id)
+            .exclude(status=ReferenceSignature.Status.ERASED)
+            .update(embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED)
+        ):
+            vector_store.reference_vector_put(reference_id=ref.id, model_version=mv.name, vector=vector)
         job_succeed(job=locked, result={"reference_id": ref.id, "model_version": mv.name})
 
 

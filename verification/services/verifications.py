@@ -14,7 +14,7 @@ from verification.broadcast import broadcast_verification
 from verification.decisions import decision_for, threshold_resolve
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
-from verification.selectors.enrollments import enrollment_get_active
+from verification.selectors.enrollments import enrollment_get_active, enrollment_writer_params
 from verification.services.audit import audit_record
 from verification.services.jobs import (
     job_create,
@@ -74,7 +74,8 @@ def verification_create(
     if source not in ("pad", "upload", "document"):
         raise DomainError("source must be one of pad, upload, document", code="invalid")
     _require_hourly_allowance(customer)  # before any image work; again below, under the row lock
-    engine = engine_for_version(enrollment.model_version)
+    model_version, _ = enrollment_writer_params(enrollment=enrollment)
+    engine = engine_for_version(model_version)
     t0 = time.perf_counter()
     checked = signature_check(engine=engine, image=image, strokes=strokes)
     preprocess_ms = (time.perf_counter() - t0) * 1000
@@ -92,7 +93,7 @@ def verification_create(
             quality=checked.quality,
             channel=channel,
             requested_by=requested_by,
-            model_version=enrollment.model_version,
+            model_version=model_version,
             timings={"check_ms": round(preprocess_ms, 2)},
         )
         job = job_create(
@@ -120,9 +121,14 @@ def verification_score(*, job: Job) -> None:
             if locked is not None:
                 job_succeed(job=locked, result={"verification_id": verification.id, "decision": verification.decision})
         return
-    if enrollment is None or enrollment.writer_params is None:
+    model_version, writer_params = (
+        (None, None)
+        if enrollment is None
+        else enrollment_writer_params(enrollment=enrollment, model_version=verification.model_version or None)
+    )
+    if writer_params is None:
         raise DomainError("the enrollment this verification was made against is gone", code="no_active_enrollment", status=409)
-    engine = engine_for_version(enrollment.model_version)
+    engine = engine_for_version(model_version)
     job_progress(job=job, fraction=0.6, message="embedding")
     source = bytes(verification.query_image) if verification.query_image is not None else verification.query_strokes
     if source is None:
@@ -132,10 +138,8 @@ def verification_score(*, job: Job) -> None:
     t1 = time.perf_counter()
     query = engine.embed([prepared])[0]
     t2 = time.perf_counter()
-    threshold = threshold_resolve(
-        enrollment_threshold=enrollment.threshold, engine=engine, n_refs=int(enrollment.writer_params["n_refs"])
-    )
-    result = engine.verify(enrollment.writer_params, query, threshold=threshold)
+    threshold = threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine, n_refs=int(writer_params["n_refs"]))
+    result = engine.verify(writer_params, query, threshold=threshold)
     t3 = time.perf_counter()
     score = float(result["score"])
     decision = verification_decide(score=score, threshold=threshold)

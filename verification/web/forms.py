@@ -49,3 +49,9 @@ class ThresholdForm(forms.Form):
 class EraseForm(forms.Form):
     confirm = forms.CharField(label="Type the customer's external reference to confirm")
     reason = forms.CharField(required=False, max_length=300)
+
+
+class IdentifyForm(forms.Form):
+    image = forms.FileField(label="Signature to identify", widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    top_k = forms.IntegerField(label="Candidates", min_value=1, max_value=20, initial=5)
+    case_reference = forms.CharField(label="Case reference", max_length=128, required=False)

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from verification.roles import is_staff_member
-from verification.web.views import analyst, auth, customer, images, manage
+from verification.web.views import analyst, auth, customer, identify, images, manage
 
 
 def home(request):
@@ -26,6 +26,13 @@ urlpatterns = [
     path("dashboard/", analyst.dashboard, name="dashboard"),
     path("dashboard/counters.json", analyst.counters, name="counters"),
     path("dashboard/flagged/", analyst.flagged, name="flagged"),
+    path("dashboard/identify/", identify.identify, name="identify"),
+    path("dashboard/identifications/<int:identification_id>/", identify.identification, name="identification"),
+    path(
+        "signatures/identifications/<int:identification_id>/prepared.png",
+        identify.identification_prepared,
+        name="identification-prepared",
+    ),
     path("dashboard/verifications/<int:verification_id>/", analyst.verification_detail, name="verification-detail"),
     path("signatures/verifications/<int:verification_id>/original", images.verification_original, name="verification-original"),
     path(

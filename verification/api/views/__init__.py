@@ -10,6 +10,11 @@ from verification.api.views.customers import (
     ReenrollmentApi,
     SigningTokenApi,
 )
+from verification.api.views.identifications import (
+    IdentificationDetailApi,
+    IdentificationListApi,
+    IdentificationPreviewApi,
+)
 from verification.api.views.jobs import JobDetailApi, JobListApi
 from verification.api.views.model_versions import ModelTrainApi, ModelVersionActivateApi, ModelVersionListApi
 from verification.api.views.references import (
@@ -39,6 +44,9 @@ __all__ = [
     "EnrollmentApi",
     "EnrollmentListApi",
     "EnrollmentRevokeApi",
+    "IdentificationDetailApi",
+    "IdentificationListApi",
+    "IdentificationPreviewApi",
     "JobDetailApi",
     "JobListApi",
     "MeApi",

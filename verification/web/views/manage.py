@@ -16,6 +16,7 @@ from verification.models import AuditEvent, Customer, Job, SigningToken
 from verification.roles import db_user
 from verification.selectors.dashboard import enrollment_score_profile
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
+from verification.selectors.identifications import enrollment_duplicate_list
 from verification.selectors.queries import (
     customer_get,
     customer_list,
@@ -108,6 +109,7 @@ def customer(request, customer_id):
             link_may_enroll=link_may_enroll,
             link_default=SigningToken.Purpose.ENROLL if link_may_enroll else SigningToken.Purpose.VERIFY,
             enroll_ttl_hours=settings.SIGWEB_ENROLL_TOKEN_TTL_HOURS,
+            duplicates=enrollment_duplicate_list(enrollment=active or latest),
             nav="customers",
         ),
     )
