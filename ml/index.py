@@ -21,8 +21,9 @@ Kinds:
   (``rebuild`` retrains the cells when the size has changed a lot since the last training).
 
 FAISS (MIT licence): one library for exact search, IVF with 8-bit codes and ids that can be
-removed. At 1 M vectors on one thread its IVF builds in about 6 minutes and answers in
-about 30 ms at recall@10 0.989 (``benchmarks/identify_scale.py``, docs/BENCHMARKS.md);
+removed. At 1 M vectors on one thread its IVF builds in 4.5 to 6 minutes and, at the
+default probes, answers in 46 ms (p50) at recall@10 0.993 (``benchmarks/identify_scale.py``,
+docs/BENCHMARKS.md);
 graph indexes (hnswlib, usearch, FAISS HNSW) were not measured at that size, their builds
 insert one vector at a time with a graph search each.
 """
