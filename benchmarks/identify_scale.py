@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -190,6 +191,7 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder) -> dict:
     import psycopg
     from pgvector.psycopg import register_vector
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its exit hook logs after streams close
     pgdata = Path(folder) / "pg"
     if a.shared_buffers:  # PostgreSQL reads it at start: set it, stop, start again
         first = pgserver.get_server(pgdata, cleanup_mode="stop")

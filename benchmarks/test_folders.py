@@ -34,6 +34,22 @@ def main():
                 n += 1
         print(f"{dst}: {n} test writers")
     chinese_names(Path(a.root) / "cross_media_chinese", Path(a.out) / "cross_media_chinese_names")
+    pooled(Path(a.out), ("cedar", "bhsig_bengali", "sigcomp2011_dutch"), Path(a.out) / "identify_pooled")
+
+
+def pooled(out: Path, datasets, dst: Path):
+    """One gallery of several sets' test writers (``<dataset>_<writer>``), for 1:N identification."""
+    n = 0
+    for ds in datasets:
+        if not (out / ds).is_dir():
+            continue
+        dst.mkdir(parents=True, exist_ok=True)
+        for w in sorted(p for p in (out / ds).iterdir() if p.is_dir()):
+            link = dst / f"{ds}_{w.name}"
+            if not link.exists():
+                os.symlink(os.path.realpath(w), link)
+            n += 1
+    print(f"{dst}: {n} test writers of {', '.join(datasets)}")
 
 
 def chinese_names(src: Path, dst: Path):

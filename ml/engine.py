@@ -24,6 +24,7 @@ import torch
 from ml import checkpoint as ckpt
 from ml import consistency
 from ml import decision as decision_v2
+from ml import identify as identification
 from ml.errors import CheckpointError
 from ml.preprocess import PREPROCESS_VERSION, Prepared, prepare, to_png
 from ml.writer import Calibrator, features, fit_writer
@@ -148,6 +149,4 @@ class Engine:
         """1:N: re-score a short list ``{key: writer parameters}`` (from the vector index,
         ``ml.index``) and name the outcome, ``match``, ``ambiguous`` or ``none`` (``ml.identify``):
         ``{"outcome", "margin", "candidates": [{"key", "score", "threshold", "passes"}, ...]}``."""
-        from ml.identify import identify
-
-        return identify(self, query_embedding, candidates, top_k=top_k, margin=margin)
+        return identification.identify(self, query_embedding, candidates, top_k=top_k, margin=margin)

@@ -20,6 +20,7 @@ writers: at equal match rates it named unenrolled writers less often.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -32,13 +33,21 @@ DEFAULT_MARGIN = 0.1  # for models without a fitted margin
 OUTCOMES = ("match", "ambiguous", "none")
 
 
+@functools.lru_cache(maxsize=8)
+def _margins(path: str, mtime_ns: int) -> dict:
+    try:
+        return json.loads(Path(path).read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def margin_for(model_version: str, path: Path = MARGINS_FILE) -> float:
     """The score margin fitted on validation writers for this model (``DEFAULT_MARGIN`` if none)."""
     try:
-        models = json.loads(Path(path).read_text())["models"]
-    except (OSError, ValueError, KeyError):
+        mtime = Path(path).stat().st_mtime_ns
+    except OSError:
         return DEFAULT_MARGIN
-    entry = models.get(model_version)
+    entry = _margins(str(path), mtime).get(model_version)
     return float(entry["margin"]) if entry else DEFAULT_MARGIN
 
 
