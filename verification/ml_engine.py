@@ -4,7 +4,8 @@
   and the tests' fake (``tests/support/fake_engine.py``) both implement;
 * engine lookup: one cached engine per checkpoint path and process (``engine_get``), and
   ``engine_load``, which turns a bad checkpoint into a ``DomainError``;
-* pad strokes (``strokes_parse``, ``strokes_check``), training and its configuration
+* pad strokes (``strokes_parse``, ``strokes_check``), their pen dynamics (``online_*``,
+  ``pad_*``: ``ml.online``), training and its configuration
   (``train_config_resolve``, ``train_run``), and ``ml``'s errors, re-exported.
 
 Tests inject a fake with ``engine_override(factory)``. Workers load the engine lazily, in
@@ -38,6 +39,13 @@ __all__ = [
     "engine_override",
     "engine_warm_up",
     "image_pixel_limit",
+    "online_min_pad_references",
+    "online_params",
+    "online_score",
+    "online_template",
+    "online_template_key",
+    "pad_dynamics_profile",
+    "pad_pace",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
@@ -219,3 +227,74 @@ def train_run(config: dict, *, progress: Callable[..., None]) -> Path:
     from ml.train import train
 
     return Path(train(config, progress=progress))
+
+
+# ---------------------------------------------------------------- pen dynamics (ml.online)
+# Pure NumPy, keyed by the image model's version (``ml/online/params.json``); the rules that
+# use these numbers (decision path, operating points, replay tolerance, pace bounds) are
+# resolved in ``verification.decisions``.
+
+
+def online_params(engine: SignatureEngine):
+    """The online parameters stored for this engine's model version (``ml.online.verifier.load_params``)."""
+    from ml.online.verifier import load_params
+
+    return load_params(engine.model_version)
+
+
+def online_min_pad_references() -> int:
+    from ml.online.verifier import MIN_PAD_REFERENCES
+
+    return MIN_PAD_REFERENCES
+
+
+def online_template(engine: SignatureEngine, strokes: Any):
+    """A pad signature's compact online template (``ml.online.pad.PackedTemplate``), or None
+    when the strokes carry no usable times (then only the image path can use them)."""
+    from ml.online.pad import template_pack
+
+    try:
+        return template_pack(strokes, online_params(engine))
+    except SignatureInputError:
+        return None
+
+
+def online_template_key(engine: SignatureEngine) -> str:
+    from ml.online.pad import params_key
+
+    return params_key(online_params(engine))
+
+
+def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float) -> dict | None:
+    """Online and fused scores of a pad query against the references' packed templates, and the
+    closest reference's replay distance (``ml.online.pad.pad_score``); None when the query has
+    no usable times. The writer's DTW scale is fitted on the references here."""
+    from ml.online.pad import pad_fit, pad_score, template_unpack
+
+    params = online_params(engine)
+    query = online_template(engine, query_strokes)
+    if query is None or not references:
+        return None
+    refs = [template_unpack(p, params) for p in references]
+    q = template_unpack(query, params)
+    return pad_score(params, pad_fit(refs, params), refs, q, float(image_score))
+
+
+def pad_pace(strokes: Any) -> dict | None:
+    """Duration and pen-down speed of a pad signature (``ml.online.pad.pace``), None without times."""
+    from ml.online.pad import pace
+
+    try:
+        return pace(strokes)
+    except SignatureInputError:
+        return None
+
+
+def pad_dynamics_profile(strokes: Any) -> dict | None:
+    """Speed and pressure over time for the review page (``ml.online.pad.dynamics_profile``)."""
+    from ml.online.pad import dynamics_profile
+
+    try:
+        return dynamics_profile(strokes)
+    except SignatureInputError:
+        return None

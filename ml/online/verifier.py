@@ -41,6 +41,10 @@ class OnlineParams:
     fused_b: float = 0.0
     fused_threshold: float = 0.5
     fitted_on: str = "uncalibrated"
+    # replay and pace rules of the app (ml.online.replay, ml.online.pad), fixed on validation users
+    replay_tolerance: float = 0.0
+    pace_duration: list = field(default_factory=lambda: [0.0, float("inf")])
+    pace_speed: list = field(default_factory=lambda: [0.0, float("inf")])
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

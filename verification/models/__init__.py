@@ -277,6 +277,7 @@ class SigningToken(models.Model):
 
 # The audit trail (append-only) lives in its own module; imported here so Django sees it.
 from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
+from verification.models.dynamics import ReferenceDynamics, VerificationDynamics  # noqa: E402
 
 __all__ = [
     "AppendOnlyError",
@@ -286,9 +287,11 @@ __all__ = [
     "Enrollment",
     "Job",
     "ModelVersion",
+    "ReferenceDynamics",
     "ReferenceSignature",
     "Review",
     "SigningToken",
     "TimeStamped",
     "Verification",
+    "VerificationDynamics",
 ]
