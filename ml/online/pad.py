@@ -90,7 +90,7 @@ def _timed_points(strokes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     parsed = parse_strokes(strokes)
     pts = np.concatenate(parsed)
     t = pts[:, 2]
-    if np.isfinite(t).sum() < 2:
+    if np.isfinite(t).sum() < 2 or np.ptp(np.maximum.accumulate(t[np.isfinite(t)])) <= 0:  # no real times
         return pts, np.full(len(pts), np.nan), np.ones(len(pts), bool)
     idx = np.arange(len(t))
     ok = np.isfinite(t)
