@@ -9,7 +9,7 @@
 
 * Pad signatures (pen dynamics): which path decides (``decision_path_resolve``: fused
   when the query is a pad signature with usable times and the enrollment has at least
-  ``ml_engine.online_min_pad_references()`` pad references with templates; image otherwise),
+  ``ml_engine.ONLINE_MIN_PAD_REFERENCES`` pad references with templates; image otherwise),
   that path's operating point (``path_threshold_resolve``), the replay tolerance
   (``replay_tolerance``) and the pace bounds of the enrollment check (``pace_bounds``), all
   fixed on validation users and stored in ``ml/online/params.json``.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from verification.ml_engine import SignatureEngine, online_min_pad_references, online_params
+from verification.ml_engine import ONLINE_MIN_PAD_REFERENCES, SignatureEngine, online_params
 from verification.models import Job, Verification
 
 
@@ -37,7 +37,7 @@ def threshold_resolve(*, enrollment_threshold: float | None, engine: SignatureEn
 
 def decision_path_resolve(*, query_is_pad: bool, pad_references: int, engine: SignatureEngine) -> str:
     """image, online or fused: which score decides a verification."""
-    if not query_is_pad or pad_references < online_min_pad_references():
+    if not query_is_pad or pad_references < ONLINE_MIN_PAD_REFERENCES:
         return "image"
     return "fused" if online_params(engine).fused_w is not None else "online"
 

@@ -25,6 +25,8 @@ from django.conf import settings
 
 from ml.config import resolve_config
 from ml.errors import CheckpointError, SignatureInputError
+from ml.online import pad as online_pad
+from ml.online.verifier import MIN_PAD_REFERENCES, load_params
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
 from verification.errors import DomainError
@@ -39,7 +41,7 @@ __all__ = [
     "engine_override",
     "engine_warm_up",
     "image_pixel_limit",
-    "online_min_pad_references",
+    "ONLINE_MIN_PAD_REFERENCES",
     "online_params",
     "online_score",
     "online_template",
@@ -230,71 +232,35 @@ def train_run(config: dict, *, progress: Callable[..., None]) -> Path:
 
 
 # ---------------------------------------------------------------- pen dynamics (ml.online)
-# Pure NumPy, keyed by the image model's version (``ml/online/params.json``); the rules that
-# use these numbers (decision path, operating points, replay tolerance, pace bounds) are
-# resolved in ``verification.decisions``.
+# Keyed by the image model's version (``ml/online/params.json``); the rules using these
+# numbers (path, operating points, replay tolerance, pace bounds) live in ``decisions``.
+ONLINE_MIN_PAD_REFERENCES = MIN_PAD_REFERENCES
 
 
 def online_params(engine: SignatureEngine):
     """The online parameters stored for this engine's model version (``ml.online.verifier.load_params``)."""
-    from ml.online.verifier import load_params
-
     return load_params(engine.model_version)
 
 
-def online_min_pad_references() -> int:
-    from ml.online.verifier import MIN_PAD_REFERENCES
-
-    return MIN_PAD_REFERENCES
-
-
 def online_template(engine: SignatureEngine, strokes: Any):
-    """A pad signature's compact online template (``ml.online.pad.PackedTemplate``), or None
-    when the strokes carry no usable times (then only the image path can use them)."""
-    from ml.online.pad import template_pack
-
-    try:
-        return template_pack(strokes, online_params(engine))
-    except SignatureInputError:
-        return None
+    """A pad signature's compact template (``ml.online.pad.PackedTemplate``), None without usable times."""
+    return online_pad.template_or_none(strokes, online_params(engine))
 
 
 def online_template_key(engine: SignatureEngine) -> str:
-    from ml.online.pad import params_key
-
-    return params_key(online_params(engine))
+    return online_pad.params_key(online_params(engine))
 
 
-def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float) -> dict | None:
-    """Online and fused scores of a pad query against the references' packed templates, and the
-    closest reference's replay distance (``ml.online.pad.pad_score``); None when the query has
-    no usable times. The writer's DTW scale is fitted on the references here."""
-    from ml.online.pad import pad_fit, pad_score, template_unpack
-
-    params = online_params(engine)
-    query = online_template(engine, query_strokes)
-    if query is None or not references:
-        return None
-    refs = [template_unpack(p, params) for p in references]
-    q = template_unpack(query, params)
-    return pad_score(params, pad_fit(refs, params), refs, q, float(image_score))
+def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float, writer=None):
+    """Online and fused scores, replay distance and ``writer`` (``ml.online.pad.app_score``), or None."""
+    return online_pad.app_score(online_params(engine), references, query_strokes, float(image_score), writer)
 
 
 def pad_pace(strokes: Any) -> dict | None:
     """Duration and pen-down speed of a pad signature (``ml.online.pad.pace``), None without times."""
-    from ml.online.pad import pace
-
-    try:
-        return pace(strokes)
-    except SignatureInputError:
-        return None
+    return online_pad.pace(strokes)
 
 
 def pad_dynamics_profile(strokes: Any) -> dict | None:
     """Speed and pressure over time for the review page (``ml.online.pad.dynamics_profile``)."""
-    from ml.online.pad import dynamics_profile
-
-    try:
-        return dynamics_profile(strokes)
-    except SignatureInputError:
-        return None
+    return online_pad.dynamics_profile(strokes)

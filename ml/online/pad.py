@@ -6,7 +6,8 @@ The web app (through ``verification/ml_engine.py``) uses these functions only:
   float16 bytes (about 4 channels x 100 frames x 2 bytes), computed once per pad reference;
   ``template_unpack`` reads it back. ``params_key(params)`` names what a template depends
   on (resampling rate and channel set): a stored template with another key is stale.
-* ``pad_score(params, wd, refs, query, image_score)``: the online and fused scores of a
+* ``app_score(params, stored, query_strokes, image_score, writer)``, the app's entry, and
+  ``pad_score(params, wd, refs, query, image_score)``: the online and fused scores of a
   query against the references' templates, with the closest reference's replay distance.
 * ``replay_distance(query, ref)``: how far a query's timed pen path is from a reference's
   with no time warping (``ml.online.replay``).
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.errors import SignatureInputError
 from ml.online.features import OnlineTemplate, extract, repair_times
 from ml.online.replay import replay_distance
-from ml.online.verifier import CHANNEL_SETS, OnlineParams, fused_score, online_features, online_score
+from ml.online.verifier import CHANNEL_SETS, OnlineParams, fit_online, fused_score, online_features, online_score
 from ml.strokes import parse_strokes
 
 PROFILE_POINTS = 120  # samples of each review-page profile
@@ -53,6 +55,14 @@ def template_pack(strokes, params: OnlineParams) -> PackedTemplate:
     return PackedTemplate(params_key(params), frames.tobytes(), frames.shape[0], frames.shape[1], t.has_pressure, t.duration_ms)
 
 
+def template_or_none(strokes, params: OnlineParams) -> PackedTemplate | None:
+    """``template_pack``, or None when the strokes carry no usable times (the image path only)."""
+    try:
+        return template_pack(strokes, params)
+    except SignatureInputError:
+        return None
+
+
 def template_unpack(p, params: OnlineParams) -> OnlineTemplate:
     """Back to an ``OnlineTemplate`` whose columns sit where ``ml.online.verifier`` reads them.
     ``p``: a ``PackedTemplate`` or any object with its fields (the app's stored row)."""
@@ -64,8 +74,6 @@ def template_unpack(p, params: OnlineParams) -> OnlineTemplate:
 
 def pad_fit(refs: list[OnlineTemplate], params: OnlineParams) -> dict:
     """A writer's online data (its DTW scale), stored with the enrollment."""
-    from ml.online.verifier import fit_online
-
     return {**fit_online(refs, params.window, params.channels), "key": params_key(params)}
 
 
@@ -85,9 +93,24 @@ def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query:
     }
 
 
+def app_score(params: OnlineParams, references: list, query_strokes, image_score: float, writer: dict | None = None):
+    """What the app asks (``verification.ml_engine.online_score``): ``pad_score`` of the query
+    against stored templates, plus ``"writer"`` (the references' DTW scale, ``pad_fit``: pass it
+    back to skip refitting); None when the query has no usable times or there are no references."""
+    query = template_or_none(query_strokes, params)
+    if query is None or not references:
+        return None
+    refs = [template_unpack(p, params) for p in references]
+    wd = writer or pad_fit(refs, params)
+    return {**pad_score(params, wd, refs, template_unpack(query, params), float(image_score)), "writer": wd}
+
+
 def _timed_points(strokes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All points in order (x, y, pressure), repaired times in ms from 0, and pen-down flags per step."""
-    parsed = parse_strokes(strokes)
+    try:
+        parsed = parse_strokes(strokes)
+    except SignatureInputError:  # too few points, malformed: no pace or profile to show
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, bool)
     pts = np.concatenate(parsed)
     t = pts[:, 2]
     if np.isfinite(t).sum() < 2 or np.ptp(np.maximum.accumulate(t[np.isfinite(t)])) <= 0:  # no real times
@@ -103,7 +126,7 @@ def _timed_points(strokes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def pace(strokes) -> dict | None:
     """``{"duration_ms", "speed"}`` (speed: pen-down path per second, in signature heights), or None without times."""
     pts, t, same = _timed_points(strokes)
-    if not np.isfinite(t).all() or t[-1] <= 0:
+    if len(t) < 2 or not np.isfinite(t).all() or t[-1] <= 0:
         return None
     step = np.hypot(np.diff(pts[:, 0]), np.diff(pts[:, 1]))
     down = same[1:]
@@ -117,7 +140,7 @@ def dynamics_profile(strokes, points: int = PROFILE_POINTS) -> dict | None:
     """Speed (signature heights per second) and pressure over time, ``points`` samples each,
     or None without times. Pressure is None when the device gives no varying pressure."""
     pts, t, same = _timed_points(strokes)
-    if not np.isfinite(t).all() or t[-1] <= 0:
+    if len(t) < 2 or not np.isfinite(t).all() or t[-1] <= 0:
         return None
     height = max(float(np.ptp(pts[:, 1])), float(np.ptp(pts[:, 0])) / 4, 1e-6)
     dt = np.maximum(np.diff(t), 1e-3)

@@ -104,3 +104,19 @@ def test_fit_tolerance_separates_and_reports_errors():
     assert 0.1 < out["tolerance"] < 0.3 and out["genuine_flagged"] == 0 and out["replays_missed"] == 0
     mixed = fit_tolerance(np.array([0.05, 0.4, 0.5]), np.array([0.01, 0.06, 0.1]))
     assert mixed["genuine_flagged"] + mixed["replays_missed"] > 0
+
+
+def test_app_score_reuses_the_writer_scale_and_needs_times():
+    from ml.online.pad import app_score, template_pack
+
+    stored = [template_pack(demo_strokes("bob", i), PARAMS) for i in range(4)]
+    q = demo_strokes("bob", 9)
+    first = app_score(PARAMS, stored, q, 0.7)
+    again = app_score(PARAMS, stored, q, 0.7, writer=first["writer"])
+    assert first["writer"]["n_refs"] == 4 and again["fused"] == first["fused"]
+    assert (
+        app_score(PARAMS, stored, q, 0.7, writer={**first["writer"], "scale": first["writer"]["scale"] * 2})["online"]
+        != first["online"]
+    )
+    flat = [{"points": [{**p, "time": 1} for p in s["points"]]} for s in q]
+    assert app_score(PARAMS, stored, flat, 0.7) is None and app_score(PARAMS, [], q, 0.7) is None

@@ -16,12 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 
 from verification import ml_engine
 from verification.decisions import decision_path_resolve, pace_bounds, path_threshold_resolve, replay_tolerance
 from verification.models import ReferenceDynamics, ReferenceSignature, Verification, VerificationDynamics
 from verification.services.audit import audit_record
 
+WRITER_CACHE_SECONDS = 24 * 3600
 PACE_MIN_OTHERS = 2  # the pace check needs this many earlier pad samples to compare with
 
 
@@ -116,9 +118,14 @@ def verification_dynamics_decide(
     out["pad_references"] = len(pairs)
     if not pairs:
         return out
+    # the writer's DTW scale depends only on these templates: fitted once, then cached
+    key = "sigweb:online-writer:" + ",".join(f"{r.id}.{row.params_key}.{row.updated_at.timestamp()}" for r, row in pairs)
+    writer = cache.get(key)
     scored = ml_engine.online_score(
-        engine, references=[p for _, p in pairs], query_strokes=verification.query_strokes, image_score=image_score
+        engine, references=[p for _, p in pairs], query_strokes=verification.query_strokes, image_score=image_score, writer=writer
     )
+    if scored is not None and writer is None:
+        cache.set(key, scored["writer"], WRITER_CACHE_SECONDS)
     if scored is None:  # the query has no usable times (e.g. a device that sends none): image path
         return out
     out["online_score"] = scored["online"]
