@@ -11,7 +11,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification
+from verification.models import (
+    AuditEvent,
+    Customer,
+    Enrollment,
+    ReferenceDynamics,
+    ReferenceSignature,
+    SigningToken,
+    Verification,
+)
 from verification.services.audit import audit_record
 
 
@@ -95,6 +103,7 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
             status=ReferenceSignature.Status.ERASED,
             erased_at=now,
         )
+        ReferenceDynamics.objects.filter(reference__customer=customer).delete()  # pen-dynamics templates too
         n_ver = Verification.objects.filter(customer=customer, erased_at__isnull=True).update(
             query_image=None, query_strokes=None, preview_png=None, quality={}, erased_at=now
         )

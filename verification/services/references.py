@@ -140,10 +140,13 @@ def reference_embed(*, job: Job) -> None:
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
-        ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
-            embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
+        updated = (
+            ReferenceSignature.objects.filter(id=ref.id)
+            .exclude(status=ReferenceSignature.Status.ERASED)
+            .update(embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED)
         )
-        reference_dynamics_store(reference=ref, engine=engine)  # pad references: their online template
+        if updated:  # pad references: their online template (never for one erased meanwhile)
+            reference_dynamics_store(reference=ref, engine=engine)
         job_succeed(job=locked, result={"reference_id": ref.id, "model_version": mv.name})
 
 

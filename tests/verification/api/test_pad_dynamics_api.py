@@ -120,3 +120,13 @@ def test_enrollment_pad_warns_about_a_sample_signed_much_slower(admin_client, ma
     assert r.status_code == 202
     assert "much slower" in r.json()["warning"]
     assert "much slower" in r.json()["reference"]["quality"]["pace_warning"]
+
+
+def test_erasing_a_customer_erases_its_pen_dynamics_templates(admin_client, enrolled_customer):
+    from verification.models import ReferenceDynamics
+
+    customer = enrolled_customer("writer-a")
+    assert ReferenceDynamics.objects.filter(reference__customer=customer).count() == 4
+    r = admin_client.post(f"/api/customers/{customer.id}/erase/", {"reason": "customer request"}, format="json")
+    assert r.status_code == 200, r.content
+    assert not ReferenceDynamics.objects.filter(reference__customer=customer).exists()
