@@ -79,7 +79,7 @@ def pad_fit(refs: list[OnlineTemplate], params: OnlineParams) -> dict:
 
 def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query: OnlineTemplate, image_score: float) -> dict:
     """``{"online", "fused" (None without a fitted fusion), "features", "replay_distance", "replay_index"}``."""
-    feats = online_features(wd, refs, [query], params.window, params.channels)
+    feats = online_features(wd, refs, [query], params.window, params.channels, params.features)
     s_on = float(online_score(params, feats)[0])
     s_fu = float(fused_score(params, np.array([image_score]), feats)[0]) if params.fused_w is not None else None
     dists = [replay_distance(query, r) for r in refs]

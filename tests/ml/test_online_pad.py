@@ -120,3 +120,31 @@ def test_app_score_reuses_the_writer_scale_and_needs_times():
     )
     flat = [{"points": [{**p, "time": 1} for p in s["points"]]} for s in q]
     assert app_score(PARAMS, stored, flat, 0.7) is None and app_score(PARAMS, [], q, 0.7) is None
+
+
+def test_per_reference_normalised_features():
+    from ml.online.verifier import features_from_distances, per_reference_scale
+
+    pairwise = np.array([[0.0, 2.0, 4.0], [2.0, 0.0, 6.0], [4.0, 6.0, 0.0]])
+    per_ref = per_reference_scale(pairwise)
+    assert per_ref == [3.0, 4.0, 5.0]
+    d = np.array([[3.0, 8.0, 10.0]])
+    f = features_from_distances(d, 4.0, per_ref=per_ref)
+    assert f.shape == (1, 4)
+    assert f[0].tolist() == pytest.approx([0.75, 21 / 12, 1.0, (1 + 2 + 2) / 3])
+    assert features_from_distances(d, 4.0).shape == (1, 2)  # the base set
+    # an unusable reference scale falls back to the writer's
+    assert features_from_distances(d, 4.0, per_ref=[float("nan"), 4.0, 5.0])[0, 2] == pytest.approx(0.75)
+
+
+def test_base_tnorm_parameters_score_through_the_app_path():
+    from dataclasses import replace
+
+    from ml.online.pad import app_score, template_pack
+
+    params = replace(PARAMS, features="base+tnorm", online_w=[-2.0, -1.0, -1.0, -1.0], fused_w=[1.0, -1.0, -1.0, -1.0, -1.0])
+    stored = [template_pack(demo_strokes("ada", i), params) for i in range(4)]
+    own = app_score(params, stored, demo_strokes("ada", 9), 0.6)
+    other = app_score(params, stored, demo_strokes("bob", 9), 0.6)
+    assert len(own["features"]) == 4 and len(own["writer"]["per_ref"]) == 4
+    assert own["online"] > other["online"] and own["fused"] > other["fused"]
