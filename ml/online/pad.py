@@ -101,7 +101,8 @@ def app_score(params: OnlineParams, references: list, query_strokes, image_score
     if query is None or not references:
         return None
     refs = [template_unpack(p, params) for p in references]
-    wd = writer or pad_fit(refs, params)
+    stale = writer is not None and params.features == "base+tnorm" and not writer.get("per_ref")
+    wd = pad_fit(refs, params) if writer is None or stale else writer
     return {**pad_score(params, wd, refs, template_unpack(query, params), float(image_score)), "writer": wd}
 
 

@@ -148,3 +148,15 @@ def test_base_tnorm_parameters_score_through_the_app_path():
     other = app_score(params, stored, demo_strokes("bob", 9), 0.6)
     assert len(own["features"]) == 4 and len(own["writer"]["per_ref"]) == 4
     assert own["online"] > other["online"] and own["fused"] > other["fused"]
+
+
+def test_a_cached_writer_without_reference_scales_is_refitted():
+    from dataclasses import replace
+
+    from ml.online.pad import app_score, template_pack
+
+    params = replace(PARAMS, features="base+tnorm", online_w=[-2.0, -1.0, -1.0, -1.0], fused_w=[1.0, -1.0, -1.0, -1.0, -1.0])
+    stored = [template_pack(demo_strokes("ada", i), params) for i in range(4)]
+    fresh = app_score(params, stored, demo_strokes("ada", 9), 0.6)
+    old = {k: v for k, v in fresh["writer"].items() if k != "per_ref"}  # cached by the base feature set
+    assert app_score(params, stored, demo_strokes("ada", 9), 0.6, writer=old)["online"] == fresh["online"]
