@@ -9,6 +9,8 @@ SVC2004 31-40, SUSIG visual 101-115 and all of SUSIG blind, are refused here). S
 1. every (resampling rate, DTW window, channels) of the grid is scored by the skilled-forgery
    EER of the normalised DTW distance (5 references, seeds 0..2);
 2. the best one gets the online calibration and the image fusion (``ml.online.calibrate.fit``);
+``--fixed RATE WINDOW CHANNELS`` skips step 1; ``--features base+tnorm`` adds the
+per-reference normalised features (``ml.online.verifier.features_from_distances``).
 3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
    version and as ``"default"``.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 from ml.data import is_test_writer
 from ml.engine import Engine
 from ml.online import calibrate
-from ml.online.verifier import PARAMS_PATH
+from ml.online.verifier import FEATURE_SETS, PARAMS_PATH
 
 FITTED_ON = "validation users SVC2004 1-30 and SUSIG visual 1-100, 5 references, seeds 0-4"
 GRID = [
@@ -46,13 +48,24 @@ def main():
     ap.add_argument("--val", nargs="+", required=True)
     ap.add_argument("--json")
     ap.add_argument("--write-params", action="store_true")
+    ap.add_argument("--fixed", nargs=3, metavar=("RATE_HZ", "WINDOW", "CHANNELS"), help="skip the grid: fit these")
+    ap.add_argument("--features", default="base", choices=FEATURE_SETS, help="online feature set (ml.online.verifier)")
     a = ap.parse_args()
     for f in a.val:
         _check_no_test_users(Path(f))
-    ranking = calibrate.select(a.val, GRID, seeds=range(3))
-    best = ranking[0]
+    if a.fixed:
+        ranking = []
+        best = {
+            "rate_hz": float(a.fixed[0]),
+            "window": None if a.fixed[1] == "none" else float(a.fixed[1]),
+            "channels": a.fixed[2],
+        }
+    else:
+        ranking = calibrate.select(a.val, GRID, seeds=range(3))
+        best = ranking[0]
     engine = Engine.load()
-    params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON)
+    params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON,
+                                   features=a.features)  # fmt: skip
     out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
            "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
     text = json.dumps(out, indent=2)
@@ -62,8 +75,9 @@ def main():
         Path(a.json).write_text(text + "\n")
     if a.write_params:
         table = json.loads(PARAMS_PATH.read_text()) if PARAMS_PATH.is_file() else {}
-        table[engine.model_version] = params.to_dict()
-        table["default"] = params.to_dict()
+        for key in (engine.model_version, "default"):  # the app's replay and pace rules are fitted apart: kept
+            kept = {k: v for k, v in table.get(key, {}).items() if k in ("replay_tolerance", "pace_duration", "pace_speed")}
+            table[key] = {**params.to_dict(), **kept}
         PARAMS_PATH.write_text(json.dumps(table, indent=2) + "\n")
 
 

@@ -45,7 +45,7 @@ def main():
         query = smp[g[5]].strokes
         t0, c0 = time.perf_counter(), time.thread_time()
         q = extract(query, params.rate_hz)
-        s = online_score(params, online_features(wd, refs, [q], params.window, params.channels))
+        s = online_score(params, online_features(wd, refs, [q], params.window, params.channels, params.features))
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
         qlen.append(len(q.frames))

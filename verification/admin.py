@@ -10,6 +10,7 @@ from verification.models import (
     Review,
     SigningToken,
     Verification,
+    VerificationDynamics,
 )
 
 
@@ -34,11 +35,21 @@ class EnrollmentAdmin(admin.ModelAdmin):
     filter_horizontal = ["references"]
 
 
+class VerificationDynamicsInline(admin.StackedInline):
+    """Which path decided (image, online, fused) and the replay check."""
+
+    model = VerificationDynamics
+    fields = readonly_fields = ["decision_path", "pad_references", "image_score", "online_score", "replay", "replay_distance"]
+    can_delete = False
+    extra = 0
+
+
 @admin.register(Verification)
 class VerificationAdmin(admin.ModelAdmin):
     list_display = ["id", "customer", "status", "decision", "score", "threshold", "channel", "model_version", "created_at"]
-    list_filter = ["status", "decision", "channel"]
+    list_filter = ["status", "decision", "channel", "dynamics__decision_path", "dynamics__replay"]
     exclude = ["query_image", "preview_png"]
+    inlines = [VerificationDynamicsInline]
 
 
 @admin.register(Review)

@@ -7,6 +7,13 @@
 * ``score >= threshold``: accept; ``score < threshold - margin``: reject; in between:
   review. The margin is ``SIGWEB_REVIEW_MARGIN`` (settings; its default is defined there).
 
+* Pad signatures (pen dynamics): which path decides (``decision_path_resolve``: fused
+  when the query is a pad signature with usable times and the enrollment has at least
+  ``ml_engine.ONLINE_MIN_PAD_REFERENCES`` pad references with templates; image otherwise),
+  that path's operating point (``path_threshold_resolve``), the replay tolerance
+  (``replay_tolerance``) and the pace bounds of the enrollment check (``pace_bounds``), all
+  fixed on validation users and stored in ``ml/online/params.json``.
+
 Services, selectors and the front end (through ``front_end_rules``) all ask this module.
 """
 
@@ -14,7 +21,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from verification.ml_engine import SignatureEngine, identification_decide
+from verification.ml_engine import ONLINE_MIN_PAD_REFERENCES, SignatureEngine, identification_decide, online_params
 from verification.models import Job, Verification
 
 
@@ -26,6 +33,33 @@ def review_margin() -> float:
 def threshold_resolve(*, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int) -> float:
     """The threshold that applies: the enrollment's own, else the model's for ``n_refs`` references."""
     return float(engine.threshold_for(int(n_refs))) if enrollment_threshold is None else float(enrollment_threshold)
+
+
+def decision_path_resolve(*, query_is_pad: bool, pad_references: int, engine: SignatureEngine) -> str:
+    """image, online or fused: which score decides a verification."""
+    if not query_is_pad or pad_references < ONLINE_MIN_PAD_REFERENCES:
+        return "image"
+    return "fused" if online_params(engine).fused_w is not None else "online"
+
+
+def path_threshold_resolve(*, path: str, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int) -> float:
+    """The threshold of the deciding path: the enrollment's own (an admin's) applies to every
+    path; else the image model's for ``n_refs``, or the online/fused operating point."""
+    if enrollment_threshold is not None or path == "image":
+        return threshold_resolve(enrollment_threshold=enrollment_threshold, engine=engine, n_refs=n_refs)
+    params = online_params(engine)
+    return float(params.fused_threshold if path == "fused" else params.online_threshold)
+
+
+def replay_tolerance(*, engine: SignatureEngine) -> float:
+    """A pad query this close to a reference (``ml.online.replay.replay_distance``) is a replay."""
+    return float(online_params(engine).replay_tolerance)
+
+
+def pace_bounds(*, engine: SignatureEngine) -> dict:
+    """Consistent pad samples: duration and speed within these ratios of the others' median."""
+    params = online_params(engine)
+    return {"duration": [float(v) for v in params.pace_duration], "speed": [float(v) for v in params.pace_speed]}
 
 
 def decision_for(*, score: float, threshold: float, margin: float | None = None) -> str:

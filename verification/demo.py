@@ -60,6 +60,10 @@ def demo_strokes(writer: str, sample: int, *, jitter: float = 1.0) -> list[dict]
     slant = style["slant"] + j(0.03)
     x0, y0 = 60 + j(6), CANVAS_H / 2 + j(5)
     t = 0.0
+    # nobody signs with the same timing twice: a tempo per sample and a speed wave per stroke
+    # (its own random stream, so the drawn shapes are those of the fixed-tempo generator)
+    trng = random.Random(f"{writer}/{sample}/timing")
+    tempo, wave = 1.0 + trng.gauss(0, 0.08 * jitter), (0.4 + abs(trng.gauss(0, 0.15))) * min(jitter, 1.0)
     out = []
     x_cursor = x0
     for st in style["strokes"]:
@@ -68,13 +72,14 @@ def demo_strokes(writer: str, sample: int, *, jitter: float = 1.0) -> list[dict]
         amp = st["amp"] * (1 + j(0.06))
         freq = st["freq"] * (1 + j(0.02))
         width = st["width"] * (1 + j(0.04))
+        phase, cycles = trng.uniform(0, 2 * math.pi), trng.uniform(1.0, 2.5)  # this stroke's speed wave
         for i in range(n):
             u = i / (n - 1)
             angle = 2 * math.pi * freq * u * st["loops"] / 2 + st["phase"]
             x = x_cursor + width * u + st["loopiness"] * amp * 0.5 * math.cos(angle) + j(0.6)
             y = y0 + st["rise"] * u - amp * math.sin(angle) * (0.6 + 0.4 * math.sin(math.pi * u)) + j(0.6)
             x = x + slant * (y0 - y)
-            t += 8 + abs(j(1.5))
+            t += (8 + abs(j(1.5))) * tempo * (1 + wave * math.sin(2 * math.pi * u * cycles + phase))
             points.append(
                 {"x": round(x0 + (x - x0) * scale, 2), "y": round(y0 + (y - y0) * scale, 2), "time": int(t), "pressure": 0.5}
             )

@@ -4,7 +4,8 @@
   and the tests' fake (``tests/support/fake_engine.py``) both implement;
 * engine lookup: one cached engine per checkpoint path and process (``engine_get``), and
   ``engine_load``, which turns a bad checkpoint into a ``DomainError``;
-* pad strokes (``strokes_parse``, ``strokes_check``), training and its configuration
+* pad strokes (``strokes_parse``, ``strokes_check``), their pen dynamics (``online_*``,
+  ``pad_*``: ``ml.online``), training and its configuration
   (``train_config_resolve``, ``train_run``), and ``ml``'s errors, re-exported.
 
 Tests inject a fake with ``engine_override(factory)``. Workers load the engine lazily, in
@@ -26,6 +27,8 @@ from ml.config import resolve_config
 from ml.errors import CheckpointError, SignatureInputError
 from ml.identify import decide
 from ml.index import VectorIndex
+from ml.online import pad as online_pad
+from ml.online.verifier import MIN_PAD_REFERENCES, load_params
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
 from ml.writer_pack import pack, unpack
@@ -42,6 +45,13 @@ __all__ = [
     "engine_warm_up",
     "identification_decide",
     "image_pixel_limit",
+    "ONLINE_MIN_PAD_REFERENCES",
+    "online_params",
+    "online_score",
+    "online_template",
+    "online_template_key",
+    "pad_dynamics_profile",
+    "pad_pace",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
@@ -268,3 +278,38 @@ def identification_decide(scores, thresholds, margin: float) -> str:
     """``match``, ``ambiguous`` or ``none`` for scored candidates, each with the threshold that
     applies to it: ``ml.identify.decide``, the rule chosen on validation writers."""
     return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin))[0]
+
+
+# ---------------------------------------------------------------- pen dynamics (ml.online)
+# Keyed by the image model's version (``ml/online/params.json``); the rules using these
+# numbers (path, operating points, replay tolerance, pace bounds) live in ``decisions``.
+ONLINE_MIN_PAD_REFERENCES = MIN_PAD_REFERENCES
+
+
+def online_params(engine: SignatureEngine):
+    """The online parameters stored for this engine's model version (``ml.online.verifier.load_params``)."""
+    return load_params(engine.model_version)
+
+
+def online_template(engine: SignatureEngine, strokes: Any):
+    """A pad signature's compact template (``ml.online.pad.PackedTemplate``), None without usable times."""
+    return online_pad.template_or_none(strokes, online_params(engine))
+
+
+def online_template_key(engine: SignatureEngine) -> str:
+    return online_pad.params_key(online_params(engine))
+
+
+def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float, writer=None):
+    """Online and fused scores, replay distance and ``writer`` (``ml.online.pad.app_score``), or None."""
+    return online_pad.app_score(online_params(engine), references, query_strokes, float(image_score), writer)
+
+
+def pad_pace(strokes: Any) -> dict | None:
+    """Duration and pen-down speed of a pad signature (``ml.online.pad.pace``), None without times."""
+    return online_pad.pace(strokes)
+
+
+def pad_dynamics_profile(strokes: Any) -> dict | None:
+    """Speed and pressure over time for the review page (``ml.online.pad.dynamics_profile``)."""
+    return online_pad.dynamics_profile(strokes)

@@ -20,7 +20,7 @@ from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_
 def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None) -> dict:
     out = []
     for f in folders:
-        key = (str(f), params.rate_hz, params.window, params.channels, engine is not None)
+        key = (str(f), params.rate_hz, params.window, params.channels, params.features, engine is not None)
         scorer = cache.get(key) if cache is not None else None
         if scorer is None:
             samples, _ = scan_stroke_writers(f)
@@ -44,9 +44,9 @@ def select(folders, grid, references: int = 5, seeds=range(5)) -> list[dict]:
 
 
 def fit(folders, rate_hz: float, window, engine, references: int = 5, seeds=range(5), fitted_on: str = "",
-        channels: str = "full") -> tuple[OnlineParams, dict]:  # fmt: skip
+        channels: str = "full", features: str = "base") -> tuple[OnlineParams, dict]:  # fmt: skip
     """Online calibration and image fusion on validation writers; returns (params, report)."""
-    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels)
+    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels, features=features)
     rows = _rows(folders, p, engine, references, seeds)
     y = rows["label"]
     p.online_w, p.online_b = fit_logistic(rows["feats"], y)

@@ -34,6 +34,7 @@ from ml.online.verifier import (
     load_params,
     online_score,
     pair_distances,
+    per_reference_scale,
 )
 
 DECISIONS = ("auto", "image", "online", "fused")
@@ -138,13 +139,14 @@ class StrokeScorer:
             scale = float(d[np.triu_indices(len(r), 1)].mean())
         else:
             scale = float("nan")
-        wd = {"refs": r, "scale": scale}
+        wd = {"refs": r, "scale": scale, "per_ref": per_reference_scale(self.distances(r, r)) if len(r) > 1 else None}
         if self.engine is not None:
             wd["image"] = self.engine.fit_writer(self.emb[r])
         return wd
 
     def features(self, wd: dict, queries: np.ndarray) -> np.ndarray:
-        return features_from_distances(self.distances(np.asarray(queries, int), wd["refs"]), wd["scale"])
+        per_ref = wd.get("per_ref") if self.params.features == "base+tnorm" else None
+        return features_from_distances(self.distances(np.asarray(queries, int), wd["refs"]), wd["scale"], per_ref=per_ref)
 
     def image_scores(self, wd: dict, queries: np.ndarray) -> np.ndarray:
         return self.engine.score(wd["image"], self.emb[np.asarray(queries, int)])[0]

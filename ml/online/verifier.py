@@ -34,6 +34,9 @@ class OnlineParams:
     rate_hz: float = DEFAULT_RATE_HZ
     window: float | None = 0.2
     channels: str = "full"  # "full": every channel of ml.online.features.CHANNELS; "xyv": x, y, vx, vy (+ pressure)
+    # "base": min and mean distance / the writer's scale; "base+tnorm" adds min and mean of each
+    # distance / that reference's own mean distance to the other references (FEATURE_SETS)
+    features: str = "base"
     online_w: list = field(default_factory=lambda: [-4.0, 0.0])
     online_b: float = 6.0
     online_threshold: float = 0.5
@@ -41,6 +44,10 @@ class OnlineParams:
     fused_b: float = 0.0
     fused_threshold: float = 0.5
     fitted_on: str = "uncalibrated"
+    # replay and pace rules of the app (ml.online.replay, ml.online.pad), fixed on validation users
+    replay_tolerance: float = 0.0
+    pace_duration: list = field(default_factory=lambda: [0.0, float("inf")])
+    pace_speed: list = field(default_factory=lambda: [0.0, float("inf")])
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -80,31 +87,56 @@ def pair_distances(
     return out
 
 
+FEATURE_SETS = ("base", "base+tnorm")
+
+
+def per_reference_scale(d: np.ndarray) -> list[float]:
+    """(R, R) pairwise reference distances -> each reference's mean distance to the others."""
+    d = np.asarray(d, float)
+    n = len(d)
+    return [float((d[k].sum() - d[k, k]) / (n - 1)) for k in range(n)] if n > 1 else [float("nan")] * n
+
+
 def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full") -> dict:
-    """A writer's online decision data: its DTW scale (mean pairwise reference distance)."""
+    """A writer's online decision data: its DTW scale (mean pairwise reference distance) and
+    each reference's own scale (``per_ref``, for the ``base+tnorm`` features)."""
     pairs = [(i, j) for i in range(len(refs)) for j in range(i + 1, len(refs))]
     if pairs:
         d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels)
         scale = float(np.mean(d))
+        m = np.zeros((len(refs), len(refs)))
+        for (i, j), v in zip(pairs, d):
+            m[i, j] = m[j, i] = v
+        per_ref = per_reference_scale(m)
     else:
-        scale = float("nan")
-    return {"n_refs": len(refs), "scale": scale}
+        scale, per_ref = float("nan"), [float("nan")] * len(refs)
+    return {"n_refs": len(refs), "scale": scale, "per_ref": per_ref}
 
 
-def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: float = 1.0) -> np.ndarray:
-    """(Q, R) query-to-reference distances -> (Q, 2) [min, mean] divided by the writer's scale."""
+def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: float = 1.0, per_ref=None) -> np.ndarray:
+    """(Q, R) query-to-reference distances -> (Q, 2) [min, mean] divided by the writer's scale;
+    with ``per_ref`` (the ``base+tnorm`` set), (Q, 4): also [min, mean] of each distance
+    divided by that reference's own scale."""
     s = scale if np.isfinite(scale) and scale > 1e-9 else fallback_scale
-    dist = np.asarray(dist, float).reshape(len(dist), -1) / s
-    return np.column_stack([dist.min(1), dist.mean(1)])
+    raw = np.asarray(dist, float).reshape(len(dist), -1)
+    dist = raw / s
+    cols = [dist.min(1), dist.mean(1)]
+    if per_ref is not None:
+        pr = np.asarray(per_ref, float)
+        pr = np.where(np.isfinite(pr) & (pr > 1e-9), pr, s)
+        t = raw / pr[None, :]
+        cols += [t.min(1), t.mean(1)]
+    return np.column_stack(cols)
 
 
 def online_features(
-    wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None, channels: str = "full"
-) -> np.ndarray:
+    wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None, channels: str = "full",
+    features: str = "base",
+) -> np.ndarray:  # fmt: skip
     qs = [q for q in queries for _ in refs]
     rs = [r for _ in queries for r in refs]
     d = pair_distances(qs, rs, window, channels).reshape(len(queries), len(refs))
-    return features_from_distances(d, wd["scale"])
+    return features_from_distances(d, wd["scale"], per_ref=wd.get("per_ref") if features == "base+tnorm" else None)
 
 
 def _sigmoid(z):

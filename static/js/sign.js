@@ -180,6 +180,8 @@ async function saveSample() {
   if (saved.enrollment_ready) { // the server decides when the samples are complete
     setFeedback(`All ${needed} signatures saved.`, "ok");
     await finishEnrollment();
+  } else if (saved.warning) { // the server's pace check (services/pad_dynamics.py)
+    setFeedback(`Saved (${collected} of ${needed} done). ${saved.warning}`, "warn");
   } else {
     setFeedback(`Saved. Please sign again (${collected} of ${needed} done).`, "ok");
     $("canvas").focus();

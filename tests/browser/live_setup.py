@@ -25,6 +25,8 @@ for ref, name in (("DEMO-0001", "Ada Lovelace"), ("DEMO-0002", "Alan Turing")):
         reference_create(customer=demo, source="pad", strokes=demo_strokes(ref, i))
     enrollment_start(customer=demo)
     verification_create(customer=demo, strokes=demo_strokes(ref, 50), source="pad", channel=Verification.Channel.DEMO)
+# a replay of a stored pad reference (the review page's signing replay shows it)
+replayed = verification_create(customer=demo, strokes=demo_strokes(ref, 1), source="pad", channel=Verification.Channel.DEMO)
 
 customer = customer_create(external_ref="BROWSER-1", name="Marie Curie")
 other = customer_create(external_ref="BROWSER-2", name="Emmy Noether")
@@ -41,6 +43,7 @@ print(
             "other_token": other_token,
             "model": mv.name,
             "threshold": mv.threshold,
+            "replay_verification": replayed.id,
         }
     )
 )

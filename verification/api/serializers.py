@@ -117,6 +117,8 @@ class ReviewOutput(serializers.ModelSerializer):
 
 class VerificationOutput(serializers.ModelSerializer):
     flagged = serializers.BooleanField(read_only=True)
+    decision_path = serializers.CharField(source="dynamics.decision_path", default=None, read_only=True)
+    replay = serializers.BooleanField(source="dynamics.replay", default=False, read_only=True)
     reviewed = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
 
@@ -131,6 +133,8 @@ class VerificationOutput(serializers.ModelSerializer):
             "decision",
             "flagged",
             "reviewed",
+            "decision_path",
+            "replay",
             "score",
             "threshold",
             "similarities",
@@ -259,6 +263,7 @@ class ReferenceCreatedOutput(serializers.Serializer):
     reference = ReferenceOutput()
     job = JobOutput()
     enrollment_ready = serializers.BooleanField()
+    warning = serializers.CharField(allow_null=True, help_text="A pace warning for the signing page, or null")
 
     class Meta:
         ref_name = "ReferenceCreated"

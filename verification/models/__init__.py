@@ -249,37 +249,12 @@ class Review(models.Model):
         constraints = [models.UniqueConstraint(fields=["verification"], name="one_verdict_per_verification")]
 
 
-class SigningToken(models.Model):
-    """A customer's own credential for its signing pages: ``Authorization: Signing <token>``.
-
-    Only a SHA-256 digest is stored; the token itself is shown once, when it is created.
-    An ``enroll`` link may send references and start one enrollment (then it is consumed
-    and only verifies); a ``verify`` link only verifies.
-    """
-
-    class Purpose(models.TextChoices):
-        ENROLL = "enroll", "Enroll (single use)"
-        VERIFY = "verify", "Verify"
-
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="signing_tokens")
-    digest = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=8, help_text="First characters of the token, to tell tokens apart")
-    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.VERIFY)
-    consumed_at = models.DateTimeField(null=True, blank=True, help_text="When an enroll link started its enrollment")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-
-# The audit trail (append-only) lives in its own module; imported here so Django sees it.
+# Models kept in modules of their own; imported here so Django sees them.
 from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
+from verification.models.dynamics import ReferenceDynamics, VerificationDynamics  # noqa: E402
 from verification.models.identification import *  # noqa: E402, F403  (identification and the vector store)
 from verification.models.identification import __all__ as _identification_all  # noqa: E402
+from verification.models.tokens import SigningToken  # noqa: E402
 
 __all__ = [
     "AppendOnlyError",
@@ -289,10 +264,12 @@ __all__ = [
     "Enrollment",
     "Job",
     "ModelVersion",
+    "ReferenceDynamics",
     "ReferenceSignature",
     "Review",
     "SigningToken",
     "TimeStamped",
     "Verification",
+    "VerificationDynamics",
     *_identification_all,
 ]

@@ -61,6 +61,7 @@ def _verifications() -> QuerySet:
     # explicit order: Meta.ordering is not applied to aggregated (GROUP BY) queries
     return (
         Verification.objects.defer("query_image", "preview_png")
+        .select_related("dynamics")
         .annotate(_review_count=Count("reviews"))
         .order_by("-created_at", "-id")
     )

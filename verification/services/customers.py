@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from verification import vector_store
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, SigningToken, Verification, WriterParams
+from verification.models import (
+    AuditEvent,
+    Customer,
+    Enrollment,
+    ReferenceDynamics,
+    ReferenceSignature,
+    SigningToken,
+    Verification,
+    WriterParams,
+)
 from verification.services.audit import audit_record
 
 
@@ -98,6 +107,7 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
             status=ReferenceSignature.Status.ERASED,
             erased_at=now,
         )
+        ReferenceDynamics.objects.filter(reference__customer=customer).delete()  # pen-dynamics templates too
         n_ver = Verification.objects.filter(customer=customer, erased_at__isnull=True).update(
             query_image=None, query_strokes=None, preview_png=None, quality={}, erased_at=now
         )

@@ -17,6 +17,7 @@ from verification.selectors.enrollments import enrollment_get_active, enrollment
 from verification.services.audit import audit_record, audit_token_details
 from verification.services.jobs import job_create, job_finishing, job_succeed
 from verification.services.model_versions import active_engine
+from verification.services.pad_dynamics import pad_sample_check, reference_dynamics_store
 from verification.services.signatures import signature_check
 
 
@@ -64,6 +65,8 @@ def reference_create(
         raise DomainError(f"source must be one of {', '.join(ReferenceSignature.Source.values)}", code="invalid")
     _, engine = active_engine()
     checked = signature_check(engine=engine, image=image, strokes=strokes)
+    warning = pad_sample_check(customer=customer, strokes=strokes, engine=engine) if strokes is not None else None
+    quality = {**checked.quality, **({"pace_warning": warning} if warning else {})}
     needs_approval = signing_token is not None and enrollment_get_active(customer=customer) is not None
     approval = ReferenceSignature.Approval.PENDING if needs_approval else ReferenceSignature.Approval.APPROVED
     with transaction.atomic():
@@ -74,7 +77,7 @@ def reference_create(
             image_content_type=checked.content_type,
             strokes=checked.strokes,
             preview_png=checked.preview_png,
-            quality=checked.quality,
+            quality=quality,
             approval=approval,
             signing_token=signing_token,
         )
@@ -143,6 +146,7 @@ def reference_embed(*, job: Job) -> None:
             .update(embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED)
         ):
             vector_store.reference_vector_put(reference_id=ref.id, model_version=mv.name, vector=vector)
+            reference_dynamics_store(reference=ref, engine=engine)  # pad references: their online template
         job_succeed(job=locked, result={"reference_id": ref.id, "model_version": mv.name})
 
 

@@ -14,6 +14,7 @@ from verification.broadcast import broadcast_verification
 from verification.decisions import decision_for, threshold_resolve
 from verification.errors import DomainError
 from verification.models import Customer, Job, Review, Verification
+from verification.selectors.dashboard import enrollment_references
 from verification.selectors.enrollments import enrollment_get_active, enrollment_writer_params
 from verification.services.audit import audit_record
 from verification.services.jobs import (
@@ -24,6 +25,7 @@ from verification.services.jobs import (
     job_succeed,
 )
 from verification.services.model_versions import engine_for_version
+from verification.services.pad_dynamics import verification_dynamics_decide, verification_dynamics_record
 from verification.services.signatures import signature_check
 
 
@@ -141,8 +143,18 @@ def verification_score(*, job: Job) -> None:
     threshold = threshold_resolve(enrollment_threshold=enrollment.threshold, engine=engine, n_refs=int(writer_params["n_refs"]))
     result = engine.verify(writer_params, query, threshold=threshold)
     t3 = time.perf_counter()
-    score = float(result["score"])
-    decision = verification_decide(score=score, threshold=threshold)
+    # pad queries: pen dynamics may decide (fused), and a replay of a reference is rejected
+    dynamics = verification_dynamics_decide(
+        verification=verification,
+        references=enrollment_references(enrollment=enrollment),
+        engine=engine,
+        image_score=float(result["score"]),
+        image_threshold=threshold,
+        enrollment_threshold=enrollment.threshold,
+    )
+    t4 = time.perf_counter()
+    score, threshold = dynamics["score"], dynamics["threshold"]
+    decision = Verification.Decision.REJECT if dynamics["replay"] else verification_decide(score=score, threshold=threshold)
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return
@@ -163,13 +175,25 @@ def verification_score(*, job: Job) -> None:
             "preprocess_ms": round((t1 - t0) * 1000, 2),
             "embed_ms": round((t2 - t1) * 1000, 2),
             "score_ms": round((t3 - t2) * 1000, 2),
+            "online_ms": round((t4 - t3) * 1000, 2),
             "job_ms": round((time.perf_counter() - started) * 1000, 2),
             "total_ms": round((v.completed_at - v.created_at).total_seconds() * 1000, 2),
         }
         v.save(
             update_fields=["score", "threshold", "decision", "similarities", "status", "completed_at", "timings", "updated_at"]
         )
-        job_succeed(job=locked, result={"verification_id": v.id, "score": score, "decision": decision, "threshold": threshold})
+        verification_dynamics_record(verification=v, outcome=dynamics)
+        job_succeed(
+            job=locked,
+            result={
+                "verification_id": v.id,
+                "score": score,
+                "decision": decision,
+                "threshold": threshold,
+                "decision_path": dynamics["path"],
+                "replay": dynamics["replay"],
+            },
+        )
         broadcast_verification(v)
 
 

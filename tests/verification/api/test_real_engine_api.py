@@ -50,7 +50,9 @@ def test_verification_through_the_api_under_a_second(admin_client, real_engine):
         v = r.json()["verification"]
         assert v["status"] == "done" and v["decision"] in {"accept", "reject", "review"}
         assert 0.0 <= v["score"] <= 1.0 and v["model_version"] == real_engine.model_version
-        assert v["threshold"] == pytest.approx(real_engine.threshold)
+        # 5 pad references and a pad query: the fused path decides at its stored operating point
+        assert v["decision_path"] == "fused" and v["replay"] is False
+        assert v["threshold"] == pytest.approx(ml_engine.online_params(real_engine).fused_threshold)
     latencies.sort()
     print(
         "API verification latency (real engine, in-process): "

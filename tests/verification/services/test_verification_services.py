@@ -2,6 +2,7 @@ import pytest
 
 from verification.demo import demo_strokes
 from verification.errors import DomainError
+from verification.ml_engine import online_params
 from verification.models import Enrollment, Job, Review, Verification
 from verification.services.jobs import job_start
 from verification.services.verifications import review_create, verification_create, verification_decide
@@ -16,13 +17,15 @@ def test_decide_maps_scores_with_the_review_margin(score, decision, settings):
     assert verification_decide(score=score, threshold=0.5) == decision
 
 
-def test_verification_runs_and_records_everything(enrolled_customer):
+def test_verification_runs_and_records_everything(enrolled_customer, fake_engine):
     customer = enrolled_customer("writer-a")
     v = verification_create(customer=customer, strokes=demo_strokes("writer-a", 50))
     v.refresh_from_db()
     assert v.status == Verification.Status.DONE
     assert v.decision in {"accept", "reject", "review"}
-    assert 0.0 <= v.score <= 1.0 and v.threshold == 0.5
+    # 4 pad references and a pad query: the fused path decides, at its own operating point
+    assert v.dynamics.decision_path == "fused" and not v.dynamics.replay
+    assert 0.0 <= v.score <= 1.0 and v.threshold == pytest.approx(online_params(fake_engine).fused_threshold)
     assert len(v.similarities) == 4
     assert v.model_version.startswith("fake-")
     assert {"preprocess_ms", "embed_ms", "score_ms", "total_ms"} <= set(v.timings)

@@ -71,7 +71,12 @@ class ReferenceListApi(APIView):
         # the signing page enrolls when the server says this link has sent all its samples
         ready = link_enrollment_ready(signing_token=signing_token_of(request))
         return Response(
-            {"reference": ReferenceOutput(ref).data, "job": job_out(job).data, "enrollment_ready": ready},
+            {
+                "reference": ReferenceOutput(ref).data,
+                "job": job_out(job).data,
+                "enrollment_ready": ready,
+                "warning": (ref.quality or {}).get("pace_warning"),
+            },
             status=status.HTTP_202_ACCEPTED,
         )
 

@@ -22,6 +22,7 @@ from verification.selectors.dashboard import (
     enrollment_score_profile,
     verification_score_series,
 )
+from verification.selectors.dynamics import verification_dynamics_view
 from verification.selectors.queries import review_list, verification_get, verification_list_flagged
 from verification.services.verifications import review_create
 from verification.web.access import back_office_required, or_404, page_context
@@ -122,6 +123,7 @@ def verification_detail(request, verification_id):
             reviews=review_list(verification=verification),
             ref_rows=ref_rows,
             profile=profile,
+            dynamics=verification_dynamics_view(verification=verification, references=references),
             history=customer_verification_history(customer_id=verification.customer_id),
             series=verification_score_series(limit=100, customer_id=verification.customer_id),
             nav="flagged" if verification.flagged else "dashboard",
