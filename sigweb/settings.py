@@ -223,6 +223,17 @@ SIGWEB_ENROLL_TOKEN_TTL_HOURS = env_int("SIGWEB_ENROLL_TOKEN_TTL_HOURS", 24)
 SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
 SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
 
+# Documents (POST /api/documents/): pages per PDF, files and bytes per upload (a zip counts
+# its members and their uncompressed sizes), the detector's lowest kept box score, and the
+# days a page attached to no verification is kept (0: kept until erased).
+SIGWEB_DOCUMENT_MAX_PAGES = env_int("SIGWEB_DOCUMENT_MAX_PAGES", 50)
+SIGWEB_DOCUMENT_MAX_FILES = env_int("SIGWEB_DOCUMENT_MAX_FILES", 200)
+SIGWEB_DOCUMENT_MAX_BYTES = env_int("SIGWEB_DOCUMENT_MAX_BYTES", 100 * 1024 * 1024)
+SIGWEB_DETECTION_MIN_SCORE = env_float("SIGWEB_DETECTION_MIN_SCORE", 0.5)
+SIGWEB_DETECTOR_PATH = env("SIGWEB_DETECTOR_PATH")  # None: ml/weights/detector.pt
+SIGWEB_DOCUMENT_RETENTION_DAYS = env_int("SIGWEB_DOCUMENT_RETENTION_DAYS", 30)
+DATA_UPLOAD_MAX_NUMBER_FILES = SIGWEB_DOCUMENT_MAX_FILES + 1  # one more, so the service answers the 413
+
 # ---------------------------------------------------------------- throttles, lockout, tokens
 
 # DRF throttles (verification.api.throttles), per caller; "off" turns one off.

@@ -28,6 +28,11 @@ def threshold_resolve(*, enrollment_threshold: float | None, engine: SignatureEn
     return float(engine.threshold_for(int(n_refs))) if enrollment_threshold is None else float(enrollment_threshold)
 
 
+def detection_min_score() -> float:
+    """The lowest detector score a box needs to be offered as a signature candidate."""
+    return float(settings.SIGWEB_DETECTION_MIN_SCORE)
+
+
 def decision_for(*, score: float, threshold: float, margin: float | None = None) -> str:
     """accept at or above the threshold; reject below threshold - margin; review in between."""
     margin = review_margin() if margin is None else margin

@@ -147,6 +147,8 @@ class Job(models.Model):
         VERIFY = "verify", "Verify a signature"
         REEMBED = "reembed", "Re-embed references for a model version"
         TRAIN = "train", "Train a writer-independent model"
+        DETECT_PAGE = "detect_page", "Find the signatures on one page"
+        DETECT_BATCH = "detect_batch", "Find the signatures on a batch of pages"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -277,6 +279,7 @@ class SigningToken(models.Model):
 
 # The audit trail (append-only) lives in its own module; imported here so Django sees it.
 from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
+from verification.models.documents import Document, DocumentPage, SignatureCandidate, VerificationDocument  # noqa: E402
 
 __all__ = [
     "AppendOnlyError",
@@ -292,3 +295,4 @@ __all__ = [
     "TimeStamped",
     "Verification",
 ]
+__all__ += ["Document", "DocumentPage", "SignatureCandidate", "VerificationDocument"]  # models/documents.py

@@ -10,6 +10,7 @@ from verification.api.views.customers import (
     ReenrollmentApi,
     SigningTokenApi,
 )
+from verification.api.views.documents import CandidateCropApi, DocumentDetailApi, DocumentListApi, DocumentPageImageApi
 from verification.api.views.jobs import JobDetailApi, JobListApi
 from verification.api.views.model_versions import ModelTrainApi, ModelVersionActivateApi, ModelVersionListApi
 from verification.api.views.references import (
@@ -33,9 +34,13 @@ from verification.api.views.verifications import (
 __all__ = [
     "AuditEventExportApi",
     "AuditEventListApi",
+    "CandidateCropApi",
     "CustomerDetailApi",
     "CustomerEraseApi",
     "CustomerListApi",
+    "DocumentDetailApi",
+    "DocumentListApi",
+    "DocumentPageImageApi",
     "EnrollmentApi",
     "EnrollmentListApi",
     "EnrollmentRevokeApi",
