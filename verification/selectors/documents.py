@@ -51,3 +51,21 @@ def candidate_get(*, candidate_id) -> SignatureCandidate:
 def verification_document_get(*, verification_id: int) -> VerificationDocument | None:
     """Where a verification's signature was cut from (page and box), or None."""
     return VerificationDocument.objects.select_related("page").filter(verification_id=verification_id).first()
+
+
+def customers_verifiable() -> QuerySet:
+    """Active customers with an active enrollment: whom a candidate can be verified against."""
+    from verification.models import Customer
+
+    return Customer.objects.filter(status=Customer.Status.ACTIVE, enrollments__status="active").order_by("name").distinct()
+
+
+def box_percent(*, box: list[float], width: int, height: int) -> dict:
+    """A page-pixel box as CSS percentages of the page (left, top, width, height)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return {
+        "left": round(100 * x0 / width, 3),
+        "top": round(100 * y0 / height, 3),
+        "width": round(100 * (x1 - x0) / width, 3),
+        "height": round(100 * (y1 - y0) / height, 3),
+    }
