@@ -4,13 +4,13 @@ verified signature was cut from, with its box."""
 from __future__ import annotations
 
 from django.test import Client
+from document_files import small_page
 
 from verification.models import DocumentPage
 from verification.services.document_uploads import UploadedDocument
 from verification.services.documents import document_create
 from verification.services.verifications import verification_create
 
-from document_files import small_page
 from job_wait import job_finished
 
 
