@@ -22,9 +22,9 @@ from verification.selectors.dashboard import (
     enrollment_score_profile,
     verification_score_series,
 )
+from verification.selectors.documents import box_percent, verification_document_get
 from verification.selectors.queries import review_list, verification_get, verification_list_flagged
 from verification.services.verifications import review_create
-from verification.selectors.documents import box_percent, verification_document_get
 from verification.web.access import back_office_required, or_404, page_context
 from verification.web.forms import FlaggedFilterForm, ReviewForm
 
