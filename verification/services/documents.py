@@ -30,7 +30,7 @@ PAGE_JPEG_QUALITY = 90
 _STATUS_FOR_CODE = {"too_large": 413, "too_many_pages": 413}
 
 
-def _jpeg(image: np.ndarray) -> bytes:
+def page_jpeg(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("RGB").save(
         buf, format="JPEG", quality=PAGE_JPEG_QUALITY
@@ -76,7 +76,7 @@ def document_create(*, files: list[UploadedDocument], created_by=None) -> Docume
                     number=number,
                     file_name=file.name[:255],
                     file_page=int(page.index),
-                    image=_jpeg(page.image),
+                    image=page_jpeg(page.image),
                     width=width,
                     height=height,
                     dpi=float(page.dpi) if page.dpi else None,

@@ -1,0 +1,127 @@
+"""Per-page latency of the document path: read the page, detect its signatures, crop them,
+verify the best one against the customer it was signed by, on pages SigWeb generates.
+
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python benchmarks/document_latency.py --pages 20 --json
+
+The pages are ``verification.demo_pages.demo_page`` (A4 at 150 dpi, PNG) carrying a demo
+writer's signature (``verification.demo``); each writer is enrolled with five pad samples
+on the shipped engine (``ml/weights/sigweb.pt``). Each stage runs through the web app's
+facade (``verification.ml_engine``), as the detection job and the verification job run it:
+``document_pages`` (decode), the JPEG the upload stores and the job decodes (store),
+``signatures_detect`` (the detector, ``ml/weights/detector.pt`` or ``--detector``), crop +
+PNG (what a candidate stores), then the engine's prepare, embed and score of the best
+candidate. One thread, CPU. Reports p50/p95/max per stage in ms, the
+number of pages where a box was found and the decisions on the signer's own enrollment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sigweb.settings")
+os.environ.setdefault("SIGWEB_TORCH_THREADS", "1")
+
+
+def _pct(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=20)
+    ap.add_argument("--detector", default="", help="detector checkpoint (default: ml/weights/detector.pt)")
+    ap.add_argument("--writers", type=int, default=4)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    if a.detector:
+        os.environ["SIGWEB_DETECTOR_PATH"] = a.detector
+
+    import django
+
+    django.setup()
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from verification import ml_engine
+    from verification.decisions import decision_for, detection_min_score
+    from verification.demo import demo_strokes
+    from verification.demo_pages import demo_page
+    from verification.services.documents import page_jpeg
+
+    def page_image_decode(jpeg: bytes):
+        with Image.open(io.BytesIO(jpeg)) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+    torch.set_num_threads(1)
+    try:
+        detector = ml_engine.detector_get()
+    except Exception as exc:
+        sys.exit(f"error: {exc}")
+    engine = ml_engine.engine_get(None)
+    writers = [f"DEMO-{i + 1:04d}" for i in range(a.writers)]
+    params = {w: engine.fit_writer(engine.embed([demo_strokes(w, i) for i in range(5)])) for w in writers}
+    stages = {"read": [], "store": [], "detect": [], "crop": [], "verify": [], "total": []}
+    found, decisions = 0, {}
+    for i in range(a.pages):
+        writer = writers[i % len(writers)]
+        data = demo_page(writer=writer, sample=200 + i, seed=i)
+        t0 = time.perf_counter()
+        (page,) = ml_engine.document_pages(data, name="page.png")
+        t1 = time.perf_counter()
+        image = page_image_decode(page_jpeg(page.image))  # the upload stores JPEG, the job decodes it
+        t1s = time.perf_counter()
+        boxes = ml_engine.signatures_detect(detector, image, min_score=detection_min_score())
+        t2 = time.perf_counter()
+        crops = []
+        for d in boxes:
+            buf = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(detector.crop(image, d["box"]))).save(buf, format="PNG")
+            crops.append(buf.getvalue())
+        t3 = time.perf_counter()
+        if crops:
+            found += 1
+            wd = params[writer]
+            threshold = engine.threshold_for(int(wd["n_refs"]))
+            try:
+                query = engine.embed([engine.prepare(crops[0])])[0]
+                score = float(engine.verify(wd, query, threshold=threshold)["score"])
+                decision = str(decision_for(score=score, threshold=threshold))
+            except ml_engine.SignatureInputError as exc:  # the product answers 400 with this code
+                decision = f"refused ({exc.code})"
+            decisions[decision] = decisions.get(decision, 0) + 1
+        t4 = time.perf_counter()
+        for key, value in zip(stages, (t1 - t0, t1s - t1, t2 - t1s, t3 - t2, t4 - t3, t4 - t0), strict=True):
+            stages[key].append(value * 1000)
+    out = {
+        "pages": a.pages,
+        "page_size": list(page.image.shape[1::-1]),
+        "detector": detector.version,
+        "model": engine.model_version,
+        "pages_with_a_box": found,
+        "decisions_on_own_enrollment": decisions,
+        "ms": {
+            k: {"p50": round(statistics.median(v), 1), "p95": round(_pct(v, 0.95), 1), "max": round(max(v), 1)}
+            for k, v in stages.items()
+        },
+    }
+    if a.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"{a.pages} pages {out['page_size']}, detector {out['detector']}, {found} with a box, decisions {decisions}")
+        for k, v in out["ms"].items():
+            print(f"  {k:7s} p50 {v['p50']:8.1f} ms  p95 {v['p95']:8.1f} ms  max {v['max']:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
