@@ -333,6 +333,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {  # a document's kind and status share field names with the job's
+        "DocumentKindEnum": "verification.models.documents.Document.Kind",
+        "DocumentStatusEnum": "verification.models.documents.Document.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "verification.api.schema.add_error_responses",  # the error envelope and statuses, once for all
