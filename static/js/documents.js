@@ -115,7 +115,7 @@ verifyForm.addEventListener("submit", async (event) => {
     const body = await api("/api/verifications/?wait=10", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ customer: Number(customerSelect.value), candidate: selected.id }),
+      body: JSON.stringify({ customer: Number(customerSelect.value), candidate: selected.id, channel: "branch" }),
     });
     const v = body.verification;
     const badge = document.createElement("span");

@@ -56,3 +56,18 @@ def test_zero_days_keeps_pages_and_the_command_reports(settings, capsys):
     call_command("documents_retention")
     assert "deleted 1 page(s); 1 document(s) emptied (retention 7 days)" in capsys.readouterr().out
     assert not DocumentPage.objects.filter(document=doc).exists()
+
+
+def test_the_job_sweeper_applies_retention_at_most_hourly(settings, monkeypatch):
+    from verification import sweeper
+
+    doc = _document(small_page())
+    DocumentPage.objects.filter(document=doc).update(created_at=timezone.now() - timedelta(days=40))
+    settings.SIGWEB_DOCUMENT_RETENTION_DAYS = 30
+    monkeypatch.setattr(sweeper, "_retention_at", 0.0)
+    sweeper.sweep_once()
+    assert not DocumentPage.objects.filter(document=doc).exists()
+    later = _document(small_page(seed=1))
+    DocumentPage.objects.filter(document=later).update(created_at=timezone.now() - timedelta(days=40))
+    sweeper.sweep_once()  # within the hour: not again
+    assert DocumentPage.objects.filter(document=later).count() == 1
