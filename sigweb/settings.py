@@ -242,6 +242,7 @@ SIGWEB_THROTTLE_RATES = {
     "token": env("SIGWEB_THROTTLE_TOKEN", "20/min"),  # POST /api/auth/token/, by address
     "verification": env("SIGWEB_THROTTLE_VERIFICATION", "60/min"),  # POST /api/verifications/
     "reference": env("SIGWEB_THROTTLE_REFERENCE", "60/min"),  # POST .../references/ and .../enrollment/
+    "document": env("SIGWEB_THROTTLE_DOCUMENT", "30/min"),  # POST /api/documents/
 }
 # Verifications one customer may have per rolling hour, counted in the database (all
 # processes, all channels); 0 turns the limit off.

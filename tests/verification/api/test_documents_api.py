@@ -189,3 +189,12 @@ def test_erasing_a_customer_erases_the_documents_verified_against_it(admin_clien
     assert link.page is None and link.box == doc["pages"][0]["candidates"][0]["box"]
     event = AuditEvent.objects.get(action="document.erase")
     assert event.customer_id_ref == customer.id and event.details["documents"] == [doc["id"]]
+
+
+def test_uploads_are_throttled(admin_client, settings):
+    settings.SIGWEB_THROTTLE_RATES = {**settings.SIGWEB_THROTTLE_RATES, "document": "2/min"}
+    for _ in range(2):
+        assert _upload(admin_client, named(small_page(writer=None), "p.png")).status_code == 202
+    r = _upload(admin_client, named(small_page(writer=None), "p.png"))
+    assert r.status_code == 429 and r.json()["error"]["code"] == "throttled"
+    assert admin_client.get("/api/documents/").json()["count"] == 2

@@ -27,6 +27,7 @@ class DocumentListApi(APIView):
     pagination_class = Pagination
     permission_classes = [IsBackOffice]
     parser_classes = [MultiPartParser]
+    throttle_scope = "document"
 
     @extend_schema(responses=DocumentOutput(many=True))
     def get(self, request):
