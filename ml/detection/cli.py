@@ -54,6 +54,52 @@ def cmd_detect(a) -> int:
     return status
 
 
+def evaluate_pages(detector, data: str, *, iou: float = 0.5) -> dict:
+    """AP and recall of ``detector`` on the validation pages of a YOLO-labelled folder."""
+    from ml.detection.data import list_pages, load_page, split
+    from ml.detection.metrics import average_precision
+
+    _, val = split(list_pages(data))
+    dets, truths = [], []
+    for image_path, label_path in val:
+        image, boxes = load_page(image_path, label_path)
+        dets.append(detector.detect(image))
+        truths.append(boxes)
+    res = average_precision(dets, truths, iou=iou)
+    res.update(pages=len(val), pages_with_signatures=sum(len(t) > 0 for t in truths), model=detector.version, data=data)
+    return res
+
+
+def cmd_detect_eval(a) -> int:
+    from ml.detection import Detector
+
+    if not Path(a.data, "images").is_dir():
+        raise FileNotFoundError(f"no images folder in {a.data}")
+    res = evaluate_pages(Detector.load(a.model), a.data)
+    text = json.dumps(res, indent=2)
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_detect_train(a) -> int:
+    import torch
+
+    from ml.detection.train import resolve, train
+
+    torch.set_num_threads(1)
+    try:
+        cfg = resolve(a.overrides, a.config)
+    except (KeyError, ValueError, OSError) as exc:
+        raise FileNotFoundError(f"bad detector training config: {exc}") from None
+    if not Path(cfg["data"], "images").is_dir():
+        raise FileNotFoundError(f"no images folder in {cfg['data']}")
+    print(json.dumps({"model": str(train(cfg, log=lambda m: print(m, flush=True)))}))
+    return 0
+
+
 def add_parsers(sub) -> None:
     from ml.detection import MAX_BOXES, MIN_SCORE
 
@@ -64,3 +110,14 @@ def add_parsers(sub) -> None:
     d.add_argument("--min-score", type=float, default=MIN_SCORE)
     d.add_argument("--max-boxes", type=int, default=MAX_BOXES)
     d.set_defaults(func=cmd_detect)
+
+    t = sub.add_parser("detect-train", help="train the signature detector (writes OUT/best.pt)")
+    t.add_argument("--config", help="YAML file of settings (see ml/detection/train.py DEFAULTS)")
+    t.add_argument("overrides", nargs="*", help="key=value settings, e.g. epochs=2 out=runs/detector")
+    t.set_defaults(func=cmd_detect_train)
+
+    e = sub.add_parser("detect-eval", help="AP@0.5 and recall of the detector on the validation pages")
+    e.add_argument("--data", default="../shared/data/documents/train", help="folder with images/ and labels/ (YOLO)")
+    e.add_argument("--model", help="detector checkpoint (default: the shipped ml/weights/detector.pt)")
+    e.add_argument("--json", help="write the result here")
+    e.set_defaults(func=cmd_detect_eval)

@@ -20,7 +20,6 @@ from ml.backbones import IMAGENET_MEAN, IMAGENET_STD, lite0_network, pretrained_
 from ml.detection.boxes import nms
 
 STRIDE = 16
-SPLIT_BLOCK = 8  # blocks before this one may be frozen (and their output cached while training)
 C4_BLOCK = 10  # last stride-16 block
 HEAT_PRIOR = 0.01
 
@@ -49,27 +48,25 @@ class DetectorNet(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def lower(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, S, S) page in [0, 1] -> the output of the blocks before ``SPLIT_BLOCK``."""
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, S, S) page in [0, 1] -> trunk features (stride 16: block 10, stride 32: block 15)."""
         x = ((x.expand(-1, 3, -1, -1) - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
-        for block in self.blocks[:SPLIT_BLOCK]:
-            x = block(x, drop_connect_rate=0.0)
-        return x
-
-    def upper(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``lower`` features -> (heat logits (B, 1, h, w), box maps (B, 4, h, w))."""
         c4 = None
-        for i, block in enumerate(self.blocks[SPLIT_BLOCK:], start=SPLIT_BLOCK):
+        for i, block in enumerate(self.blocks):
             x = block(x, drop_connect_rate=0.0)
             if i == C4_BLOCK:
                 c4 = x
-        p = self.lat4(c4) + F.interpolate(self.lat5(x), size=c4.shape[-2:], mode="nearest")
+        return c4, x
+
+    def head(self, c4: torch.Tensor, c5: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk features -> (heat logits (B, 1, h, w), box maps (B, 4, h, w)) at stride 16."""
+        p = self.lat4(c4) + F.interpolate(self.lat5(c5), size=c4.shape[-2:], mode="nearest")
         p = self.fuse(p)
         return self.heat(p), self.box(p)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.upper(self.lower(x))
+        return self.head(*self.features(x))
 
 
 def decode(heat: torch.Tensor, box: torch.Tensor, *, min_score: float = 0.05, top_k: int = 100, nms_iou: float = 0.5) -> list:
