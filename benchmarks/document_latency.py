@@ -98,7 +98,7 @@ def main() -> None:
             Image.fromarray(np.ascontiguousarray(detector.crop(image, d["box"]))).save(buf, format="PNG")
             crops.append(buf.getvalue())
         t3 = time.perf_counter()
-        ink = np.nonzero(image.max(axis=2) < 110)  # the demo page's only dark ink is the signature
+        ink = np.nonzero(page.image.max(axis=2) < 110)  # the demo page's only dark ink is the signature
         truth = [ink[1].min(), ink[0].min(), ink[1].max() + 1, ink[0].max() + 1]
         hits += any(_iou(d["box"], truth) >= 0.5 for d in boxes)
         n_boxes.append(len(boxes))

@@ -1,5 +1,5 @@
-"""Procedural demo documents: a letter-like page SigWeb draws itself, with printed lines in
-grey and, where asked, a demo writer's signature (``verification.demo``) in dark ink.
+"""Procedural demo documents: a letter-like page SigWeb draws itself, with printed words in
+grey (Pillow's built-in font) and, where asked, a demo writer's signature (``verification.demo``) in dark ink.
 
 Used by the document page's tests, the browser test and ``benchmarks/document_latency.py``;
 no research data is involved.
@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import random
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from verification.demo import demo_strokes
 
 PAGE_SIZE = (1240, 1754)  # A4 at 150 dpi
 PAGE_DPI = 150
+_WORDS = (
+    "the of and to in for with this that letter company account agreement date dear sincerely payment "
+    "mandate transfer amount branch customer reference signed below authorise bank"
+).split()
 
 
 def _draw_signature(draw: ImageDraw.ImageDraw, writer: str, sample: int, origin: tuple[int, int], width: int) -> None:
@@ -34,21 +38,22 @@ def demo_page(
     at: tuple[int, int] | None = None,
     fmt: str = "PNG",
 ) -> bytes:
-    """One page as image bytes (PNG by default): grey 'printed' lines, a signature line and,
+    """One page as image bytes (PNG by default): grey printed words, a signature line and,
     unless ``writer`` is None, ``writer``'s signature ``sample`` near the bottom right (``at``)."""
     rng = random.Random(seed)
     w, h = size
     im = Image.new("RGB", size, (250, 250, 247))
     draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=max(10, w // 56))
+    step = int(font.size * 1.6)
     y = int(h * 0.08)
-    while y < h * 0.62:
-        right = int(w * rng.uniform(0.6, 0.9))
-        x = int(w * 0.08)
-        while x < right:  # words as short light-grey bars
-            word = rng.randint(20, 90)
-            draw.rectangle((x, y, min(x + word, right), y + 10), fill=(175, 175, 175))
-            x += word + rng.randint(10, 18)
-        y += rng.randint(26, 34)
+    while y < h * 0.62:  # printed lines of words, in grey
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 12))]
+        line = " ".join(words)
+        while font.getlength(line) > w * 0.84:
+            line = line.rsplit(" ", 1)[0]
+        draw.text((int(w * 0.08), y), line, fill=(135, 135, 135), font=font)
+        y += step
     line_y = int(h * 0.82)
     draw.line((int(w * 0.5), line_y, int(w * 0.9), line_y), fill=(170, 170, 170), width=2)
     if writer is not None:
