@@ -21,7 +21,7 @@ from ml.detection.model import DetectorNet, decode
 from ml.errors import CheckpointError
 
 KIND = "sigweb-detector"
-FORMAT = 1
+FORMAT = 2
 PREPROCESS = "gray-letterbox-white-v1"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "detector.pt"
 MIN_SCORE = 0.05
@@ -37,13 +37,13 @@ def save_checkpoint(obj: dict, path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
-def make_checkpoint(net: DetectorNet, *, width: int, version: str, config: dict, metrics: dict) -> dict:
+def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
     return {
         "kind": KIND,
         "format": FORMAT,
         "version": version,
         "arch": "lite0-centernet",
-        "arch_kwargs": {"size": net.size, "width": int(width)},
+        "arch_kwargs": {"size": net.size, "width": int(width), "fine_width": int(fine_width)},
         "input": {
             "size": net.size,
             "preprocess": PREPROCESS,

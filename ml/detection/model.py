@@ -2,10 +2,12 @@
 
 Input: a letterboxed greyscale page (B, 1, S, S) in [0, 1], dark ink on white paper,
 replicated to three channels and normalised with ImageNet's mean and standard deviation.
-The trunk (``ml.backbones.lite0_network``, ImageNet weights when trained) gives stride-16
-features (block 10, 112 channels) and stride-32 features (block 15, 320 channels); the
-head fuses them at stride 16 and predicts, per cell, a signature-centre heatmap logit and
-a box (sub-cell centre offset x, y in cells; log width, log height in cells).
+The trunk (``ml.backbones.lite0_network``, ImageNet weights when trained) gives stride-8
+(block 4, 40 channels), stride-16 (block 10, 112 channels) and stride-32 features (block
+15, 320 channels); the head fuses the two coarse ones at stride 16, then adds the stride-8
+features (thin signatures need the finer grid to be boxed tightly) and predicts, per
+stride-8 cell, a signature-centre heatmap logit and a box (centre offset x, y from the
+cell's corner in cells; log width, log height in cells).
 ``decode`` turns those maps into canvas boxes: 3x3 peak picking, top-k, then NMS.
 """
 
@@ -19,7 +21,8 @@ from torch import nn
 from ml.backbones import IMAGENET_MEAN, IMAGENET_STD, lite0_network, pretrained_state
 from ml.detection.boxes import nms
 
-STRIDE = 16
+STRIDE = 8
+C3_BLOCK = 4  # last stride-8 block
 C4_BLOCK = 10  # last stride-16 block
 HEAT_PRIOR = 0.01
 
@@ -29,7 +32,7 @@ def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
 
 
 class DetectorNet(nn.Module):
-    def __init__(self, size: int = 640, width: int = 96, pretrained: bool = False):
+    def __init__(self, size: int = 640, width: int = 96, fine_width: int = 64, pretrained: bool = False):
         super().__init__()
         net = lite0_network((size, size))
         if pretrained:
@@ -40,30 +43,37 @@ class DetectorNet(nn.Module):
         self.lat4 = _conv_bn(112, width, 1)
         self.lat5 = _conv_bn(320, width, 1)
         self.fuse = nn.Sequential(_conv_bn(width, width, 3), _conv_bn(width, width, 3))
-        self.heat = nn.Conv2d(width, 1, 1)
-        self.box = nn.Conv2d(width, 4, 1)
+        self.lat3 = _conv_bn(40, fine_width, 1)
+        self.down = _conv_bn(width, fine_width, 1)
+        self.fine = _conv_bn(fine_width, fine_width, 3)
+        self.heat = nn.Conv2d(fine_width, 1, 1)
+        self.box = nn.Conv2d(fine_width, 4, 1)
         nn.init.constant_(self.heat.bias, float(np.log(HEAT_PRIOR / (1 - HEAT_PRIOR))))
         nn.init.zeros_(self.box.weight)
         nn.init.zeros_(self.box.bias)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, S, S) page in [0, 1] -> trunk features (stride 16: block 10, stride 32: block 15)."""
+    def features(self, x: torch.Tensor, upto: int | None = None) -> tuple[torch.Tensor, ...]:
+        """(B, 1, S, S) page in [0, 1] -> trunk features (c3, c4, c5); with ``upto`` only the blocks up to it."""
         x = ((x.expand(-1, 3, -1, -1) - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
-        c4 = None
+        out = []
         for i, block in enumerate(self.blocks):
             x = block(x, drop_connect_rate=0.0)
-            if i == C4_BLOCK:
-                c4 = x
-        return c4, x
+            if i in (C3_BLOCK, C4_BLOCK):
+                out.append(x)
+            if i == upto:
+                return tuple(out)
+        return (*out, x)
 
-    def head(self, c4: torch.Tensor, c5: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Trunk features -> (heat logits (B, 1, h, w), box maps (B, 4, h, w)) at stride 16."""
+    def head(self, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk features -> (heat logits (B, 1, h, w), box maps (B, 4, h, w)) at stride 8."""
         p = self.lat4(c4) + F.interpolate(self.lat5(c5), size=c4.shape[-2:], mode="nearest")
         p = self.fuse(p)
-        return self.heat(p), self.box(p)
+        q = self.lat3(c3) + F.interpolate(self.down(p), size=c3.shape[-2:], mode="nearest")
+        q = self.fine(q)
+        return self.heat(q), self.box(q)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(*self.features(x))

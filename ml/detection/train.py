@@ -29,6 +29,7 @@ DEFAULTS = {
     "out": "runs/detector",
     "size": 640,
     "width": 96,
+    "fine_width": 64,
     "variants": ["plain", "flip", "shrink", "zoom", "shrink", "zoom"],
     "epochs": 24,
     "batch": 8,
@@ -79,26 +80,33 @@ def box_loss(pred: torch.Tensor, reg: torch.Tensor, weight: torch.Tensor) -> tor
 
 @torch.no_grad()
 def build_cache(net: DetectorNet, items: list, kinds: list[str], size: int, seed: int, log=print) -> dict:
-    """Trunk features (float16) and targets of every view of every page."""
-    c4s, c5s, heats, regs, weights, truths = [], [], [], [], [], []
+    """Trunk features (float16) and canvas boxes of every view of every page."""
+    feats, truths = ([], [], []), []
     rng = np.random.default_rng(seed)
     t0 = time.time()
     for n, (image, boxes) in enumerate(items):
         for kind in kinds:
             canvas, b = variant(image, boxes, size, kind, rng)
             x = torch.from_numpy(canvas).float().div_(255.0)[None, None]
-            c4, c5 = net.features(x)
-            c4s.append(c4[0].to(torch.float16).contiguous())
-            c5s.append(c5[0].to(torch.float16).contiguous())
-            h, r, w = targets(b, size)
-            heats.append(torch.from_numpy(h))
-            regs.append(torch.from_numpy(r))
-            weights.append(torch.from_numpy(w))
+            for store, f in zip(feats, net.features(x)):
+                store.append(f[0].to(torch.float16).contiguous())
             truths.append(b)
         if n % 50 == 0:
             log(f"cache {n + 1}/{len(items)} pages x {len(kinds)} views, {time.time() - t0:.0f}s")
-    return {"c4": torch.stack(c4s), "c5": torch.stack(c5s), "heat": torch.stack(heats)[:, None], "reg": torch.stack(regs),
-            "weight": torch.stack(weights), "truth": truths}  # fmt: skip
+    return {"c3": torch.stack(feats[0]), "c4": torch.stack(feats[1]), "c5": torch.stack(feats[2]), "truth": truths}
+
+
+def add_targets(cache: dict, size: int) -> dict:
+    """Heat, regression and weight maps of every cached view (``data.targets``)."""
+    maps = [targets(b, size) for b in cache["truth"]]
+    cache["heat"] = torch.from_numpy(np.stack([m[0] for m in maps]))[:, None]
+    cache["reg"] = torch.from_numpy(np.stack([m[1] for m in maps]))
+    cache["weight"] = torch.from_numpy(np.stack([m[2] for m in maps]))
+    return cache
+
+
+def _batch(cache: dict, idx) -> tuple[torch.Tensor, ...]:
+    return tuple(cache[k][idx].float() for k in ("c3", "c4", "c5"))
 
 
 @torch.inference_mode()
@@ -106,7 +114,7 @@ def evaluate_cache(net: DetectorNet, cache: dict, batch: int = 16) -> dict:
     net.eval()
     dets = []
     for i in range(0, len(cache["c4"]), batch):
-        heat, box = net.head(cache["c4"][i : i + batch].float(), cache["c5"][i : i + batch].float())
+        heat, box = net.head(*_batch(cache, slice(i, i + batch)))
         dets.extend(list(zip(b, s)) for b, s in decode(heat, box, min_score=0.05, top_k=100))
     return average_precision(dets, cache["truth"], iou=0.5)
 
@@ -114,7 +122,7 @@ def evaluate_cache(net: DetectorNet, cache: dict, batch: int = 16) -> dict:
 def _cached(cfg: dict, part: str, build) -> dict:
     if not cfg["cache_dir"]:
         return build()
-    key = f"{part}-{cfg['size']}-{'-'.join(cfg['variants']) if part == 'train' else 'plain'}-s{cfg['seed']}-l{cfg['limit']}"
+    key = f"{part}-c345-{cfg['size']}-{'-'.join(cfg['variants']) if part == 'train' else 'plain'}-s{cfg['seed']}-l{cfg['limit']}"
     path = Path(cfg["cache_dir"]) / f"{key}.pt"
     if path.is_file():
         c = torch.load(path, weights_only=False)  # our own cache file, written below
@@ -136,7 +144,8 @@ def train(cfg: dict, log=print) -> Path:
         pages = pages[: cfg["limit"]]
     train_pages, val_pages = split(pages)
     log(f"{len(train_pages)} training pages, {len(val_pages)} validation pages")
-    net = DetectorNet(size=cfg["size"], width=cfg["width"], pretrained=True).to(memory_format=torch.channels_last)
+    net = DetectorNet(size=cfg["size"], width=cfg["width"], fine_width=cfg["fine_width"], pretrained=True)
+    net = net.to(memory_format=torch.channels_last)
     net.eval()
     tr = _cached(
         cfg,
@@ -146,6 +155,7 @@ def train(cfg: dict, log=print) -> Path:
     va = _cached(
         cfg, "val", lambda: build_cache(net, [load_page(*p) for p in val_pages], ["plain"], cfg["size"], cfg["seed"], log)
     )
+    add_targets(tr, cfg["size"])
     head = [p for name, p in net.named_parameters() if not name.startswith(("blocks.", "stem."))]
     for name, p in net.named_parameters():
         p.requires_grad_(not name.startswith(("blocks.", "stem.")))
@@ -161,7 +171,7 @@ def train(cfg: dict, log=print) -> Path:
         net.blocks.eval()  # the frozen trunk keeps its ImageNet batch-norm statistics
         t0, total = time.time(), 0.0
         for idx in torch.randperm(n, generator=gen).split(cfg["batch"]):
-            heat, box = net.head(tr["c4"][idx].float(), tr["c5"][idx].float())
+            heat, box = net.head(*_batch(tr, idx))
             loss = focal_loss(heat, tr["heat"][idx]) + cfg["box_weight"] * box_loss(box, tr["reg"][idx], tr["weight"][idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -175,9 +185,8 @@ def train(cfg: dict, log=print) -> Path:
             if m["ap"] > best_ap:
                 best_ap = m["ap"]
                 metrics = {"val_ap50": m["ap"], "val_recall": m["recall"], "epoch": epoch, "val_pages": len(val_pages)}
-                save_checkpoint(
-                    make_checkpoint(net, width=cfg["width"], version=cfg["version"], config=cfg, metrics=metrics), best
-                )
+                kw = {"width": cfg["width"], "fine_width": cfg["fine_width"], "version": cfg["version"]}
+                save_checkpoint(make_checkpoint(net, **kw, config=cfg, metrics=metrics), best)
         history.append(row)
         log(json.dumps(row))
         (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")

@@ -23,9 +23,9 @@ from ml.errors import CheckpointError
 @pytest.fixture(scope="module")
 def tiny_detector_path(tmp_path_factory):
     torch.manual_seed(0)
-    net = DetectorNet(size=128, width=16)
+    net = DetectorNet(size=128, width=16, fine_width=8)
     path = tmp_path_factory.mktemp("det") / "tiny_detector.pt"
-    save_checkpoint(make_checkpoint(net, width=16, version="tiny-test", config={}, metrics={}), path)
+    save_checkpoint(make_checkpoint(net, width=16, fine_width=8, version="tiny-test", config={}, metrics={}), path)
     return path
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from ml.cli import main
 from ml.detection import Detector, synthpage
 from ml.detection.data import list_pages, read_labels, split, targets, variant
+from ml.detection.model import STRIDE
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +35,18 @@ def test_split_labels_and_targets(yolo_folder):
     _, truth = synthpage.page(1, width=240, height=320)
     np.testing.assert_allclose(boxes, truth, atol=1e-6)
     assert read_labels(yolo_folder / "labels" / "absent.txt", 10, 10).shape == (0, 4)
+    # a 128 x 64 box centred at (128, 64): STRIDE-cell centre, log size in cells
     heat, reg, weight = targets(np.array([[64.0, 32.0, 192.0, 96.0]]), 256)
     iy, ix = np.unravel_index(np.argmax(heat), heat.shape)
-    assert heat.max() == 1.0 and (iy, ix) == (4, 8)  # centre (128, 64) / 16
-    np.testing.assert_allclose(reg[:, iy, ix], [0.0, 0.0, np.log(8.0), np.log(4.0)], atol=1e-6)
-    assert weight[iy, ix] == 1.0 and weight.sum() == 1.0  # a small box: only its centre cell regresses
-    heat, reg, weight = targets(np.array([[0.0, 0.0, 320.0, 160.0]]), 512)  # centre cell (10, 5), 20 x 10 cells
-    assert heat[5, 10] == 1.0 and 0.5 <= weight[5, 11] < 1.0 and weight[5, 14] == 0.0
-    np.testing.assert_allclose(reg[:, 5, 11], [-1.0, 0.0, np.log(20.0), np.log(10.0)], atol=1e-6)
+    assert heat.max() == 1.0 and (iy, ix) == (64 // STRIDE, 128 // STRIDE)
+    np.testing.assert_allclose(reg[:, iy, ix], [0.0, 0.0, np.log(128 / STRIDE), np.log(64 / STRIDE)], atol=1e-6)
+    assert weight[iy, ix] == 1.0
+    # a neighbour cell inside the Gaussian's core regresses the same box from its own corner
+    assert 0.5 <= weight[iy, ix + 1] < 1.0 and weight[iy, ix + 6] == 0.0
+    np.testing.assert_allclose(reg[:, iy, ix + 1], [-1.0, 0.0, np.log(128 / STRIDE), np.log(64 / STRIDE)], atol=1e-6)
+    # a tiny box only regresses at its centre cell
+    _, _, weight = targets(np.array([[100.0, 100.0, 100.0 + STRIDE, 100.0 + STRIDE]]), 256)
+    assert weight.sum() == 1.0
 
 
 @pytest.mark.parametrize("kind", ["plain", "flip", "shrink", "zoom"])
@@ -56,8 +61,8 @@ def test_variants_keep_boxes_on_the_ink(kind):
 
 def test_train_then_eval_commands(yolo_folder, tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["detect-train", f"data={yolo_folder}", f"out={out}", "size=128", "width=16", "epochs=2", "eval_every=1",
-            "variants=[plain]", "batch=4"]  # fmt: skip
+    args = ["detect-train", f"data={yolo_folder}", f"out={out}", "size=128", "width=16", "fine_width=8", "epochs=2",
+            "eval_every=1", "variants=[plain]", "batch=4"]  # fmt: skip
     assert main(args) == 0
     best = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"]
     det = Detector.load(best)
