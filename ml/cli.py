@@ -1,4 +1,5 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, identify, convert-online, embed, export, compare, calibration-study.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, identify, convert-online, embed, export, compare, calibration-study,
+detect.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -245,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--refs", type=int, default=5, help="reference count the comparison is made at")
     v.add_argument("--json", help="write the result here")
     v.set_defaults(func=_cmd_calibration_study)
+
+    from ml.detection.cli import add_parsers as add_detection_parsers
+
+    add_detection_parsers(sub)
     return p
 
 
@@ -262,8 +267,7 @@ def main(argv=None) -> int:
                 file=sys.stderr,
             )
             return 2
-        args.func(args)
-        return 0
+        return args.func(args) or 0
     except (CliError, CheckpointError, SignatureInputError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,3 +19,12 @@ class SignatureInputError(ValueError):
 
 class CheckpointError(ValueError):
     """A file that is not a SigWeb checkpoint, or one of the wrong kind or version."""
+
+
+class DocumentInputError(SignatureInputError):
+    """A document (page image or PDF) that cannot be turned into pages.
+
+    ``code`` is one of ``empty``, ``unreadable``, ``encrypted``, ``damaged``,
+    ``too_many_pages``, ``too_large``; a subclass of ``SignatureInputError`` so every
+    caller that maps input errors to a 4xx answer maps these too.
+    """

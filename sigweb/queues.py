@@ -25,6 +25,8 @@ QUEUE_FOR_TASK: dict[str, Queue] = {
     "verification.tasks.reference_embed_task": Queue.SHORT,
     "verification.tasks.enrollment_fit_task": Queue.SHORT,
     "verification.tasks.verification_score_task": Queue.SHORT,
+    "verification.tasks.document_detect_page_task": Queue.SHORT,
+    "verification.tasks.document_detect_batch_task": Queue.LONG,
     "verification.tasks.model_reembed_task": Queue.LONG,
     "verification.tasks.model_reembed_chunk_task": Queue.LONG,
     "verification.tasks.model_train_task": Queue.LONG,

@@ -237,6 +237,17 @@ SIGWEB_ENROLL_TOKEN_TTL_HOURS = env_int("SIGWEB_ENROLL_TOKEN_TTL_HOURS", 24)
 SIGWEB_PROGRESS_MIN_INTERVAL = env_float("SIGWEB_PROGRESS_MIN_INTERVAL", 0.25)
 SIGWEB_TRAIN_OUTPUT_DIR = Path(env("SIGWEB_TRAIN_OUTPUT_DIR", str(BASE_DIR / "runs" / "web")))
 
+# Documents (POST /api/documents/): pages per PDF, files and bytes per upload (a zip counts
+# its members and their uncompressed sizes), the detector's lowest kept box score, and the
+# days a page attached to no verification is kept (0: kept until erased).
+SIGWEB_DOCUMENT_MAX_PAGES = env_int("SIGWEB_DOCUMENT_MAX_PAGES", 50)
+SIGWEB_DOCUMENT_MAX_FILES = env_int("SIGWEB_DOCUMENT_MAX_FILES", 200)
+SIGWEB_DOCUMENT_MAX_BYTES = env_int("SIGWEB_DOCUMENT_MAX_BYTES", 100 * 1024 * 1024)
+SIGWEB_DETECTION_MIN_SCORE = env_float("SIGWEB_DETECTION_MIN_SCORE", 0.1)  # benchmarks/detection_min_score.py
+SIGWEB_DETECTOR_PATH = env("SIGWEB_DETECTOR_PATH")  # None: ml/weights/detector.pt
+SIGWEB_DOCUMENT_RETENTION_DAYS = env_int("SIGWEB_DOCUMENT_RETENTION_DAYS", 30)
+DATA_UPLOAD_MAX_NUMBER_FILES = SIGWEB_DOCUMENT_MAX_FILES + 1  # one more, so the service answers the 413
+
 # ---------------------------------------------------------------- throttles, lockout, tokens
 
 # DRF throttles (verification.api.throttles), per caller; "off" turns one off.
@@ -245,6 +256,7 @@ SIGWEB_THROTTLE_RATES = {
     "token": env("SIGWEB_THROTTLE_TOKEN", "20/min"),  # POST /api/auth/token/, by address
     "verification": env("SIGWEB_THROTTLE_VERIFICATION", "60/min"),  # POST /api/verifications/
     "reference": env("SIGWEB_THROTTLE_REFERENCE", "60/min"),  # POST .../references/ and .../enrollment/
+    "document": env("SIGWEB_THROTTLE_DOCUMENT", "30/min"),  # POST /api/documents/
 }
 # Verifications one customer may have per rolling hour, counted in the database (all
 # processes, all channels); 0 turns the limit off.
@@ -336,6 +348,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {  # a document's kind and status share field names with the job's
+        "DocumentKindEnum": "verification.models.documents.Document.Kind",
+        "DocumentStatusEnum": "verification.models.documents.Document.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "verification.api.schema.add_error_responses",  # the error envelope and statuses, once for all

@@ -110,10 +110,12 @@ def test_ml_imports_nothing_from_the_web_app():
 
 
 def test_only_ml_engine_imports_ml():
+    """The facade is the package ``verification.ml_engine`` (its parts: identification, pen
+    dynamics, documents); nothing else in the web app imports ``ml``."""
     offenders = {
         name: sorted(m for m in _imports(path, name) if m == "ml" or m.startswith("ml."))
         for name, path in _sources("verification", "sigweb").items()
-        if name != "verification.ml_engine"
+        if name != "verification.ml_engine" and not name.startswith("verification.ml_engine.")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 

@@ -62,6 +62,11 @@ def pace_bounds(*, engine: SignatureEngine) -> dict:
     return {"duration": [float(v) for v in params.pace_duration], "speed": [float(v) for v in params.pace_speed]}
 
 
+def detection_min_score() -> float:
+    """The lowest detector score a box needs to be offered as a signature candidate."""
+    return float(settings.SIGWEB_DETECTION_MIN_SCORE)
+
+
 def decision_for(*, score: float, threshold: float, margin: float | None = None) -> str:
     """accept at or above the threshold; reject below threshold - margin; review in between."""
     margin = review_margin() if margin is None else margin

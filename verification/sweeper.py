@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -22,12 +23,23 @@ _thread: threading.Thread | None = None
 _stop = threading.Event()
 
 
+# Document retention runs with the sweep, at most this often (seconds).
+RETENTION_INTERVAL_SECONDS = 3600
+_retention_at = 0.0
+
+
 def sweep_once() -> dict:
+    global _retention_at
+    from verification.services.document_retention import documents_retention_apply
     from verification.services.job_sweep import jobs_sweep
 
     close_old_connections()
     try:
-        return jobs_sweep()
+        result = jobs_sweep()
+        if time.monotonic() - _retention_at >= RETENTION_INTERVAL_SECONDS or not _retention_at:
+            _retention_at = time.monotonic()
+            documents_retention_apply()
+        return result
     finally:
         connection.close()
 

@@ -113,3 +113,13 @@ def model_reembed_chunk_task(self, job_id: str) -> None:
 @shared_task(name="verification.tasks.model_train_task", time_limit=_TRAIN, soft_time_limit=_TRAIN - 60, **_long)
 def model_train_task(self, job_id: str) -> None:
     _run(self, job_id, Job.Kind.TRAIN)
+
+
+@shared_task(name="verification.tasks.document_detect_page_task", **_short)
+def document_detect_page_task(self, job_id: str) -> None:
+    _run(self, job_id, Job.Kind.DETECT_PAGE)
+
+
+@shared_task(name="verification.tasks.document_detect_batch_task", time_limit=_REEMBED, soft_time_limit=_REEMBED - 30, **_long)
+def document_detect_batch_task(self, job_id: str) -> None:
+    _run(self, job_id, Job.Kind.DETECT_BATCH)

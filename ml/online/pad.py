@@ -1,6 +1,6 @@
 """Pad signatures in the app: stored templates, the online/fused score, replay and pace.
 
-The web app (through ``verification/ml_engine.py``) uses these functions only:
+The web app (through ``verification/ml_engine/``) uses these functions only:
 
 * ``template_pack(strokes, params)`` -> ``PackedTemplate``: a reference's online features as
   float16 bytes (about 4 channels x 100 frames x 2 bytes), computed once per pad reference;

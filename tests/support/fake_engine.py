@@ -143,3 +143,56 @@ class FakeEngine:
         t = float(self.consistency_threshold)
         outliers = [int(i) for i in np.nonzero(loo < t)[0]]
         return {"consistent": not outliers, "score": float(loo.min()), "threshold": t, "outliers": outliers}
+
+
+class FakeDetector:
+    """Implements ``verification.ml_engine.SignatureDetector``: each blob of dark ink (every
+    channel below 110, joined when within three 24-pixel cells) is one box, scored 0.9; grey print is ignored."""
+
+    version = "fake-detector-1"
+    cell = 24
+
+    def __init__(self, path: str | None = None):
+        self.path = path or ""
+        self.calls = 0
+
+    def detect(self, image, *, min_score=0.05, max_boxes=100):
+        self.calls += 1
+        ink = (np.asarray(image)[..., :3].max(axis=2) < 110).astype(np.uint8)
+        h, w = ink.shape
+        c = self.cell
+        grid = np.zeros(((h + c - 1) // c, (w + c - 1) // c), bool)
+        ys, xs = np.nonzero(ink)
+        grid[ys // c, xs // c] = True
+        seen = np.zeros_like(grid)
+        boxes = []
+        for gy, gx in zip(*np.nonzero(grid), strict=True):
+            if seen[gy, gx]:
+                continue
+            stack, cells = [(gy, gx)], []
+            seen[gy, gx] = True
+            while stack:
+                y, x = stack.pop()
+                cells.append((y, x))
+                for ny in range(max(0, y - 3), min(grid.shape[0], y + 4)):
+                    for nx in range(max(0, x - 3), min(grid.shape[1], x + 4)):
+                        if grid[ny, nx] and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+            if len(cells) < 3:
+                continue
+            cy, cx = np.array(cells).T
+            sub = ink[cy.min() * c : (cy.max() + 1) * c, cx.min() * c : (cx.max() + 1) * c]
+            sy, sx = np.nonzero(sub)
+            x0, y0 = cx.min() * c + sx.min(), cy.min() * c + sy.min()
+            boxes.append({"box": [float(x0), float(y0), float(cx.min() * c + sx.max() + 1), float(cy.min() * c + sy.max() + 1)]})
+        boxes.sort(key=lambda b: -(b["box"][2] - b["box"][0]) * (b["box"][3] - b["box"][1]))
+        out = [{**b, "score": 0.9 - 0.01 * i} for i, b in enumerate(boxes)]
+        return [b for b in out if b["score"] >= min_score][:max_boxes]
+
+    @staticmethod
+    def crop(image, box, pad: float = 0.1):
+        x0, y0, x1, y1 = box
+        px, py = (x1 - x0) * pad, (y1 - y0) * pad
+        h, w = np.asarray(image).shape[:2]
+        return np.asarray(image)[max(0, int(y0 - py)) : min(h, int(y1 + py) + 1), max(0, int(x0 - px)) : min(w, int(x1 + px) + 1)]

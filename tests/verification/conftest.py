@@ -12,7 +12,7 @@ from verification.demo import demo_strokes
 from verification.roles import ANALYSTS_GROUP
 
 import job_delays  # noqa: F401  (connects the test-only job delay, SIGWEB_TASK_DELAY_SECONDS)
-from fake_engine import FakeEngine
+from fake_engine import FakeDetector, FakeEngine
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +26,14 @@ def fake_engine():
     ml_engine.engine_override(factory)
     yield factory(None)
     ml_engine.engine_override(None)
+
+
+@pytest.fixture(autouse=True)
+def fake_detector():
+    detector = FakeDetector()
+    ml_engine.detector_override(lambda path: detector)
+    yield detector
+    ml_engine.detector_override(None)
 
 
 @pytest.fixture(autouse=True)

@@ -40,3 +40,14 @@ class IsAdminOrCustomer(BasePermission):
         if request.method in SAFE_METHODS:
             return is_staff_member(request.user) or isinstance(request.user, CustomerPrincipal)
         return is_admin(request.user) or isinstance(request.user, CustomerPrincipal)
+
+
+class IsBackOfficeCandidateOrAdminOrCustomer(BasePermission):
+    """``POST /api/verifications/``: admins and customers send signatures; analysts and admins
+    verify a signature candidate found on a document (field ``candidate``); customers may not."""
+
+    def has_permission(self, request, view):
+        data = request.data if hasattr(request.data, "get") else {}
+        if data.get("candidate") not in (None, ""):
+            return is_staff_member(request.user)
+        return is_admin(request.user) or isinstance(request.user, CustomerPrincipal)

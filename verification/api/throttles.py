@@ -1,4 +1,4 @@
-"""DRF throttles: what an attacker would repeat (logins, tokens, verifications, references).
+"""DRF throttles: what an attacker would repeat (logins, tokens, verifications, references, documents).
 
 Rates come from ``settings.SIGWEB_THROTTLE_RATES`` (environment ``SIGWEB_THROTTLE_<SCOPE>``,
 e.g. ``SIGWEB_THROTTLE_VERIFICATION=30/min``; ``off`` turns a scope off), read on every
@@ -14,7 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from verification.roles import CustomerPrincipal
 
-SCOPES = ("login", "token", "verification", "reference")
+SCOPES = ("login", "token", "verification", "reference", "document")
 
 
 def throttle_rate(scope: str) -> str | None:

@@ -149,6 +149,9 @@ class Job(models.Model):
         TRAIN = "train", "Train a writer-independent model"
         REEMBED_CHUNK = "reembed_chunk", "Re-embed one range of references"
 
+        DETECT_PAGE = "detect_page", "Find the signatures on one page"
+        DETECT_BATCH = "detect_batch", "Find the signatures on a batch of pages"
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -251,6 +254,7 @@ class Review(models.Model):
 
 # Models kept in modules of their own; imported here so Django sees them.
 from verification.models.audit import AppendOnlyError, AuditEvent, AuditEventQuerySet  # noqa: E402
+from verification.models.documents import Document, DocumentPage, SignatureCandidate, VerificationDocument  # noqa: E402
 from verification.models.dynamics import ReferenceDynamics, VerificationDynamics  # noqa: E402
 from verification.models.identification import *  # noqa: E402, F403  (identification and the vector store)
 from verification.models.identification import __all__ as _identification_all  # noqa: E402
@@ -273,3 +277,4 @@ __all__ = [
     "VerificationDynamics",
     *_identification_all,
 ]
+__all__ += ["Document", "DocumentPage", "SignatureCandidate", "VerificationDocument"]  # models/documents.py

@@ -23,6 +23,7 @@ from verification.models import (
     WriterParams,
 )
 from verification.services.audit import audit_record
+from verification.services.documents import documents_erase_for_customer
 
 
 def _audit(*, action: str, customer: Customer, actor=None, details: dict | None = None, before=None, after=None) -> AuditEvent:
@@ -130,7 +131,8 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
         customer.status = Customer.Status.ERASED
         customer.erased_at = now
         customer.save(update_fields=["status", "erased_at", "updated_at"])
-        summary = {"references": n_refs, "verifications": n_ver, "enrollments": n_enr, "reason": reason}
+        n_docs = documents_erase_for_customer(customer=customer, erased_by=erased_by, reason=reason)
+        summary = {"references": n_refs, "verifications": n_ver, "enrollments": n_enr, "documents": n_docs, "reason": reason}
         _audit(action="customer.erase_biometrics", customer=customer, actor=erased_by, details=summary)
     return summary
 

@@ -28,6 +28,8 @@ TASK_FOR_KIND = {
     Job.Kind.REEMBED: "verification.tasks.model_reembed_task",
     Job.Kind.REEMBED_CHUNK: "verification.tasks.model_reembed_chunk_task",
     Job.Kind.TRAIN: "verification.tasks.model_train_task",
+    Job.Kind.DETECT_PAGE: "verification.tasks.document_detect_page_task",
+    Job.Kind.DETECT_BATCH: "verification.tasks.document_detect_batch_task",
 }
 
 
@@ -41,6 +43,8 @@ TIME_LIMIT_FOR_KIND = {
     Job.Kind.REEMBED: "reembed",
     Job.Kind.REEMBED_CHUNK: "reembed",
     Job.Kind.TRAIN: "train",
+    Job.Kind.DETECT_PAGE: "short",
+    Job.Kind.DETECT_BATCH: "reembed",
 }
 # Seconds past its time limit before a silent running job counts as lost.
 LOST_MARGIN_SECONDS = 10

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from verification.models import Job
+from verification.services.documents import document_detect, document_detect_failed
 from verification.services.enrollments import enrollment_fit, enrollment_fit_failed
 from verification.services.model_switch import model_reembed, model_reembed_chunk, model_reembed_chunk_failed
 from verification.services.model_versions import model_reembed_failed, model_train, model_train_failed
@@ -23,6 +24,8 @@ WORK_FOR_KIND: dict[str, Callable[..., None]] = {
     Job.Kind.REEMBED: model_reembed,
     Job.Kind.REEMBED_CHUNK: model_reembed_chunk,
     Job.Kind.TRAIN: model_train,
+    Job.Kind.DETECT_PAGE: document_detect,
+    Job.Kind.DETECT_BATCH: document_detect,
 }
 
 # What marks a job's domain rows failed (and audits the failure), by kind.
@@ -33,4 +36,6 @@ FAIL_HANDLERS: dict[str, Callable[[Job], None] | None] = {
     Job.Kind.REEMBED: model_reembed_failed,
     Job.Kind.REEMBED_CHUNK: model_reembed_chunk_failed,
     Job.Kind.TRAIN: model_train_failed,
+    Job.Kind.DETECT_PAGE: document_detect_failed,
+    Job.Kind.DETECT_BATCH: document_detect_failed,
 }

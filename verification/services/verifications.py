@@ -13,10 +13,11 @@ from django.utils import timezone
 from verification.broadcast import broadcast_verification
 from verification.decisions import decision_for, threshold_resolve
 from verification.errors import DomainError
-from verification.models import Customer, Job, Review, Verification
+from verification.models import Customer, Job, Review, SignatureCandidate, Verification
 from verification.selectors.dashboard import enrollment_references
 from verification.selectors.enrollments import enrollment_get_active, enrollment_writer_params
 from verification.services.audit import audit_record
+from verification.services.documents import candidate_source, verification_document_link
 from verification.services.jobs import (
     job_create,
     job_dispatch,
@@ -62,8 +63,21 @@ def verification_create(
     strokes: Any = None,
     channel: str = Verification.Channel.API,
     requested_by=None,
+    candidate: SignatureCandidate | None = None,
 ) -> Verification:
-    """Check the query signature against the customer's active enrollment and queue scoring."""
+    """Check the query signature against the customer's active enrollment and queue scoring.
+
+    A signature found on a document is verified as its ``candidate`` (the crop; the page and
+    box are kept with the verification); a whole page sent as ``source=document`` is refused.
+    """
+    if candidate is not None:
+        image, strokes, source = candidate_source(candidate=candidate), None, "document"
+    elif source == "document":
+        raise DomainError(
+            "a document page is not one signature: upload it to /api/documents/, then verify one of its candidates "
+            "(field 'candidate')",
+            code="use_documents",
+        )
     if customer.status != Customer.Status.ACTIVE:
         raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
     enrollment = enrollment_get_active(customer=customer)
@@ -107,6 +121,8 @@ def verification_create(
         )
         verification.job = job
         verification.save(update_fields=["job"])
+        if candidate is not None:
+            verification_document_link(verification=verification, candidate=candidate)
         # "pending" goes out before the task is sent: an in-process task broadcasts its
         # result inside the send, and clients must not see the result and then "pending"
         broadcast_verification(verification)

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.urls import path
 
 from verification.roles import is_staff_member
-from verification.web.views import analyst, auth, customer, identify, images, manage
+from verification.web.views import analyst, auth, customer, documents, identify, images, manage
 
 
 def home(request):
@@ -34,6 +34,7 @@ urlpatterns = [
         name="identification-prepared",
     ),
     path("dashboard/verifications/<int:verification_id>/", analyst.verification_detail, name="verification-detail"),
+    path("documents/", documents.documents, name="documents"),
     path("signatures/verifications/<int:verification_id>/original", images.verification_original, name="verification-original"),
     path(
         "signatures/verifications/<int:verification_id>/prepared.png", images.verification_prepared, name="verification-prepared"

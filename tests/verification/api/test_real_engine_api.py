@@ -80,6 +80,6 @@ def test_real_engine_accepts_an_uploaded_scan(admin_client, real_engine, signatu
     cid = _enroll(admin_client, "real-writer-3", n=3)
     f = io.BytesIO(signature_png(4))
     f.name = "scan.png"
-    r = admin_client.post("/api/verifications/?wait=5", {"customer": cid, "image": f, "source": "document"}, format="multipart")
+    r = admin_client.post("/api/verifications/?wait=5", {"customer": cid, "image": f, "source": "upload"}, format="multipart")
     assert r.status_code == 200, r.content
-    assert r.json()["verification"]["source"] == "document"
+    assert r.json()["verification"]["source"] == "upload"

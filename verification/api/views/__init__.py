@@ -10,6 +10,7 @@ from verification.api.views.customers import (
     ReenrollmentApi,
     SigningTokenApi,
 )
+from verification.api.views.documents import CandidateCropApi, DocumentDetailApi, DocumentListApi, DocumentPageImageApi
 from verification.api.views.identifications import (
     IdentificationDetailApi,
     IdentificationListApi,
@@ -38,9 +39,13 @@ from verification.api.views.verifications import (
 __all__ = [
     "AuditEventExportApi",
     "AuditEventListApi",
+    "CandidateCropApi",
     "CustomerDetailApi",
     "CustomerEraseApi",
     "CustomerListApi",
+    "DocumentDetailApi",
+    "DocumentListApi",
+    "DocumentPageImageApi",
     "EnrollmentApi",
     "EnrollmentListApi",
     "EnrollmentRevokeApi",

@@ -13,10 +13,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from verification.api.document_serializers import VerificationDocumentOutput
 from verification.api.pagination import Pagination
 from verification.api.permissions import (
-    IsAdminOrCustomer,
     IsBackOffice,
+    IsBackOfficeCandidateOrAdminOrCustomer,
     IsBackOfficeOrCustomer,
 )
 from verification.api.serializers import (
@@ -34,6 +35,7 @@ from verification.errors import DomainError, not_found
 from verification.ids import id_parse
 from verification.models import Review, Verification
 from verification.roles import db_user
+from verification.selectors import documents as document_selectors
 from verification.selectors import queries
 from verification.services import verifications as verification_services
 
@@ -44,7 +46,9 @@ class VerificationListApi(APIView):
     throttle_scope = "verification"
 
     def get_permissions(self):
-        return [IsBackOfficeOrCustomer()] if self.request.method == "GET" else [IsAdminOrCustomer()]
+        if self.request.method == "GET":
+            return [IsBackOfficeOrCustomer()]
+        return [IsBackOfficeCandidateOrAdminOrCustomer()]
 
     @extend_schema(
         parameters=[
@@ -83,7 +87,11 @@ class VerificationListApi(APIView):
             raise DomainError("customer is required", code="invalid")
         customer = queries.customer_get(customer_id=id_parse(customer_id, field="customer"), scope=scope)
         wait = _wait_seconds(request)
-        signature = signature_from_request(request.data)
+        candidate_id = request.data.get("candidate") if hasattr(request.data, "get") else None
+        if candidate_id not in (None, ""):
+            signature = {"candidate": document_selectors.candidate_get(candidate_id=candidate_id)}
+        else:
+            signature = signature_from_request(request.data)
         channel = request.data.get("channel") or (
             Verification.Channel.CUSTOMER if scope is not None else Verification.Channel.API
         )
@@ -125,7 +133,11 @@ class VerificationDetailApi(APIView):
     @extend_schema(responses=VerificationOutput)
     def get(self, request, verification_id):
         out = serializer_for(request, VerificationOutput, CustomerVerificationOutput)
-        return Response(out(queries.verification_get(verification_id=verification_id, scope=scope_of(request))).data)
+        data = out(queries.verification_get(verification_id=verification_id, scope=scope_of(request))).data
+        if scope_of(request) is None:  # back office: the page and box the signature was cut from
+            link = document_selectors.verification_document_get(verification_id=data["id"])
+            data["document_source"] = VerificationDocumentOutput(link).data if link else None
+        return Response(data)
 
 
 class VerificationPreviewApi(APIView):

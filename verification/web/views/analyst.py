@@ -22,6 +22,7 @@ from verification.selectors.dashboard import (
     enrollment_score_profile,
     verification_score_series,
 )
+from verification.selectors.documents import box_percent, verification_document_get
 from verification.selectors.dynamics import verification_dynamics_view
 from verification.selectors.queries import review_list, verification_get, verification_list_flagged
 from verification.services.verifications import review_create
@@ -127,5 +128,16 @@ def verification_detail(request, verification_id):
             history=customer_verification_history(customer_id=verification.customer_id),
             series=verification_score_series(limit=100, customer_id=verification.customer_id),
             nav="flagged" if verification.flagged else "dashboard",
+            source_doc=_document_source(verification),
         ),
     )
+
+
+def _document_source(verification) -> dict | None:
+    """The page and box a verified signature was cut from, for the review page."""
+    link = verification_document_get(verification_id=verification.id)
+    if link is None:
+        return None
+    page = link.page
+    box = box_percent(box=link.box, width=page.width, height=page.height) if page is not None else None
+    return {"link": link, "page": page, "box": box}

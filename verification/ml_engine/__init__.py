@@ -4,9 +4,11 @@
   and the tests' fake (``tests/support/fake_engine.py``) both implement;
 * engine lookup: one cached engine per checkpoint path and process (``engine_get``), and
   ``engine_load``, which turns a bad checkpoint into a ``DomainError``;
-* pad strokes (``strokes_parse``, ``strokes_check``), their pen dynamics (``online_*``,
-  ``pad_*``: ``ml.online``), training and its configuration
-  (``train_config_resolve``, ``train_run``), and ``ml``'s errors, re-exported.
+* pad strokes (``strokes_parse``, ``strokes_check``), training and its configuration
+  (``train_config_resolve``, ``train_run``), and ``ml``'s errors, re-exported;
+* in modules of this package, re-exported here: identification (``identification``: the
+  vector index, packed writer parameters, 1:N re-scoring), pen dynamics (``dynamics``:
+  ``online_*``, ``pad_*``) and documents (``documents``: page reading and the detector).
 
 Tests inject a fake with ``engine_override(factory)``. Workers load the engine lazily, in
 the child process, so CUDA is never touched before fork.
@@ -25,13 +27,8 @@ from django.conf import settings
 
 from ml.config import resolve_config
 from ml.errors import CheckpointError, SignatureInputError
-from ml.identify import decide
-from ml.index import VectorIndex
-from ml.online import pad as online_pad
-from ml.online.verifier import MIN_PAD_REFERENCES, load_params
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
-from ml.writer_pack import pack, unpack
 from verification.errors import DomainError
 
 __all__ = [
@@ -43,24 +40,12 @@ __all__ = [
     "engine_load",
     "engine_override",
     "engine_warm_up",
-    "identification_decide",
     "image_pixel_limit",
-    "ONLINE_MIN_PAD_REFERENCES",
-    "online_params",
-    "online_score",
-    "online_template",
-    "online_template_key",
-    "pad_dynamics_profile",
-    "pad_pace",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
     "train_config_resolve",
     "train_run",
-    "vector_index_new",
-    "writer_identify",
-    "writer_params_pack",
-    "writer_params_unpack",
 ]
 
 log = logging.getLogger(__name__)
@@ -243,73 +228,12 @@ def train_run(config: dict, *, progress: Callable[..., None]) -> Path:
     return Path(train(config, progress=progress))
 
 
-# ---------------------------------------------------------------- identification
+# The facade's other parts; imported last, as they build on the names above.
+from verification.ml_engine import documents as _documents  # noqa: E402
+from verification.ml_engine import dynamics as _dynamics  # noqa: E402
+from verification.ml_engine import identification as _identification  # noqa: E402
+from verification.ml_engine.documents import *  # noqa: E402, F403
+from verification.ml_engine.dynamics import *  # noqa: E402, F403
+from verification.ml_engine.identification import *  # noqa: E402, F403
 
-
-def vector_index_new(dim: int) -> VectorIndex:
-    """An in-process nearest-neighbour index (``ml.index.VectorIndex``): ``add(ids, vectors)``,
-    ``remove(ids)``, ``search(queries, k) -> (ids, cosine similarities)``."""
-    return VectorIndex(int(dim))
-
-
-def writer_params_pack(wd: dict) -> bytes | None:
-    """Writer parameters without their references in about 2 KB (``ml.writer_pack.pack``, at
-    most 8 KB); None for parameters it does not know (another engine's): store them as JSON."""
-    try:
-        return pack(wd)
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def writer_params_unpack(blob: bytes, reference_embeddings) -> dict:
-    """``writer_params_pack``'s bytes and the references, in the order they were fitted, back
-    into the dict ``engine.score`` / ``verify`` take (``ml.writer_pack.unpack``)."""
-    return unpack(bytes(blob), np.asarray(reference_embeddings, np.float32))
-
-
-def writer_identify(engine: SignatureEngine, query_embedding, candidates: dict) -> dict:
-    """Every candidate re-scored by its own writer-dependent decision (``engine.identify``):
-    ``{"margin": the model's identification margin, "ranked": [(key, calibrated score)]}``, best first."""
-    raw = engine.identify(np.asarray(query_embedding, np.float32), candidates, top_k=max(1, len(candidates)))
-    return {"margin": float(raw["margin"]), "ranked": [(c["key"], float(c["score"])) for c in raw["candidates"]]}
-
-
-def identification_decide(scores, thresholds, margin: float) -> str:
-    """``match``, ``ambiguous`` or ``none`` for scored candidates, each with the threshold that
-    applies to it: ``ml.identify.decide``, the rule chosen on validation writers."""
-    return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin))[0]
-
-
-# ---------------------------------------------------------------- pen dynamics (ml.online)
-# Keyed by the image model's version (``ml/online/params.json``); the rules using these
-# numbers (path, operating points, replay tolerance, pace bounds) live in ``decisions``.
-ONLINE_MIN_PAD_REFERENCES = MIN_PAD_REFERENCES
-
-
-def online_params(engine: SignatureEngine):
-    """The online parameters stored for this engine's model version (``ml.online.verifier.load_params``)."""
-    return load_params(engine.model_version)
-
-
-def online_template(engine: SignatureEngine, strokes: Any):
-    """A pad signature's compact template (``ml.online.pad.PackedTemplate``), None without usable times."""
-    return online_pad.template_or_none(strokes, online_params(engine))
-
-
-def online_template_key(engine: SignatureEngine) -> str:
-    return online_pad.params_key(online_params(engine))
-
-
-def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float, writer=None):
-    """Online and fused scores, replay distance and ``writer`` (``ml.online.pad.app_score``), or None."""
-    return online_pad.app_score(online_params(engine), references, query_strokes, float(image_score), writer)
-
-
-def pad_pace(strokes: Any) -> dict | None:
-    """Duration and pen-down speed of a pad signature (``ml.online.pad.pace``), None without times."""
-    return online_pad.pace(strokes)
-
-
-def pad_dynamics_profile(strokes: Any) -> dict | None:
-    """Speed and pressure over time for the review page (``ml.online.pad.dynamics_profile``)."""
-    return online_pad.dynamics_profile(strokes)
+__all__ += [*_documents.__all__, *_dynamics.__all__, *_identification.__all__]

@@ -1,0 +1,124 @@
+"""Handwritten-signature detection on document pages.
+
+``Detector.load(path=None)`` reads a detector checkpoint (default ``ml/weights/detector.pt``);
+``Detector.detect(image)`` takes an HxWx3 uint8 RGB page (any size or aspect; colour or
+greyscale) and returns ``[{"box": [x0, y0, x1, y1], "score": s}, ...]`` best first, in
+pixels of that page (origin top-left, x1/y1 exclusive). The page is converted to
+greyscale, letterboxed to the checkpoint's input size and the boxes mapped back.
+``crop(image, box, pad=...)`` cuts a detected signature out of its page.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.detection.boxes import letterbox, to_gray
+from ml.detection.model import DetectorNet, decode
+from ml.errors import CheckpointError
+
+KIND = "sigweb-detector"
+FORMAT = 2
+PREPROCESS = "gray-letterbox-white-v1"
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "detector.pt"
+MIN_SCORE = 0.05
+MAX_BOXES = 100
+
+
+def save_checkpoint(obj: dict, path: str | os.PathLike) -> None:
+    """Write atomically (a crash mid-write never leaves half a checkpoint)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
+    return {
+        "kind": KIND,
+        "format": FORMAT,
+        "version": version,
+        "arch": "lite0-centernet",
+        "arch_kwargs": {"size": net.size, "width": int(width), "fine_width": int(fine_width)},
+        "input": {
+            "size": net.size,
+            "preprocess": PREPROCESS,
+            "channels": "gray->3",
+            "pad": 255,
+            "mean": list(net.mean.flatten().tolist()),
+            "std": list(net.std.flatten().tolist()),
+        },  # fmt: skip
+        "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
+        "config": config,
+        "metrics": metrics,
+    }
+
+
+class Detector:
+    def __init__(self, net: DetectorNet, version: str, path: str = ""):
+        self.net = net.eval()
+        self.version = version
+        self.size = net.size
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Detector:
+        path = Path(path) if path else DEFAULT_PATH
+        if not path.is_file():
+            raise CheckpointError(f"detector checkpoint not found: {path}")
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # pickle, zip or truncation errors: not a checkpoint of ours
+            raise CheckpointError(f"{path} is not a SigWeb checkpoint ({type(exc).__name__})") from None
+        if not isinstance(ck, dict) or ck.get("kind") != KIND:
+            got = ck.get("kind") if isinstance(ck, dict) else type(ck).__name__
+            raise CheckpointError(f"{path} is not a SigWeb detector checkpoint (kind={got})")
+        if ck.get("format") != FORMAT or ck.get("input", {}).get("preprocess") != PREPROCESS:
+            raise CheckpointError(f"{path} has detector format {ck.get('format')}, this code reads {FORMAT} ({PREPROCESS})")
+        try:
+            net = DetectorNet(**ck["arch_kwargs"])
+            net.load_state_dict(ck["state_dict"], strict=True)
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{path} does not match the detector network: {exc}") from None
+        return cls(net.to(memory_format=torch.channels_last), str(ck.get("version", "unknown")), str(path))
+
+    def prepare(self, image: np.ndarray):
+        """Page -> (network input (1, 1, S, S), Letterbox)."""
+        image = np.asarray(image)
+        if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+            raise ValueError(f"expected an HxWx3 page image, got shape {image.shape}")
+        canvas, lb = letterbox(to_gray(image), self.size)
+        x = torch.from_numpy(canvas).float().div_(255.0)[None, None]
+        return x, lb
+
+    @torch.inference_mode()
+    def detect(self, image: np.ndarray, *, min_score: float = MIN_SCORE, max_boxes: int = MAX_BOXES) -> list[dict]:
+        x, lb = self.prepare(image)
+        heat, box = self.net(x)
+        boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
+        boxes = lb.to_page(boxes)
+        out = []
+        for b, s in zip(boxes, scores):
+            if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:  # wholly in the letterbox bars
+                continue
+            out.append({"box": [float(v) for v in b], "score": float(s)})
+        return out[:max_boxes]
+
+
+def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:
+    """The page region of ``box`` grown by ``pad`` of its size on every side (clipped to the page)."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    px, py = (x1 - x0) * pad, (y1 - y0) * pad
+    ix0, iy0 = max(0, int(np.floor(x0 - px))), max(0, int(np.floor(y0 - py)))
+    ix1, iy1 = min(w, int(np.ceil(x1 + px))), min(h, int(np.ceil(y1 + py)))
+    if ix1 <= ix0 or iy1 <= iy0:
+        raise ValueError(f"box {list(box)} lies outside the {w}x{h} page")
+    return np.ascontiguousarray(image[iy0:iy1, ix0:ix1])
+
+
+__all__ = ["Detector", "crop", "DEFAULT_PATH", "MIN_SCORE", "MAX_BOXES"]
