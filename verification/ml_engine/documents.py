@@ -12,7 +12,7 @@ from django.conf import settings
 
 from ml.errors import CheckpointError
 from verification.errors import DomainError
-from verification.ml_engine import image_pixel_limit
+from verification.ml_engine.core import image_pixel_limit
 
 __all__ = ["SignatureDetector", "detector_get", "detector_override", "document_pages", "signatures_detect"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ml.online import pad as online_pad
 from ml.online.verifier import MIN_PAD_REFERENCES, load_params
-from verification.ml_engine import SignatureEngine
+from verification.ml_engine.core import SignatureEngine
 
 __all__ = [
     "ONLINE_MIN_PAD_REFERENCES",

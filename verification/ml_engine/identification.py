@@ -8,7 +8,7 @@ import numpy as np
 from ml.identify import decide
 from ml.index import VectorIndex
 from ml.writer_pack import pack, unpack
-from verification.ml_engine import SignatureEngine
+from verification.ml_engine.core import SignatureEngine
 
 __all__ = ["identification_decide", "vector_index_new", "writer_identify", "writer_params_pack", "writer_params_unpack"]
 

@@ -8,9 +8,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from verification.api.inputs import SignatureInput, signature_from_request
 from verification.api.pagination import Pagination
 from verification.api.permissions import IsBackOffice
-from verification.api.serializers import SignatureInput, signature_from_request
 from verification.api.views.base import SIGNATURE_PARSERS, paginated
 from verification.errors import not_found
 from verification.models import Identification

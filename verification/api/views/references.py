@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from verification.api.inputs import SignatureInput, signature_from_request
 from verification.api.pagination import Pagination
 from verification.api.permissions import (
     IsAdmin,
@@ -26,8 +27,6 @@ from verification.api.serializers import (
     JobOutput,
     ReferenceCreatedOutput,
     ReferenceOutput,
-    SignatureInput,
-    signature_from_request,
 )
 from verification.api.views.base import SIGNATURE_PARSERS, paginated, scope_of, serializer_for, signing_token_of
 from verification.errors import DomainError, not_found

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from verification.api.document_serializers import VerificationDocumentOutput
+from verification.api.inputs import SignatureInput, signature_from_request
 from verification.api.pagination import Pagination
 from verification.api.permissions import (
     IsBackOffice,
@@ -25,10 +26,8 @@ from verification.api.serializers import (
     CustomerVerificationOutput,
     JobOutput,
     ReviewOutput,
-    SignatureInput,
     VerificationCreatedOutput,
     VerificationOutput,
-    signature_from_request,
 )
 from verification.api.views.base import SIGNATURE_PARSERS, paginated, scope_of, serializer_for
 from verification.errors import DomainError, not_found
