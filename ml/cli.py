@@ -1,4 +1,4 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, convert-online, embed, export, compare, calibration-study.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, overlay, convert-online, embed, export, compare, calibration-study.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -77,13 +77,20 @@ def _cmd_evaluate(a):
     elif a.decision not in ("auto", "image"):
         raise CliError(f"--decision {a.decision} needs stroke JSON (<writer>/genuine/*.json)")
     else:
-        report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
+        report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device,
+                          cleaner=a.cleaner)  # fmt: skip
         report["decision_path"] = "image"
     text = json.dumps(report, indent=2)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(text + "\n")
     print(text)
+
+
+def _cmd_overlay(a):
+    from ml.overlay import write_overlays
+
+    print(json.dumps({"out": a.out, "n": write_overlays(a.data, a.out, seed=a.seed)}))
 
 
 def _cmd_convert_online(a):
@@ -170,7 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--decision", choices=["auto", "image", "online", "fused"], default="auto",
                    help="stroke JSON only: which decision scores (default: what the app does: fused with >= 3 pad "
                    "references, image otherwise)")  # fmt: skip
+    e.add_argument("--cleaner", help="cleaning of scans: an ml.cleaner version or 'none' (default: what the model records)")
     e.set_defaults(func=_cmd_evaluate)
+
+    y = sub.add_parser("overlay", help="draw printed lines, printed text and stamps over every signature of a folder")
+    y.add_argument("--data", required=True, help="folder of <writer>/{genuine,forged}/*")
+    y.add_argument("--out", required=True, help="written with the same layout, as PNG")
+    y.add_argument("--seed", type=int, default=0)
+    y.set_defaults(func=_cmd_overlay)
 
     o = sub.add_parser("convert-online", help="SVC2004 / SUSIG online files -> stroke-JSON writer folders")
     o.add_argument("--dataset", required=True, choices=["svc2004", "susig-visual", "susig-blind"])
