@@ -8,7 +8,7 @@ evaluation one. A tenth of the sheets have no overlay at all, so that clean sign
 pass through. Loss: binary cross-entropy on the dark pixels (the only ones the cleaner
 can erase) plus a small weight on the rest. One CPU thread, deterministic for a seed.
 
-    python -m ml.cleaner_train --out ml/weights/cleaner.pt --steps 3000
+    python -m ml.cleaner_train --out ml/weights/cleaner.pt --steps 1600 --sheets 2500 --stop 1200
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, log=print):
     return np.stack(xs), np.stack(ts).astype(np.uint8), len(paths)
 
 
-def train(out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 16, lr: float = 2e-3, log=print) -> dict:
+def train(
+    out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 16, lr: float = 2e-3, stop: int | None = None, log=print
+) -> dict:
+    """Train for ``steps`` (the learning-rate schedule's length); ``stop`` ends earlier, keeping that schedule."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     t0 = time.time()
@@ -94,7 +97,7 @@ def train(out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 
     rng = np.random.default_rng(seed + 1)
     net.train()
     run = 0.0
-    for step in range(steps):
+    for step in range(min(steps, stop or steps)):
         idx = rng.integers(len(X), size=batch)
         x = torch.from_numpy(1.0 - X[idx].astype(np.float32) / 255.0)[:, None]
         t = torch.from_numpy(T[idx].astype(np.float32))[:, None]
@@ -112,7 +115,7 @@ def train(out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 
         run = 0.98 * run + 0.02 * lv if step else lv
         if step % 100 == 0 or step == steps - 1:
             log(f"step {step} loss {run:.4f} {time.time() - t0:.0f} s")
-        if step % 200 == 199 or step == steps - 1:
+        if step % 200 == 199 or step == steps - 1 or step + 1 == stop:
             _save(net, out, {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr,
                              "loss": round(run, 5), "seconds": round(time.time() - t0), "datasets": list(DATASETS)})  # fmt: skip
     return {"out": out, "loss": run, "seconds": time.time() - t0}
@@ -135,8 +138,9 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--sheets", type=int, default=3000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stop", type=int, help="stop after this many steps (the schedule still spans --steps)")
     a = p.parse_args(argv)
-    print(json.dumps(train(a.out, a.steps, a.seed, a.sheets), default=str))
+    print(json.dumps(train(a.out, a.steps, a.seed, a.sheets, stop=a.stop), default=str))
     return 0
 
 

@@ -90,7 +90,7 @@ def _cmd_evaluate(a):
 def _cmd_overlay(a):
     from ml.overlay import write_overlays
 
-    print(json.dumps({"out": a.out, "n": write_overlays(a.data, a.out, seed=a.seed)}))
+    print(json.dumps({"out": a.out, "n": write_overlays(a.data, a.out, seed=a.seed, style=a.style)}))
 
 
 def _cmd_convert_online(a):
@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--data", required=True, help="folder of <writer>/{genuine,forged}/*")
     y.add_argument("--out", required=True, help="written with the same layout, as PNG")
     y.add_argument("--seed", type=int, default=0)
+    y.add_argument("--style", choices=["eval", "unseen"], default="eval",
+                   help="eval: cheque-like lines, text and seals; unseen: form boxes, double rules, oval stamps")  # fmt: skip
     y.set_defaults(func=_cmd_overlay)
 
     o = sub.add_parser("convert-online", help="SVC2004 / SUSIG online files -> stroke-JSON writer folders")

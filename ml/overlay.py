@@ -244,12 +244,20 @@ def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVA
     return sheet, ink
 
 
-def write_overlays(data: str | os.PathLike, out: str | os.PathLike, seed: int = 0, material: Material | None = None) -> int:
-    """Overlay every ``<writer>/{genuine,forged}/*`` image of DATA into OUT (same layout, PNG)."""
+def write_overlays(
+    data: str | os.PathLike, out: str | os.PathLike, seed: int = 0, material: Material | None = None, style: str = "eval"
+) -> int:
+    """Overlay every ``<writer>/{genuine,forged}/*`` image of DATA into OUT (same layout, PNG).
+    ``style``: "eval" (``overlay`` with the ``EVAL`` material) or "unseen" (``ml.overlay_unseen``)."""
     from ml.data import scan_writers
+    from ml.overlay_unseen import overlay_unseen
+
+    if style not in ("eval", "unseen"):
+        raise ValueError(f"unknown overlay style {style!r}: 'eval' or 'unseen'")
 
     data, out = Path(data), Path(out)
-    material = material or load_pages(Material(EVAL.name, EVAL.fonts))
+    if style == "eval" and material is None:
+        material = load_pages(Material(EVAL.name, EVAL.fonts))
     samples = scan_writers(data)
     if not samples:
         raise FileNotFoundError(f"no signatures in {data}: expected <writer>/genuine/* image files")
@@ -257,7 +265,7 @@ def write_overlays(data: str | os.PathLike, out: str | os.PathLike, seed: int = 
         rel = Path(s.path).relative_to(data)
         gray = np.asarray(Image.open(s.path).convert("L"))
         rng = np.random.default_rng([seed, zlib.crc32(str(rel).encode())])
-        sheet, _ = overlay(gray, rng, material)
+        sheet, _ = overlay(gray, rng, material) if style == "eval" else overlay_unseen(gray, rng)
         dst = (out / rel).with_suffix(".png")
         dst.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(sheet, "RGB").save(dst)
