@@ -8,7 +8,7 @@ evaluation one. A tenth of the sheets have no overlay at all, so that clean sign
 pass through. Loss: binary cross-entropy on the dark pixels (the only ones the cleaner
 can erase) plus a small weight on the rest. One CPU thread, deterministic for a seed.
 
-    python -m ml.cleaner_train --out ml/weights/cleaner.pt --steps 1600 --sheets 2500 --stop 1200
+    python -m ml.cleaner_train --out ml/weights/cleaner.pt --steps 1600 --sheets 2500 --stop 1400
 """
 
 from __future__ import annotations
