@@ -1,5 +1,5 @@
-"""``python -m ml``: train, calibrate, ensemble, evaluate, identify, convert-online, embed, export, compare, calibration-study,
-detect.
+"""``python -m ml``: train, calibrate, ensemble, evaluate, identify, overlay, convert-online, embed, export, compare,
+calibration-study, detect.
 
 Every command fails with one clear line on stderr and exit status 2 on bad arguments,
 missing or empty data folders, unreadable files and checkpoints of the wrong kind.
@@ -78,7 +78,8 @@ def _cmd_evaluate(a):
     elif a.decision not in ("auto", "image"):
         raise CliError(f"--decision {a.decision} needs stroke JSON (<writer>/genuine/*.json)")
     else:
-        report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device)
+        report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device,
+                          cleaner=a.cleaner)  # fmt: skip
         report["decision_path"] = "image"
     text = json.dumps(report, indent=2)
     if a.json:
@@ -110,6 +111,12 @@ def _cmd_identify(a):
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(text + "\n")
     print(text)
+
+
+def _cmd_overlay(a):
+    from ml.overlay import write_overlays
+
+    print(json.dumps({"out": a.out, "n": write_overlays(a.data, a.out, seed=a.seed, style=a.style)}))
 
 
 def _cmd_convert_online(a):
@@ -196,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--decision", choices=["auto", "image", "online", "fused"], default="auto",
                    help="stroke JSON only: which decision scores (default: what the app does: fused with >= 3 pad "
                    "references, image otherwise)")  # fmt: skip
+    e.add_argument("--cleaner", help="cleaning of scans: an ml.cleaner version or 'none' (default: what the model records)")
     e.set_defaults(func=_cmd_evaluate)
 
     i = sub.add_parser("identify", help="1:N identification on a folder of writers (top-1/top-5, match and false-match rates)")
@@ -210,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--fit-margin", action="store_true", help="fit the margin on the model's validation writers and store it")
     i.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="--fit-margin: protocol seeds")
     i.set_defaults(func=_cmd_identify)
+
+    y = sub.add_parser("overlay", help="draw printed lines, printed text and stamps over every signature of a folder")
+    y.add_argument("--data", required=True, help="folder of <writer>/{genuine,forged}/*")
+    y.add_argument("--out", required=True, help="written with the same layout, as PNG")
+    y.add_argument("--seed", type=int, default=0)
+    y.add_argument("--style", choices=["eval", "unseen"], default="eval",
+                   help="eval: cheque-like lines, text and seals; unseen: form boxes, double rules, oval stamps")  # fmt: skip
+    y.set_defaults(func=_cmd_overlay)
 
     o = sub.add_parser("convert-online", help="SVC2004 / SUSIG online files -> stroke-JSON writer folders")
     o.add_argument("--dataset", required=True, choices=["svc2004", "susig-visual", "susig-blind"])

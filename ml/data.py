@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml import cleaner as cleaning
 from ml.errors import SignatureInputError
 from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_gray, preprocess_gray
 
@@ -150,10 +151,10 @@ def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict[str, dict[st
 # --------------------------------------------------------------------------- cache
 
 
-def _prep_one(path: str, canvas: tuple[int, int] = CANVAS) -> np.ndarray | None:
+def _prep_one(path: str, canvas: tuple[int, int] = CANVAS, cleaner: str | None = None) -> np.ndarray | None:
     try:
         gray, _ = load_gray(path)
-        return preprocess_gray(gray, canvas)
+        return preprocess_gray(gray, canvas, cleaner=cleaning.get(cleaner) if cleaner else None)
     except SignatureInputError:
         return None
 
@@ -164,18 +165,23 @@ def preprocess_all(
     workers: int = 2,
     progress=None,
     canvas: tuple[int, int] = CANVAS,
+    cleaner: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Preprocess many files once: (uint8 images (N, H, W), ok mask (N,)).
 
     ``canvas`` is the model's input size (``checkpoint["preprocess"]["canvas"]``).
     With ``cache_dir`` the result is kept in an .npz keyed by the preprocessing version,
     the canvas and the list of files (their paths, sizes and modification times).
+    ``cleaner`` (an ``ml.cleaner`` version; None or "none": off) cleans every image first.
     """
+    cleaner = None if cleaner in (None, "none") else cleaner
     canvas = tuple(int(v) for v in canvas)
     key = hashlib.sha1()
     key.update(PREPROCESS_VERSION.encode())
     if canvas != tuple(CANVAS):  # the default canvas keeps the keys existing caches were written under
         key.update(f"canvas={canvas}".encode())
+    if cleaner:
+        key.update(f"cleaner={cleaner}".encode())
     for p in paths:
         st = os.stat(p)
         key.update(f"{p}|{st.st_size}|{int(st.st_mtime)}\n".encode())
@@ -190,14 +196,14 @@ def preprocess_all(
     ok = np.zeros(len(paths), bool)
     if workers > 1 and len(paths) > 64:
         with ProcessPoolExecutor(workers) as ex:
-            for i, img in enumerate(ex.map(_prep_one, paths, [canvas] * len(paths), chunksize=32)):
+            for i, img in enumerate(ex.map(_prep_one, paths, [canvas] * len(paths), [cleaner] * len(paths), chunksize=32)):
                 if img is not None:
                     images[i], ok[i] = img, True
                 if progress and i % 200 == 0:
                     progress(i / len(paths), f"preprocessed {i}/{len(paths)}")
     else:
         for i, p in enumerate(paths):
-            img = _prep_one(p, canvas)
+            img = _prep_one(p, canvas, cleaner)
             if img is not None:
                 images[i], ok[i] = img, True
     if cache is not None:

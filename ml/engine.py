@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ml import checkpoint as ckpt
+from ml import cleaner as cleaning
 from ml import consistency
 from ml import decision as decision_v2
 from ml import identify as identification
@@ -47,7 +48,7 @@ def embed_batches(model: torch.nn.Module, images: np.ndarray, device, batch_size
 
 
 class Engine:
-    def __init__(self, ck: dict, device: str = "cpu", model: torch.nn.Module | None = None):
+    def __init__(self, ck: dict, device: str = "cpu", model: torch.nn.Module | None = None, cleaner: str | None = None):
         self.checkpoint = ck
         self.device = torch.device(device)
         # channels-last: about 1.8x faster for one signature on one CPU thread (docs/BENCHMARKS.md)
@@ -67,26 +68,34 @@ class Engine:
         path = ck.get("_path")
         self.model_version = f"{self.arch}-{ckpt.file_hash(path)[:8]}" if path else f"{self.arch}-unsaved"
         self.preprocess_version = PREPROCESS_VERSION
+        # cleaning (ml.cleaner): the checkpoint's preprocess["cleaner"], DEFAULT_CLEANER when absent; "none": off
+        self.cleaner_version = cleaner or ck.get("preprocess", {}).get("cleaner", cleaning.DEFAULT_CLEANER)
+        self.cleaner = cleaning.get(self.cleaner_version)
         self._lock = threading.Lock()
         self._consistency_rule = None
 
     @classmethod
-    def load(cls, path=None, device: str = "cpu") -> Engine:
+    def load(cls, path=None, device: str = "cpu", cleaner: str | None = None) -> Engine:
         ck = ckpt.load(path)
         if "decision" not in ck:
             raise CheckpointError(f"{ck['_path']} is a training checkpoint without a calibrated decision")
-        return cls(ck, device)
+        return cls(ck, device, cleaner=cleaner)
 
     # ---------------------------------------------------------------- inputs
 
     def prepare(self, source) -> Prepared:
         if isinstance(source, Prepared):
             return source
-        return prepare(source, self.canvas)
+        return prepare(source, self.canvas, cleaner=self.cleaner)
 
     @staticmethod
     def preview_png(prepared: Prepared) -> bytes:
         return to_png(prepared.image)
+
+    @staticmethod
+    def cleaned_png(prepared: Prepared) -> bytes | None:
+        """The query after cleaning, before preprocessing (ink dark on white), or None when not cleaned."""
+        return None if prepared.cleaned is None else to_png(prepared.cleaned)
 
     def embed_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, H, W) float32 in [0, 1] or uint8 preprocessed images -> (N, D) float32."""

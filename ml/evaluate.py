@@ -28,7 +28,7 @@ def _load(data: str, engine: Engine, workers: int = 2):
     """Embedded samples of a folder. Within one process a saved model's embeddings of the
     same folder are reused (the protocol's seed does not change them)."""
     prec = "bf16" if getattr(engine.model, "use_bf16", lambda d: False)(engine.device.type) else "fp32"
-    key = (str(Path(data).resolve()), engine.model_version, prec)
+    key = (str(Path(data).resolve()), engine.model_version, prec, engine.cleaner_version)
     if not engine.model_version.endswith("-unsaved") and key in _LOADED:
         return _LOADED[key]
     out = _load_uncached(data, engine, workers)
@@ -44,7 +44,9 @@ def _load_uncached(data: str, engine: Engine, workers: int = 2):
     samples = scan_writers(data)
     if not samples:
         raise FileNotFoundError(f"no signatures in {data}: expected <writer>/genuine/* image files")
-    imgs, ok = preprocess_all([s.path for s in samples], cache_dir=None, workers=workers, canvas=engine.canvas)
+    imgs, ok = preprocess_all(
+        [s.path for s in samples], cache_dir=None, workers=workers, canvas=engine.canvas, cleaner=engine.cleaner_version
+    )
     skipped = [samples[i].path for i in np.nonzero(~ok)[0]]
     keep = np.nonzero(ok)[0]
     if len(keep) == 0:
@@ -83,9 +85,16 @@ def score_writers(
 
 
 def evaluate(
-    data: str, references: int = 5, seed: int = 0, model: str | None = None, plots: str | None = None, engine_device: str = "cpu"
+    data: str,
+    references: int = 5,
+    seed: int = 0,
+    model: str | None = None,
+    plots: str | None = None,
+    engine_device: str = "cpu",
+    cleaner: str | None = None,
 ) -> dict:
-    engine = Engine.load(model, device=engine_device)
+    """``cleaner``: an ``ml.cleaner`` version or "none" instead of the checkpoint's (``Engine.cleaner_version``)."""
+    engine = Engine.load(model, device=engine_device, cleaner=cleaner)
     per_writer_refs: dict = {}
     scores, refs_used, skipped = score_writers(data, [references], seed, engine, per_writer_refs)
     by_writer = scores[references]
@@ -113,6 +122,7 @@ def evaluate(
             "seed": int(seed),
             "model": engine.model_version,
             "operating_point": engine.operating_point,
+            "cleaner": engine.cleaner_version,
             "skipped_files": skipped,
         }
     )

@@ -34,7 +34,7 @@ from ml.strokes import MIN_STROKE_POINTS, parse_strokes, render_strokes, stroke_
 
 __all__ = [
     "CANVAS", "MAX_PIXELS", "MIN_INK_PIXELS", "MIN_STROKE_POINTS", "PREPROCESS_VERSION", "Prepared", "clean_gray",
-    "load_gray", "parse_strokes", "prepare", "preprocess_gray", "render_strokes", "stroke_quality", "to_png",
+    "flat_field", "load_gray", "parse_strokes", "prepare", "preprocess_gray", "render_strokes", "stroke_quality", "to_png",
 ]  # fmt: skip
 
 PREPROCESS_VERSION = "sigweb-pp-1"
@@ -53,6 +53,7 @@ class Prepared:
     image: np.ndarray
     quality: dict
     kind: str  # "image" or "strokes"
+    cleaned: np.ndarray | None = None  # uint8 grey after the cleaner (ink dark), when one ran
 
 
 # --------------------------------------------------------------------------- decoding
@@ -126,7 +127,7 @@ def _to_gray(im: Image.Image) -> np.ndarray:
 # --------------------------------------------------------------------------- pipeline
 
 
-def _flat_field(gray: np.ndarray) -> np.ndarray:
+def flat_field(gray: np.ndarray) -> np.ndarray:
     """Divide by a background estimate so paper becomes 255 whatever its tone or shading."""
     h, w = gray.shape
     k = max(15, int(round(max(h, w) / 25)) | 1)
@@ -146,7 +147,7 @@ def clean_gray(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     if int(gray.max()) - int(gray.min()) < 25:
         raise SignatureInputError("blank", "the image has no ink: it is blank or nearly uniform")
-    flat = _flat_field(gray)
+    flat = flat_field(gray)
     smooth = cv2.GaussianBlur(flat, (5, 5), 0)
     thr, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     mask8 = (smooth <= thr).view(np.uint8)  # 0/1, no copy
@@ -216,16 +217,30 @@ def load_gray(source: Source) -> tuple[np.ndarray, str]:
     return _to_gray(_open_image(source)), "image"
 
 
-def preprocess_gray(gray: np.ndarray, canvas: tuple[int, int] = CANVAS) -> np.ndarray:
-    """uint8 grey (ink dark) to uint8 (H, W) with ink bright on black, fitted to ``canvas``."""
-    ink, mask = clean_gray(gray)
+def preprocess_gray(gray: np.ndarray, canvas: tuple[int, int] = CANVAS, cleaner=None) -> np.ndarray:
+    """uint8 grey (ink dark) to uint8 (H, W) with ink bright on black, fitted to ``canvas``.
+    ``cleaner`` (``ml.cleaner.Cleaner``) first erases printed lines, text and stamps."""
+    ink, mask = clean_gray(gray if cleaner is None else cleaner(_maybe_downscale(gray)))
     return _fit_canvas(ink, mask, canvas)
 
 
-def prepare(source: Source, canvas: tuple[int, int] = CANVAS) -> Prepared:
-    """Any accepted source to a ``Prepared`` signature. Raises ``SignatureInputError``."""
+def _maybe_downscale(gray: np.ndarray) -> np.ndarray:
+    h, w = gray.shape
+    if max(h, w) <= WORK_MAX_SIDE:
+        return gray
+    s = WORK_MAX_SIDE / max(h, w)
+    return cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
+def prepare(source: Source, canvas: tuple[int, int] = CANVAS, cleaner=None) -> Prepared:
+    """Any accepted source to a ``Prepared`` signature. Raises ``SignatureInputError``.
+    ``cleaner`` (``ml.cleaner.Cleaner``) is applied to scans and photos, never to strokes;
+    the cleaned grey image is then in ``quality["cleaned"]`` (True) and ``Prepared.cleaned``."""
     gray, kind = load_gray(source)
-    ink, mask = clean_gray(gray)
+    cleaned = None
+    if cleaner is not None and kind == "image":
+        cleaned = cleaner(_maybe_downscale(gray))
+    ink, mask = clean_gray(gray if cleaned is None else cleaned)
     out = _fit_canvas(ink, mask, canvas)
     _, _, bw, bh = cv2.boundingRect(mask.view(np.uint8))
     quality = {
@@ -237,7 +252,9 @@ def prepare(source: Source, canvas: tuple[int, int] = CANVAS) -> Prepared:
     }
     if kind == "strokes":
         quality.update(stroke_quality(source))
-    return Prepared(image=out.astype(np.float32) / 255.0, quality=quality, kind=kind)
+    if cleaned is not None:
+        quality["cleaned"] = True
+    return Prepared(image=out.astype(np.float32) / 255.0, quality=quality, kind=kind, cleaned=cleaned)
 
 
 def to_png(image: np.ndarray) -> bytes:

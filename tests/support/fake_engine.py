@@ -76,6 +76,11 @@ class FakeEngine:
         Image.fromarray((prepared.image * 255).astype(np.uint8)).save(buf, format="PNG")
         return buf.getvalue()
 
+    @classmethod
+    def cleaned_png(cls, prepared) -> bytes | None:
+        """The fake cleans nothing: an image's cleaned view is its preview, strokes have none."""
+        return cls.preview_png(prepared) if prepared.kind == "image" else None
+
     def embed_images(self, images, batch_size=64):
         rows = []
         for image in np.asarray(images, np.float32):

@@ -56,6 +56,9 @@ class SignatureEngine(Protocol):
     def preview_png(self, prepared: Any) -> bytes:
         """The prepared image as the model sees it, as PNG bytes."""
 
+    def cleaned_png(self, prepared: Any) -> bytes | None:
+        """A scan or photo after cleaning (``ml.cleaner``), ink dark on white, as PNG; None when not cleaned."""
+
     def embed_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, H, W) prepared images -> (N, D) embeddings."""
 

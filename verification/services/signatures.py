@@ -127,3 +127,14 @@ def signature_check(*, engine: SignatureEngine, image: bytes | None = None, stro
         prepared=prepared,
         preview_png=preview,
     )
+
+
+def signature_cleaned_png(*, engine: SignatureEngine, image: bytes | None) -> bytes | None:
+    """An uploaded image after the engine's cleaning (printed lines, text and stamps erased), as PNG;
+    None for pad strokes, erased images, an engine that does not clean, or an image it refuses."""
+    if not image:
+        return None
+    try:
+        return engine.cleaned_png(engine.prepare(bytes(image)))
+    except SignatureInputError:
+        return None

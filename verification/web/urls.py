@@ -39,6 +39,7 @@ urlpatterns = [
     path(
         "signatures/verifications/<int:verification_id>/prepared.png", images.verification_prepared, name="verification-prepared"
     ),
+    path("signatures/verifications/<int:verification_id>/cleaned.png", images.verification_cleaned, name="verification-cleaned"),
     path("signatures/references/<int:reference_id>/original", images.reference_original, name="reference-original"),
     path("signatures/references/<int:reference_id>/prepared.png", images.reference_prepared, name="reference-prepared"),
     # admins

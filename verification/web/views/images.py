@@ -1,5 +1,5 @@
 """Signature images for the back office: the original (uploaded bytes, or the pad strokes
-drawn as SVG) and the image as the model sees it after preprocessing."""
+drawn as SVG), an uploaded query after cleaning, and the image as the model sees it after preprocessing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.views.decorators.cache import cache_control
 from verification.ml_engine import SignatureInputError, strokes_parse
 from verification.models import ReferenceSignature
 from verification.selectors.queries import reference_get, verification_get
+from verification.services.model_versions import active_engine
+from verification.services.signatures import signature_cleaned_png
 from verification.web.access import back_office_required, or_404
 
 SAFE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
@@ -93,6 +95,13 @@ def verification_original(request, verification_id):
 def verification_prepared(request, verification_id):
     v = or_404(verification_get, verification_id=verification_id)
     return _png(v.preview_png)
+
+
+@back_office_required
+@cache_control(private=True, max_age=300)
+def verification_cleaned(request, verification_id):
+    v = or_404(verification_get, verification_id=verification_id)
+    return _png(signature_cleaned_png(engine=active_engine()[1], image=None if v.erased_at else v.query_image))
 
 
 @back_office_required

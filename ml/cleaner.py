@@ -1,0 +1,145 @@
+"""Cleaning scans and photos before preprocessing: printed lines, printed text and stamps go.
+
+The cleaner only erases. A small U-Net sees the flat-fielded grey image at a fixed working
+size (longest side ``work_side``) and predicts, per pixel, the probability that the pixel
+is signature ink; every pixel under ``threshold`` becomes paper (255) and the rest keep
+their grey level, so it can never invent a stroke and is close to the identity on a clean
+signature. Pad drawings (strokes) are never cleaned (``ml.preprocess.prepare``).
+
+Versioned with preprocessing: ``CLEANER_VERSION`` names the weights' behaviour; an
+embedding checkpoint records the cleaner it expects in ``preprocess["cleaner"]``, and a
+checkpoint without that key (the shipped ``sigweb.pt`` predates the cleaner) gets
+``DEFAULT_CLEANER``. ``"none"`` turns cleaning off. Trained by ``ml.cleaner_train``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from ml.errors import CheckpointError
+
+__all__ = ["CLEANER_VERSION", "DEFAULT_CLEANER", "KIND", "Cleaner", "CleanerNet", "get", "working_input"]
+
+KIND = "sigweb-cleaner"
+CLEANER_VERSION = "sigweb-clean-1"
+DEFAULT_CLEANER = CLEANER_VERSION  # what a checkpoint without preprocess["cleaner"] expects
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "cleaner.pt"
+WORK_SIDE = 512
+CHANNELS = (16, 32, 48, 64)
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+    )  # fmt: skip
+
+
+class CleanerNet(nn.Module):
+    """U-Net: (N, 1, H, W) ink darkness in [0, 1] -> (N, 1, H, W) logits of "signature ink".
+    H and W must be multiples of 2 ** (levels - 1)."""
+
+    def __init__(self, channels=CHANNELS):
+        super().__init__()
+        ch = list(channels)
+        self.down = nn.ModuleList([_block(1, ch[0])] + [_block(a, b) for a, b in zip(ch[:-1], ch[1:])])
+        self.up = nn.ModuleList([_block(b + a, a) for a, b in zip(ch[:-1], ch[1:])])
+        self.head = nn.Conv2d(ch[0], 1, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, blk in enumerate(self.down):
+            x = blk(x if i == 0 else nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        for i in reversed(range(len(self.up))):
+            x = nn.functional.interpolate(x, size=skips[i].shape[-2:], mode="bilinear", align_corners=False)
+            x = self.up[i](torch.cat([skips[i], x], 1))
+        return self.head(x)
+
+
+def flat_field(gray: np.ndarray) -> np.ndarray:
+    from ml.preprocess import flat_field as ff
+
+    return ff(gray)
+
+
+def working_input(gray: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """(flat-fielded grey at the input's size, the same at the working size: longest side ``side``)."""
+    flat = flat_field(gray)
+    h, w = flat.shape
+    s = side / max(h, w)
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    small = cv2.resize(flat, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return flat, small
+
+
+class Cleaner:
+    """Loaded weights and the erase rule; ``cleaner(gray)`` returns the cleaned grey image."""
+
+    def __init__(self, ck: dict):
+        if not isinstance(ck, dict) or ck.get("kind") != KIND:
+            raise CheckpointError("not a SigWeb cleaner checkpoint")
+        self.version = ck["version"]
+        self.side = int(ck["work_side"])
+        self.threshold = float(ck["threshold"])
+        self.net = CleanerNet(tuple(ck["channels"]))
+        self.net.load_state_dict(ck["state_dict"])
+        self.net.eval()
+        self._lock = threading.Lock()
+
+    @torch.inference_mode()
+    def probability(self, small: np.ndarray) -> np.ndarray:
+        """Ink probability (float32, the shape of ``small``) of a flat-fielded working-size image."""
+        h, w = small.shape
+        m = 2 ** (len(self.net.down) - 1)
+        ph, pw = -h % m, -w % m
+        x = np.pad(small, ((0, ph), (0, pw)), constant_values=255)
+        t = torch.from_numpy(1.0 - x.astype(np.float32) / 255.0)[None, None]
+        with self._lock:
+            p = torch.sigmoid(self.net(t))[0, 0, :h, :w]
+        return p.numpy()
+
+    def ink_mask(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(flat-fielded grey, boolean mask of pixels kept as signature ink), at the input's size."""
+        flat, small = working_input(gray, self.side)
+        if int(small.min()) > 200:  # nothing dark at all: nothing to erase
+            return flat, np.ones(flat.shape, bool)
+        prob = self.probability(small)
+        h, w = flat.shape
+        if prob.shape != (h, w):
+            prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+        return flat, prob >= self.threshold
+
+    def __call__(self, gray: np.ndarray) -> np.ndarray:
+        flat, keep = self.ink_mask(gray)
+        out = flat.copy()
+        out[~keep] = 255
+        return out
+
+
+_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get(version: str | None, path: str | Path | None = None) -> Cleaner | None:
+    """The cleaner for ``version`` (None or "none": no cleaning), loaded once per process."""
+    if not version or version == "none":
+        return None
+    key = (version, str(path or WEIGHTS))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            p = Path(path or WEIGHTS)
+            if not p.is_file():
+                raise CheckpointError(f"cleaner weights not found: {p}")
+            ck = torch.load(p, map_location="cpu", weights_only=True)
+            cleaner = Cleaner(ck)
+            if cleaner.version != version:
+                raise CheckpointError(f"{p} holds cleaner {cleaner.version}, the model expects {version}")
+            _CACHE[key] = cleaner
+        return _CACHE[key]

@@ -1,0 +1,148 @@
+"""Supervised training of the cleaner (``ml.cleaner``) on generated overlays.
+
+Pairs: a clean signature of a training writer (``ml.data.training_writers``: test writers
+never appear) under printed material from ``ml.overlay`` with the ``TRAIN`` material (its
+fonts and its document pages, disjoint from the evaluation's), and the signature's own ink
+mask as the target. Seeds are offset by ``SEED_OFFSET`` so no training sheet repeats an
+evaluation one. A tenth of the sheets have no overlay at all, so that clean signatures
+pass through. Loss: binary cross-entropy on the dark pixels (the only ones the cleaner
+can erase) plus a small weight on the rest. One CPU thread, deterministic for a seed.
+
+    python -m ml.cleaner_train --out ml/weights/cleaner.pt --steps 1600 --sheets 2500 --stop 1400
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from ml import overlay as ov
+from ml.cleaner import CHANNELS, CLEANER_VERSION, KIND, WORK_SIDE, CleanerNet, working_input
+from ml.data import training_writers
+
+DATASETS = ("cedar", "bhsig_bengali", "sigcomp2011_dutch", "cross_media_chinese")
+SIG_ROOT = ov.PAGES.parent.parent / "signatures"
+SEED_OFFSET = 7919  # training sheets use seeds far from the evaluation overlay's small ones
+CROP = 128
+
+
+def make_pair(path: str, rng: np.random.Generator, material: ov.Material) -> tuple[np.ndarray, np.ndarray]:
+    """(working-size flat-fielded grey sheet, float32 target: 1 on the signature's ink)."""
+    gray = np.asarray(Image.open(path).convert("L"))
+    if rng.random() < 0.3:  # lighter or darker pens than the data's
+        gray = np.clip(255 - (255 - gray.astype(np.float32)) * rng.uniform(0.6, 1.3), 0, 255).astype(np.uint8)
+    if rng.random() < 0.1:
+        sheet, ink = ov.overlay(gray, rng, material, parts=())
+    else:
+        parts = tuple(p for p in ("line", "text", "stamp") if rng.random() < 0.75) or ("stamp",)
+        sheet, ink = ov.overlay(gray, rng, material, parts=parts)
+    g = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
+    _, small = working_input(g, int(WORK_SIDE * rng.uniform(0.8, 1.25)))  # scale jitter around the working size
+    target = cv2.resize(ink.astype(np.float32), small.shape[::-1], interpolation=cv2.INTER_AREA)
+    return small, (target > 0.35).astype(np.float32)
+
+
+def crops(small, target, rng, n: int):
+    h, w = small.shape
+    ph, pw = max(0, CROP - h), max(0, CROP - w)
+    x = np.pad(small, ((0, ph), (0, pw)), constant_values=255)
+    t = np.pad(target, ((0, ph), (0, pw)))
+    ys, xs = np.nonzero(x < 200)
+    out = []
+    for _ in range(n):
+        if len(ys) and rng.random() < 0.9:  # centred near a dark pixel
+            k = int(rng.integers(len(ys)))
+            y0 = int(np.clip(ys[k] - rng.integers(CROP), 0, x.shape[0] - CROP))
+            x0 = int(np.clip(xs[k] - rng.integers(CROP), 0, x.shape[1] - CROP))
+        else:
+            y0, x0 = int(rng.integers(x.shape[0] - CROP + 1)), int(rng.integers(x.shape[1] - CROP + 1))
+        out.append((x[y0 : y0 + CROP, x0 : x0 + CROP], t[y0 : y0 + CROP, x0 : x0 + CROP]))
+    return out
+
+
+def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, log=print):
+    material = ov.load_pages(ov.Material(ov.TRAIN.name, ov.TRAIN.fonts))
+    paths = [s.path for s in training_writers(SIG_ROOT, list(DATASETS)) if s.label == "genuine"]
+    rng = np.random.default_rng(SEED_OFFSET + seed)
+    xs, ts = [], []
+    for i in range(n_sheets):
+        small, target = make_pair(paths[int(rng.integers(len(paths)))], rng, material)
+        for x, t in crops(small, target, rng, per_sheet):
+            xs.append(x)
+            ts.append(t)
+        if i % 500 == 0:
+            log(f"pool {i}/{n_sheets}")
+    return np.stack(xs), np.stack(ts).astype(np.uint8), len(paths)
+
+
+def train(
+    out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 16, lr: float = 2e-3, stop: int | None = None, log=print
+) -> dict:
+    """Train for ``steps`` (the learning-rate schedule's length); ``stop`` ends earlier, keeping that schedule."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    t0 = time.time()
+    X, T, n_sources = build_pool(sheets, seed, log=log)
+    log(f"pool: {len(X)} crops from {sheets} sheets of {n_sources} signatures in {time.time() - t0:.0f} s")
+    net = CleanerNet(CHANNELS)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    rng = np.random.default_rng(seed + 1)
+    net.train()
+    run = 0.0
+    for step in range(min(steps, stop or steps)):
+        idx = rng.integers(len(X), size=batch)
+        x = torch.from_numpy(1.0 - X[idx].astype(np.float32) / 255.0)[:, None]
+        t = torch.from_numpy(T[idx].astype(np.float32))[:, None]
+        if rng.random() < 0.5:
+            x, t = x.flip(-1), t.flip(-1)
+        logits = net(x)
+        dark = (x > 0.2).float()
+        w = dark + 0.05
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, t, reduction="none") * w).sum() / w.sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        lv = float(loss.detach())
+        run = 0.98 * run + 0.02 * lv if step else lv
+        if step % 100 == 0 or step == steps - 1:
+            log(f"step {step} loss {run:.4f} {time.time() - t0:.0f} s")
+        if step % 200 == 199 or step == steps - 1 or step + 1 == stop:
+            _save(net, out, {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr,
+                             "loss": round(run, 5), "seconds": round(time.time() - t0), "datasets": list(DATASETS)})  # fmt: skip
+    return {"out": out, "loss": run, "seconds": time.time() - t0}
+
+
+def _save(net, out: str, meta: dict) -> None:
+    net.eval()
+    ck = {"kind": KIND, "version": CLEANER_VERSION, "work_side": WORK_SIDE, "channels": list(CHANNELS), "threshold": 0.5,
+          "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}, "train": meta}  # fmt: skip
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp")
+    torch.save(ck, tmp)
+    tmp.replace(out)
+    net.train()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ml.cleaner_train", description="train the SigWeb cleaner")
+    p.add_argument("--out", default="ml/weights/cleaner.pt")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--sheets", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stop", type=int, help="stop after this many steps (the schedule still spans --steps)")
+    a = p.parse_args(argv)
+    print(json.dumps(train(a.out, a.steps, a.seed, a.sheets, stop=a.stop), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
