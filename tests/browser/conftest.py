@@ -62,12 +62,14 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture(scope="session")
-def sigweb_server(tmp_path_factory):
+def live_server(tmp_path_factory, name: str, server: list[str]):
+    """A live server on the embedded defaults with the real model, seeded by ``live_setup.py``:
+    ``server`` is the command after the Python interpreter, with ``{address}`` for host:port
+    (``manage.py runserver`` by default). A generator for fixtures: yields a ``LiveServer``."""
     model = model_path()
     if model is None:
         pytest.skip("no model: ml/weights/sigweb.pt or runs/*/model.pt")
-    tmp = tmp_path_factory.mktemp("live")
+    tmp = tmp_path_factory.mktemp(name)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(
         DJANGO_ENV="development",
@@ -93,7 +95,7 @@ def sigweb_server(tmp_path_factory):
     log = tmp / "server.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            [python, *(arg.format(address=f"127.0.0.1:{port}") for arg in server)],
             cwd=ROOT,
             env=env,
             stdout=log_file,
@@ -116,6 +118,11 @@ def sigweb_server(tmp_path_factory):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sigweb_server(tmp_path_factory):
+    yield from live_server(tmp_path_factory, "live", ["manage.py", "runserver", "{address}", "--noreload"])
 
 
 @pytest.fixture(scope="session")

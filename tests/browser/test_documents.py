@@ -7,20 +7,14 @@ shows the page with the box. The server runs the fake detector
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from verification.demo_pages import demo_page
 
-from .conftest import LiveServer, model_path
+from .conftest import live_server
 from .test_signing_and_review import login
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -31,60 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def docs_server(tmp_path_factory):
     """A live server like ``sigweb_server`` (embedded defaults, real model), on the fake detector."""
-    model = model_path()
-    if model is None:
-        pytest.skip("no model: ml/weights/sigweb.pt or runs/*/model.pt")
-    tmp = tmp_path_factory.mktemp("live-docs")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        DJANGO_ENV="development",
-        DJANGO_DEBUG="1",
-        SIGWEB_SQLITE_PATH=str(tmp / "live.sqlite3"),
-        SIGWEB_MODEL_PATH=str(model),
-        SIGWEB_PROGRESS_MIN_INTERVAL="0",
-        PYTHONUNBUFFERED="1",
-    )
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
-    setup_code = (Path(__file__).parent / "live_setup.py").read_text()
-    out = subprocess.run(
-        [python, "manage.py", "shell", "-c", setup_code],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=600,
-        capture_output=True,
-        text=True,
-    ).stdout
-    setup = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP "))[6:])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp / "server.log"
-    with open(log, "w") as log_file:
-        proc = subprocess.Popen(
-            [python, "tests/support/live_fake_detector.py", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("live server did not start:\n" + log.read_text()[-4000:])
-            time.sleep(0.3)
-    yield LiveServer(f"http://127.0.0.1:{port}", setup, log)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from live_server(tmp_path_factory, "live-docs", ["tests/support/live_fake_detector.py", "{address}"])
 
 
 def test_upload_a_page_pick_a_box_and_verify(browser, docs_server, console, shots, tmp_path):

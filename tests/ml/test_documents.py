@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+from pdf_files import encrypted_pdf
 from PIL import Image
 
 from ml.detection import synthpage
@@ -102,7 +103,7 @@ def test_truncated_image_is_damaged(page_rgb):
 
 
 def test_encrypted_pdf_refused():
-    data = _encrypted_pdf()
+    data = encrypted_pdf()
     with pytest.raises(DocumentInputError) as ei:
         read_pages(data)
     assert ei.value.code == "encrypted"
@@ -133,26 +134,3 @@ def test_decompression_bomb_header_refused_without_decoding():
     with pytest.raises(DocumentInputError) as ei:
         read_pages(data)
     assert ei.value.code == "too_large"
-
-
-def _encrypted_pdf() -> bytes:
-    """A minimal one-page PDF with a standard-security /Encrypt dictionary whose password is not empty."""
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <" + b"ab" * 32 + b"> /U <" + b"cd" * 32 + b"> /P -4 >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    file_id = b"<0123456789abcdef0123456789abcdef>"
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [%s %s] >>\n" % (len(objs) + 1, file_id, file_id)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
