@@ -1,8 +1,11 @@
 """django-filter sets used by the selectors (and so by the list endpoints)."""
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from verification.ids import MAX_ID
 from verification.models import Customer, Enrollment, Job, Review, Verification
@@ -30,6 +33,40 @@ class ScoreFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use; PostgreSQL refuses wider ones
+
+
+def datetime_utc(value: dt.datetime) -> dt.datetime:
+    """An aware date-time in UTC; an offset beyond +-14 h, or a moment outside the calendar in
+    UTC, raises ``ValueError`` (a 400 for the caller), never a database error."""
+    offset = value.utcoffset()
+    if offset is None:
+        return value
+    if abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("time zone offset beyond 14 hours")
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range") from None
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return datetime_utc(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time bound, compared in UTC (see ``datetime_utc``)."""
+
+    field_class = UtcDateTimeField
+
+
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="name or external reference contains")
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
@@ -49,8 +86,8 @@ class VerificationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Verification.Status.choices)
     channel = django_filters.ChoiceFilter(choices=Verification.Channel.choices)
     reviewed = django_filters.BooleanFilter(method="filter_reviewed")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
     min_score = ScoreFilter(field_name="score", lookup_expr="gte")
     max_score = ScoreFilter(field_name="score", lookup_expr="lte")
 

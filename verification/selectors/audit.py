@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
 from verification.errors import DomainError
+from verification.filters import datetime_utc
 from verification.ids import id_parse
 from verification.models import AuditEvent
 
@@ -35,7 +36,10 @@ def _datetime_filter(name: str, raw: str):
         if day is None:
             raise DomainError(f"{name} must be an ISO date or date-time", code="invalid")
         return day
-    return value
+    try:
+        return datetime_utc(value)
+    except ValueError as exc:
+        raise DomainError(f"{name}: {exc}", code="invalid") from None
 
 
 def audit_event_list(*, filters=None) -> QuerySet:

@@ -168,3 +168,19 @@ def test_bad_wait_parameter(admin_client, enrolled_customer):
         "/api/verifications/?wait=soon", {"customer": customer.id, "strokes": demo_strokes("writer-a", 1)}, format="json"
     )
     _error(r, 400, "invalid")
+
+
+@pytest.mark.parametrize("path", ["/api/audit-events/", "/api/audit-events/export.csv", "/api/verifications/"])
+@pytest.mark.parametrize("moment", ["0628-01-21T08:28:12.97-20:54", "2026-01-01T00:00:00+15:00"])
+def test_date_time_bound_with_an_impossible_offset_is_a_400(admin_client, path, moment):
+    """An offset wider than any time zone (PostgreSQL refuses it) is the caller's error."""
+    r = admin_client.get(path, {"created_before": moment})
+    assert r.status_code == 400, r.content
+
+
+def test_date_time_bound_in_another_time_zone_is_compared_in_utc(admin_client, enrolled_customer):
+    enrolled_customer("writer-tz")
+    after_all = admin_client.get("/api/audit-events/", {"created_after": "2999-01-01T09:00:00+09:00"})
+    before_all = admin_client.get("/api/audit-events/", {"created_before": "2999-01-01T09:00:00+09:00"})
+    assert after_all.status_code == before_all.status_code == 200
+    assert after_all.json()["count"] == 0 and before_all.json()["count"] > 0
