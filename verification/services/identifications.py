@@ -19,8 +19,17 @@ from django.db import transaction
 
 from verification import decisions, embeddings, ml_engine, vector_store
 from verification.errors import DomainError
-from verification.models import Customer, Enrollment, EnrollmentDuplicate, Identification, ModelVersion, WriterParams
+from verification.models import (
+    Customer,
+    Enrollment,
+    EnrollmentDuplicate,
+    Identification,
+    ModelVersion,
+    SignatureCandidate,
+    WriterParams,
+)
 from verification.services.audit import audit_record
+from verification.services.documents import candidate_source
 from verification.services.model_versions import active_engine
 from verification.services.signatures import signature_check
 from verification.writer_store import writer_params_read
@@ -89,8 +98,20 @@ def identification_run(
     top_k: Any = 5,
     case_reference: str = "",
     requested_by=None,
+    candidate: SignatureCandidate | None = None,
 ) -> Identification:
-    """Identify the writer of one signature among every enrolled customer; stored and audited."""
+    """Identify the writer of one signature among every enrolled customer; stored and audited.
+
+    A signature found on a document is identified as its ``candidate`` (the crop); a whole page
+    sent as ``source=document`` is refused, as for verifications."""
+    if candidate is not None:
+        image, strokes, source = candidate_source(candidate=candidate), None, "document"
+    elif source == "document":
+        raise DomainError(
+            "a document page is not one signature: upload it to /api/documents/, then identify one of its candidates "
+            "(field 'candidate')",
+            code="use_documents",
+        )
     top_k = _top_k_check(top_k)
     case_reference = str(case_reference or "")
     if len(case_reference) > 128:
@@ -125,7 +146,12 @@ def identification_run(
             action="identification.run",
             actor=requested_by,
             after={"identification": identification.id, "outcome": outcome, "model_version": mv.name},
-            details={"case_reference": case_reference, "top_k": top_k, "candidates": [c["customer"] for c in candidates]},
+            details={
+                "case_reference": case_reference,
+                "top_k": top_k,
+                "candidates": [c["customer"] for c in candidates],
+                "document_candidate": candidate.id if candidate is not None else None,
+            },
         )
     return identification
 

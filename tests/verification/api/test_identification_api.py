@@ -107,3 +107,26 @@ def test_bad_input_is_4xx_and_writes_nothing(admin_client, enrolled_customer, pa
     assert r.status_code == code, r.content
     assert r.json()["error"]["code"]
     assert not Identification.objects.exists() and not AuditEvent.objects.filter(action="identification.run").exists()
+
+
+def test_a_document_candidate_is_identified_and_a_whole_page_refused(analyst_client, enrolled_customer):
+    """A signature cut from a page (fake detector) is identified like an upload; the audit names
+    the candidate. A page sent as source=document is not one signature: 400, nothing stored."""
+    from document_files import named, small_page
+
+    from job_wait import job_finished
+
+    enrolled_customer("writer-a")
+    body = analyst_client.post("/api/documents/", {"file": [named(small_page("writer-a"), "mandate.png")]}).json()
+    job_finished(body["job"]["id"], timeout=30)
+    (cand,) = analyst_client.get(f"/api/documents/{body['id']}/").json()["pages"][0]["candidates"]
+    r = analyst_client.post("/api/identifications/", {"candidate": cand["id"], "top_k": 3}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["source"] == "document" and r.json()["outcome"] in ("match", "ambiguous", "none")
+    assert AuditEvent.objects.get(action="identification.run").details["document_candidate"] == cand["id"]
+
+    page = named(small_page("writer-a"), "page.png")
+    r = analyst_client.post("/api/identifications/", {"image": page, "source": "document"}, format="multipart")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "use_documents"
+    assert analyst_client.post("/api/identifications/", {"candidate": 999999}, format="json").status_code == 404
+    assert Identification.objects.count() == 1

@@ -15,11 +15,13 @@ from verification.api.views.base import SIGNATURE_PARSERS, paginated
 from verification.errors import not_found
 from verification.models import Identification
 from verification.roles import db_user
+from verification.selectors.documents import candidate_get
 from verification.selectors.identifications import identification_get, identification_list
 from verification.services.identifications import identification_run
 
 
 class IdentificationInput(SignatureInput):
+    candidate = serializers.IntegerField(required=False, help_text="A signature found on a document (/api/documents/)")
     top_k = serializers.IntegerField(required=False, default=5)
     case_reference = serializers.CharField(required=False, allow_blank=True, max_length=128)
 
@@ -48,7 +50,11 @@ class IdentificationListApi(APIView):
         responses={201: IdentificationOutput},
     )
     def post(self, request):
-        signature = signature_from_request(request.data)
+        candidate_id = request.data.get("candidate") if hasattr(request.data, "get") else None
+        if candidate_id not in (None, ""):
+            signature = {"candidate": candidate_get(candidate_id=candidate_id)}
+        else:
+            signature = signature_from_request(request.data)
         data = IdentificationInput(data={k: request.data[k] for k in ("top_k", "case_reference") if k in request.data})
         data.is_valid(raise_exception=True)
         identification = identification_run(
