@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
+from ml import cleaner as cleaning
 from ml.evaluate import evaluate
 
 
@@ -30,9 +31,14 @@ def main():
     ap.add_argument("--references", type=int, default=10)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--model", help="embedding checkpoint (default: the shipped model)")
+    ap.add_argument("--gate", type=float, help="override the cleaners' gate (0: clean every image, the cleaner before the gate)")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.gate is not None:  # the loaded cleaner is shared by every Engine of this process
+        for c in a.cleaner:
+            if c != "none":
+                cleaning.get(c).gate = a.gate
     rows = []
     for data in a.data:
         for cleaner in a.cleaner:
@@ -40,7 +46,8 @@ def main():
                 100 * evaluate(data, references=a.references, seed=s, model=a.model, cleaner=cleaner)["eer_global"]
                 for s in a.seeds
             ]
-            row = {"data": data, "cleaner": cleaner, "references": a.references, "seeds": a.seeds,
+            gate = None if cleaner == "none" else cleaning.get(cleaner).gate
+            row = {"data": data, "cleaner": cleaner, "gate": gate, "references": a.references, "seeds": a.seeds,
                    "eer_global_mean": round(statistics.mean(eers), 2),
                    "eer_global_std": round(statistics.stdev(eers), 2) if len(eers) > 1 else 0.0,
                    "eer_global": [round(e, 2) for e in eers]}  # fmt: skip

@@ -6,6 +6,12 @@ is signature ink; every pixel under ``threshold`` becomes paper (255) and the re
 their grey level, so it can never invent a stroke and is close to the identity on a clean
 signature. Pad drawings (strokes) are never cleaned (``ml.preprocess.prepare``).
 
+A gate keeps clean signatures away from the net's mistakes: when the share of the image's ink
+(pixels darker than the Otsu threshold of the flat-fielded working-size image) that the
+cleaner would erase is under ``gate`` (checkpoint key ``gate``, else ``DEFAULT_GATE``), the
+input is returned unchanged, exactly the no-cleaner path. ``gate`` was chosen on validation
+writers (``benchmarks/cleaner_gate.py``, docs/BENCHMARKS.md).
+
 Versioned with preprocessing: ``CLEANER_VERSION`` names the weights' behaviour; an
 embedding checkpoint records the cleaner it expects in ``preprocess["cleaner"]``, and a
 checkpoint without that key (the shipped ``sigweb.pt`` predates the cleaner) gets
@@ -24,7 +30,7 @@ from torch import nn
 
 from ml.errors import CheckpointError
 
-__all__ = ["CLEANER_VERSION", "DEFAULT_CLEANER", "KIND", "Cleaner", "CleanerNet", "get", "working_input"]
+__all__ = ["CLEANER_VERSION", "DEFAULT_CLEANER", "DEFAULT_GATE", "KIND", "Cleaner", "CleanerNet", "get", "working_input"]
 
 KIND = "sigweb-cleaner"
 CLEANER_VERSION = "sigweb-clean-1"
@@ -32,6 +38,7 @@ DEFAULT_CLEANER = CLEANER_VERSION  # what a checkpoint without preprocess["clean
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "cleaner.pt"
 WORK_SIDE = 512
 CHANNELS = (16, 32, 48, 64)
+DEFAULT_GATE = 0.10  # 99th percentile of the measure on clean validation signatures (docs/BENCHMARKS.md)
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -88,6 +95,7 @@ class Cleaner:
         self.version = ck["version"]
         self.side = int(ck["work_side"])
         self.threshold = float(ck["threshold"])
+        self.gate = float(ck.get("gate", DEFAULT_GATE))
         self.net = CleanerNet(tuple(ck["channels"]))
         self.net.load_state_dict(ck["state_dict"])
         self.net.eval()
@@ -105,19 +113,45 @@ class Cleaner:
             p = torch.sigmoid(self.net(t))[0, 0, :h, :w]
         return p.numpy()
 
-    def ink_mask(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(flat-fielded grey, boolean mask of pixels kept as signature ink), at the input's size."""
+    def _working(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(flat-fielded grey, the same at the working size, ink probability there or None when nothing is dark)."""
         flat, small = working_input(gray, self.side)
         if int(small.min()) > 200:  # nothing dark at all: nothing to erase
-            return flat, np.ones(flat.shape, bool)
-        prob = self.probability(small)
+            return flat, small, None
+        return flat, small, self.probability(small)
+
+    def _full_mask(self, flat: np.ndarray, prob: np.ndarray | None) -> np.ndarray:
+        if prob is None:
+            return np.ones(flat.shape, bool)
         h, w = flat.shape
         if prob.shape != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        return flat, prob >= self.threshold
+        return prob >= self.threshold
+
+    def ink_mask(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(flat-fielded grey, boolean mask of pixels kept as signature ink), at the input's size."""
+        flat, _, prob = self._working(gray)
+        return flat, self._full_mask(flat, prob)
+
+    def erased_fraction(self, small: np.ndarray, prob: np.ndarray | None) -> float:
+        """Share of the working-size image's ink (darker than its Otsu threshold) the cleaner would erase."""
+        if prob is None:
+            return 0.0
+        thr, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        ink = small <= thr
+        n = int(ink.sum())
+        return float((ink & (prob < self.threshold)).sum() / n) if n else 0.0
+
+    def measure(self, gray: np.ndarray) -> float:
+        """The gate's measure on ``gray``: ``erased_fraction`` of its working-size image."""
+        _, small, prob = self._working(gray)
+        return self.erased_fraction(small, prob)
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
-        flat, keep = self.ink_mask(gray)
+        flat, small, prob = self._working(gray)
+        if self.erased_fraction(small, prob) < self.gate:  # looks clean: the no-cleaner path, pixel for pixel
+            return gray
+        keep = self._full_mask(flat, prob)
         out = flat.copy()
         out[~keep] = 255
         return out
