@@ -181,7 +181,7 @@ def preprocess_all(
     if canvas != tuple(CANVAS):  # the default canvas keeps the keys existing caches were written under
         key.update(f"canvas={canvas}".encode())
     if cleaner:
-        key.update(f"cleaner={cleaner}".encode())
+        key.update(f"cleaner={cleaner};gate={cleaning.get(cleaner).gate}".encode())
     for p in paths:
         st = os.stat(p)
         key.update(f"{p}|{st.st_size}|{int(st.st_mtime)}\n".encode())

@@ -235,11 +235,15 @@ def _maybe_downscale(gray: np.ndarray) -> np.ndarray:
 def prepare(source: Source, canvas: tuple[int, int] = CANVAS, cleaner=None) -> Prepared:
     """Any accepted source to a ``Prepared`` signature. Raises ``SignatureInputError``.
     ``cleaner`` (``ml.cleaner.Cleaner``) is applied to scans and photos, never to strokes;
-    the cleaned grey image is then in ``quality["cleaned"]`` (True) and ``Prepared.cleaned``."""
+    the cleaned grey image is then in ``quality["cleaned"]`` (True) and ``Prepared.cleaned``,
+    unless the cleaner's gate passed the image through unchanged (then neither is set)."""
     gray, kind = load_gray(source)
     cleaned = None
     if cleaner is not None and kind == "image":
-        cleaned = cleaner(_maybe_downscale(gray))
+        small = _maybe_downscale(gray)
+        cleaned = cleaner(small)
+        if cleaned is small:  # the gate found nothing to remove: the no-cleaner path
+            cleaned = None
     ink, mask = clean_gray(gray if cleaned is None else cleaned)
     out = _fit_canvas(ink, mask, canvas)
     _, _, bw, bh = cv2.boundingRect(mask.view(np.uint8))

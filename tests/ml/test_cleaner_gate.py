@@ -48,6 +48,7 @@ def test_clean_generated_signature_goes_through_unchanged(shipped, seed):
     assert np.array_equal(out, gray)  # the input itself, not even flat-fielded
     with_cleaner, without = prepare(gray, cleaner=shipped), prepare(gray)
     assert np.array_equal(with_cleaner.image, without.image)  # exactly the no-cleaner path
+    assert with_cleaner.cleaned is None and "cleaned" not in with_cleaner.quality  # nothing to show as removed
 
 
 @pytest.mark.parametrize("seed", CLEAN_SEEDS)
