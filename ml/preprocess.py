@@ -220,8 +220,19 @@ def load_gray(source: Source) -> tuple[np.ndarray, str]:
 def preprocess_gray(gray: np.ndarray, canvas: tuple[int, int] = CANVAS, cleaner=None) -> np.ndarray:
     """uint8 grey (ink dark) to uint8 (H, W) with ink bright on black, fitted to ``canvas``.
     ``cleaner`` (``ml.cleaner.Cleaner``) first erases printed lines, text and stamps."""
-    ink, mask = clean_gray(gray if cleaner is None else cleaner(_maybe_downscale(gray)))
+    cleaned = _cleaned(gray, cleaner)
+    ink, mask = clean_gray(gray if cleaned is None else cleaned)
     return _fit_canvas(ink, mask, canvas)
+
+
+def _cleaned(gray: np.ndarray, cleaner) -> np.ndarray | None:
+    """The cleaner's output on a scan or photo, or None: no cleaner, or its gate passed the image
+    through unchanged (then the image takes the no-cleaner path, at its own size)."""
+    if cleaner is None:
+        return None
+    small = _maybe_downscale(gray)
+    cleaned = cleaner(small)
+    return None if cleaned is small else cleaned
 
 
 def _maybe_downscale(gray: np.ndarray) -> np.ndarray:
@@ -238,12 +249,7 @@ def prepare(source: Source, canvas: tuple[int, int] = CANVAS, cleaner=None) -> P
     the cleaned grey image is then in ``quality["cleaned"]`` (True) and ``Prepared.cleaned``,
     unless the cleaner's gate passed the image through unchanged (then neither is set)."""
     gray, kind = load_gray(source)
-    cleaned = None
-    if cleaner is not None and kind == "image":
-        small = _maybe_downscale(gray)
-        cleaned = cleaner(small)
-        if cleaned is small:  # the gate found nothing to remove: the no-cleaner path
-            cleaned = None
+    cleaned = _cleaned(gray, cleaner) if kind == "image" else None
     ink, mask = clean_gray(gray if cleaned is None else cleaned)
     out = _fit_canvas(ink, mask, canvas)
     _, _, bw, bh = cv2.boundingRect(mask.view(np.uint8))
