@@ -106,7 +106,10 @@ def verification_detail(request, verification_id):
         {"ref": ref, "similarity": similarities[i] if i < len(similarities) else None}
         for i, ref in enumerate(r for r in references)
     ]
-    profile = enrollment_score_profile(enrollment=enrollment) if enrollment else None
+    dynamics = verification_dynamics_view(verification=verification, references=references)
+    # the profile is of image scores: beside a score decided on the online or fused path it would mislead
+    image_decided = not dynamics or dynamics.get("decision_path") in (None, "image")
+    profile = enrollment_score_profile(enrollment=enrollment) if enrollment and image_decided else None
     if profile is not None:
         profile = {
             **profile,
@@ -124,7 +127,7 @@ def verification_detail(request, verification_id):
             reviews=review_list(verification=verification),
             ref_rows=ref_rows,
             profile=profile,
-            dynamics=verification_dynamics_view(verification=verification, references=references),
+            dynamics=dynamics,
             history=customer_verification_history(customer_id=verification.customer_id),
             series=verification_score_series(limit=100, customer_id=verification.customer_id),
             nav="flagged" if verification.flagged else "dashboard",
