@@ -24,7 +24,7 @@ def identify(request):
         try:
             identification = identification_run(
                 image=upload_read(form.cleaned_data["image"]),
-                source="document",
+                source="upload",
                 top_k=form.cleaned_data["top_k"],
                 case_reference=form.cleaned_data["case_reference"],
                 requested_by=db_user(request.user),
