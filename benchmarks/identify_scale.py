@@ -10,9 +10,9 @@ anisotropic Gaussian with about 45 effective dimensions (two different writers' 
 the same shape (two signatures of one writer: cosine about 0.51, as measured).
 
 Engines: ``embedded`` is ``ml.index.VectorIndex`` (FAISS IVF above 50,000 vectors);
-``pgvector`` is PostgreSQL with the pgvector extension (an IVFFlat index; HNSW builds take
-hours at 1 M vectors on one core), started in a temporary folder by ``pgserver``
-(requirements-dev.txt). For each search setting in ``--probes`` (cells scanned per query)
+``pgvector`` is PostgreSQL with the pgvector extension, started in a temporary folder by
+``pgserver`` (requirements-dev.txt; ``benchmarks/identify_scale_pg.py``: ``--pg-method``,
+``--pg-index``, ``--rerank``). For each search setting in ``--probes`` (cells scanned per query)
 the sweep records p50/p95 latency of single-query searches and recall@10 against exact
 search; the top-level keys are those of the first setting reaching recall@10 >= 0.99 (the
 last setting if none does). ``p50_ms_with_rescoring`` adds fetching the short list's
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -186,70 +185,6 @@ def run_embedded(a, db, queries, truth, qids, engine, params) -> dict:
     return {**out, **best, "sweep": sweep, **rescoring(fetch, engine, params, queries[: a.rescore_queries], a.shortlist)}
 
 
-def run_pgvector(a, db, queries, truth, qids, engine, params, folder) -> dict:
-    import pgserver
-    import psycopg
-    from pgvector.psycopg import register_vector
-
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its exit hook logs after streams close
-    pgdata = Path(folder) / "pg"
-    if a.shared_buffers:  # PostgreSQL reads it at start: set it, stop, start again
-        first = pgserver.get_server(pgdata, cleanup_mode="stop")
-        first.psql(f"ALTER SYSTEM SET shared_buffers = '{a.shared_buffers}'")
-        first.cleanup()
-    server = pgserver.get_server(pgdata, cleanup_mode="delete")
-    try:
-        with psycopg.connect(server.get_uri(), autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            register_vector(c)
-            c.execute(f"SET max_parallel_maintenance_workers = {a.threads - 1}")
-            c.execute("SET maintenance_work_mem = '4GB'")
-            c.execute(f"CREATE TABLE refs (id bigint PRIMARY KEY, embedding vector({DIM}))")
-            t0 = time.perf_counter()
-            with c.cursor().copy("COPY refs (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
-                cp.set_types(["int8", "vector"])
-                for i, v in enumerate(db):
-                    cp.write_row((i, v))
-            load_s = time.perf_counter() - t0
-            lists = a.lists or max(16, int(round(2 * np.sqrt(len(db)))))
-            t0 = time.perf_counter()
-            c.execute(f"CREATE INDEX refs_ivf ON refs USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})")
-            build_s = time.perf_counter() - t0
-            c.execute("ANALYZE refs")
-            index_mb = c.execute("SELECT pg_relation_size('refs_ivf')").fetchone()[0] / 2**20
-            table_mb = c.execute("SELECT pg_total_relation_size('refs')").fetchone()[0] / 2**20 - index_mb
-            sql = "SELECT id, embedding FROM refs ORDER BY embedding <#> %s LIMIT %s"
-            out = {"build_s": build_s, "load_s": load_s, "memory_mb": index_mb, "table_mb": table_mb, "cells": lists}
-            out["shared_buffers"] = c.execute("SHOW shared_buffers").fetchone()[0]
-            c.execute("SELECT count(*) FROM refs")  # warm the buffers as a serving database would be
-            sweep = []
-            for p in a.probes:
-                c.execute(f"SET ivfflat.probes = {min(p, lists)}")
-                r = timed_searches(
-                    lambda q, k: np.array(
-                        [row[0] for row in c.execute("SELECT id FROM refs ORDER BY embedding <#> %s LIMIT %s", (q, k))]
-                    ),
-                    queries,
-                    a.k,
-                    truth,
-                    qids,
-                )
-                sweep.append({"probes": p, **r})
-                print(json.dumps(sweep[-1]), flush=True)
-            best = pick(sweep)
-            c.execute(f"SET ivfflat.probes = {min(best['probes'], lists)}")
-
-            def fetch(q, k):
-                rows = c.execute(sql, (q, k)).fetchall()
-                return np.array([r[0] for r in rows]), np.stack(
-                    [np.asarray(getattr(r[1], "to_numpy", lambda v=r[1]: v)(), np.float32) for r in rows]
-                )
-
-            return {**out, **best, "sweep": sweep, **rescoring(fetch, engine, params, queries[: a.rescore_queries], a.shortlist)}
-    finally:
-        server.cleanup()
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, required=True)
@@ -264,6 +199,12 @@ def main(argv=None) -> int:
     p.add_argument("--lists", type=int, default=0, help="pgvector IVFFlat lists (default 2 sqrt(n))")
     p.add_argument("--kind", default="auto", help="embedded: VectorIndex kind")
     p.add_argument("--shared-buffers", default="3GB", help="pgvector: PostgreSQL shared_buffers ('' keeps its default, 128MB)")
+    p.add_argument("--pg-index", default="vector", choices=["vector", "halfvec", "bq", "prefix"], help="pgvector index")
+    p.add_argument("--pg-method", default="ivfflat", choices=["ivfflat", "hnsw"], help="pgvector index method")
+    p.add_argument("--hnsw-m", type=int, default=16, help="pgvector hnsw: links per node")
+    p.add_argument("--hnsw-ef-construction", type=int, default=64, help="pgvector hnsw: candidates while building")
+    p.add_argument("--rerank", type=int, default=1000, help="pgvector bq/prefix: candidates re-ranked exactly")
+    p.add_argument("--prefix-dims", type=int, default=128, help="pgvector prefix: leading coordinates indexed")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     a.probes = [int(x) for x in a.probes.split(",")]
@@ -287,7 +228,9 @@ def main(argv=None) -> int:
         if a.engine == "embedded":
             res = run_embedded(a, db, queries, truth, qids, engine, params)
         else:
-            res = run_pgvector(a, db, queries, truth, qids, engine, params, folder)
+            from identify_scale_pg import run_pgvector
+
+            res = run_pgvector(a, db, queries, truth, qids, engine, params, folder, sys.modules[__name__])
         del params
     report = {"n": a.n, "dim": DIM, "engine": a.engine, "threads": a.threads, "queries": a.queries, "exact_top1_own": top1_own}
     report.update(res)

@@ -68,7 +68,10 @@ class FakeEngine:
         ys, xs = np.nonzero(ink > 0.3)
         crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
         img = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((32, 16)), dtype=np.float32) / 255.0
-        return FakePrepared(image=img, quality={"ink_fraction": float((ink > 0.3).mean()), "kind": kind}, kind=kind)
+        quality = {"ink_fraction": float((ink > 0.3).mean()), "kind": kind}
+        if kind == "image":  # like the real engine when its cleaner ran (the fake's cleaned view is the preview)
+            quality["cleaned"] = True
+        return FakePrepared(image=img, quality=quality, kind=kind)
 
     @staticmethod
     def preview_png(prepared) -> bytes:

@@ -28,6 +28,16 @@ def test_uploaded_query_is_shown_as_cleaned(enrolled_customer, signature_png, an
     assert Client().get(url).status_code in (302, 403)  # back office only
 
 
+def test_query_the_cleaner_left_alone_has_no_cleaned_view(enrolled_customer, signature_png, analyst_web):
+    """The real cleaner's gate passes a clean scan unchanged (no ``quality["cleaned"]``): nothing
+    was removed, so the page shows no cleaned view (whose URL would answer 404)."""
+    v = verification_create(customer=enrolled_customer("writer-a"), image=signature_png(1))
+    v.quality = {k: val for k, val in v.quality.items() if k != "cleaned"}
+    v.save(update_fields=["quality"])
+    page = analyst_web.get(f"/dashboard/verifications/{v.id}/")
+    assert page.status_code == 200 and b"cleaned.png" not in page.content
+
+
 def test_pad_query_has_no_cleaned_view(enrolled_customer, analyst_web):
     v = verification_create(customer=enrolled_customer("writer-b"), source="pad", strokes=demo_strokes("writer-b", 9))
     page = analyst_web.get(f"/dashboard/verifications/{v.id}/")
