@@ -143,6 +143,21 @@ def candidate_source(*, candidate: SignatureCandidate) -> bytes:
     return bytes(candidate.crop_png)
 
 
+def query_signature(*, candidate: SignatureCandidate | None, image, strokes, source: str, action: str) -> tuple:
+    """(image, strokes, source) of the signature a verification or identification scores: a
+    document's ``candidate`` is its crop; a whole page sent as ``source=document`` is refused
+    (400 ``use_documents``), never scored as one signature. ``action``: "verify" or "identify"."""
+    if candidate is not None:
+        return candidate_source(candidate=candidate), None, "document"
+    if source == "document":
+        raise DomainError(
+            f"a document page is not one signature: upload it to /api/documents/, then {action} one of its candidates "
+            "(field 'candidate')",
+            code="use_documents",
+        )
+    return image, strokes, source
+
+
 def verification_document_link(*, verification: Verification, candidate: SignatureCandidate) -> VerificationDocument:
     """Keep the page and box a verification's signature was cut from (inside its transaction)."""
     page = candidate.page

@@ -29,7 +29,7 @@ from verification.models import (
     WriterParams,
 )
 from verification.services.audit import audit_record
-from verification.services.documents import candidate_source
+from verification.services.documents import query_signature
 from verification.services.model_versions import active_engine
 from verification.services.signatures import signature_check
 from verification.writer_store import writer_params_read
@@ -104,14 +104,7 @@ def identification_run(
 
     A signature found on a document is identified as its ``candidate`` (the crop); a whole page
     sent as ``source=document`` is refused, as for verifications."""
-    if candidate is not None:
-        image, strokes, source = candidate_source(candidate=candidate), None, "document"
-    elif source == "document":
-        raise DomainError(
-            "a document page is not one signature: upload it to /api/documents/, then identify one of its candidates "
-            "(field 'candidate')",
-            code="use_documents",
-        )
+    image, strokes, source = query_signature(candidate=candidate, image=image, strokes=strokes, source=source, action="identify")
     top_k = _top_k_check(top_k)
     case_reference = str(case_reference or "")
     if len(case_reference) > 128:

@@ -17,7 +17,7 @@ from verification.models import Customer, Job, Review, SignatureCandidate, Verif
 from verification.selectors.dashboard import enrollment_references
 from verification.selectors.enrollments import enrollment_get_active, enrollment_writer_params
 from verification.services.audit import audit_record
-from verification.services.documents import candidate_source, verification_document_link
+from verification.services.documents import query_signature, verification_document_link
 from verification.services.jobs import (
     job_create,
     job_dispatch,
@@ -70,14 +70,7 @@ def verification_create(
     A signature found on a document is verified as its ``candidate`` (the crop; the page and
     box are kept with the verification); a whole page sent as ``source=document`` is refused.
     """
-    if candidate is not None:
-        image, strokes, source = candidate_source(candidate=candidate), None, "document"
-    elif source == "document":
-        raise DomainError(
-            "a document page is not one signature: upload it to /api/documents/, then verify one of its candidates "
-            "(field 'candidate')",
-            code="use_documents",
-        )
+    image, strokes, source = query_signature(candidate=candidate, image=image, strokes=strokes, source=source, action="verify")
     if customer.status != Customer.Status.ACTIVE:
         raise DomainError(f"customer {customer.external_ref} is {customer.status}", code="customer_inactive", status=409)
     enrollment = enrollment_get_active(customer=customer)
