@@ -141,8 +141,12 @@ def test_enroll_verify_live_dashboard_and_review(browser, sigweb_server, console
     shots(dashboard, "review-queue")
     queue_row.get_by_role("link", name=re.compile("Review")).click()
     dashboard.wait_for_url(re.compile(rf"/dashboard/verifications/{forged_id}/$"))
-    dashboard.locator("#range-chart svg").wait_for()
     dashboard.locator("#history-chart svg").wait_for()
+    # a pad query against five pad references is decided on the fused path: the page replays the
+    # signing, and the chart of image scores (another scale) is left out
+    assert dashboard.locator("#decision-path").inner_text() == "fused"
+    dashboard.locator("#speed-plot svg").wait_for()
+    assert dashboard.locator("#range-chart").count() == 0
     assert dashboard.locator("#sigs figure").count() == 6  # the query and five references
     dashboard.get_by_label("Forgery").check()
     dashboard.get_by_label("Note").fill("Different letter shapes and rhythm from all five references.")
