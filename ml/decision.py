@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from ml.writer import Calibrator, unit_rows, writer_params
+from ml.writer import features as writer_features
 
 KIND = "wd-svm+wi/bucketed-v2"
 FEATURES = ("cos_mean", "cos_max", "svm", "cos_rel", "wi_mean", "wi_max")
@@ -153,14 +154,10 @@ class Decision:
 
     def features(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (Q, 6), cosine similarities (Q, R)) of queries against one writer."""
-        q = unit_rows(queries)
+        base, sims = writer_features(wd, queries)  # the v1 features: cosine mean and max, SVM margin, relative
         refs = np.asarray(wd["references"], np.float32)
-        sims = q @ refs.T
-        cos_mean = sims.mean(1)
-        svm = q @ np.asarray(wd["svm_w"], np.float32) + wd["svm_b"]
-        rel = cos_mean - wd["self_sim"] if wd.get("self_sim") is not None else np.zeros_like(cos_mean)
-        wi = _pair_features(q, refs) @ self.wi_w + self.wi_b  # (Q, R)
-        return np.stack([cos_mean, sims.max(1), svm, rel, wi.mean(1), wi.max(1)], 1), sims
+        wi = _pair_features(unit_rows(queries), refs) @ self.wi_w + self.wi_b  # (Q, R)
+        return np.concatenate([base, np.stack([wi.mean(1), wi.max(1)], 1)], 1), sims
 
     def score(self, wd: dict, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         f, sims = self.features(wd, queries)

@@ -28,15 +28,6 @@ MIN_SCORE = 0.05
 MAX_BOXES = 100
 
 
-def save_checkpoint(obj: dict, path: str | os.PathLike) -> None:
-    """Write atomically (a crash mid-write never leaves half a checkpoint)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
     return {
         "kind": KIND,

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ml.detection import make_checkpoint, save_checkpoint
+from ml.checkpoint import save as save_checkpoint
+from ml.detection import make_checkpoint
 from ml.detection.data import list_pages, load_page, split, targets, variant
 from ml.detection.metrics import average_precision
 from ml.detection.model import DetectorNet, decode

@@ -13,8 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
+from ml.checkpoint import save as save_checkpoint
 from ml.cli import main
-from ml.detection import Detector, crop, make_checkpoint, save_checkpoint, synthpage
+from ml.detection import Detector, crop, make_checkpoint, synthpage
 from ml.detection.boxes import iou_matrix, letterbox, nms
 from ml.detection.model import DetectorNet
 from ml.errors import CheckpointError
