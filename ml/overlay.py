@@ -209,17 +209,25 @@ def draw_stamp(sheet, rng, material, cx, cy, size):
 # --------------------------------------------------------------------------- whole images
 
 
-def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVAL, parts=("line", "text", "stamp")):
-    """(RGB sheet with the signature and printed material, the signature's ink mask on that sheet)."""
+def blank_sheet(gray: np.ndarray, top: int, bottom: int, left: int, right: int):
+    """(white RGB sheet with these margins round the signature, the signature's ink mask on it,
+    the ink's bounding box (y0, y1, x0, x1), inclusive): where both overlay styles start."""
     h, w = gray.shape
-    top, bottom = int(h * rng.uniform(0.05, 0.3)), int(h * rng.uniform(0.35, 0.7))
-    left, right = int(w * rng.uniform(0.05, 0.4)), int(w * rng.uniform(0.05, 0.3))
     H, W = h + top + bottom, w + left + right
     sheet = np.full((H, W, 3), 255, np.uint8)
     ink = np.zeros((H, W), bool)
     ink[top : top + h, left : left + w] = gray < 250
     ys, xs = np.nonzero(ink)
-    iy0, iy1, ix0, ix1 = ys.min(), ys.max(), xs.min(), xs.max()
+    return sheet, ink, (ys.min(), ys.max(), xs.min(), xs.max())
+
+
+def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVAL, parts=("line", "text", "stamp")):
+    """(RGB sheet with the signature and printed material, the signature's ink mask on that sheet)."""
+    h, w = gray.shape
+    top, bottom = int(h * rng.uniform(0.05, 0.3)), int(h * rng.uniform(0.35, 0.7))
+    left, right = int(w * rng.uniform(0.05, 0.4)), int(w * rng.uniform(0.05, 0.3))
+    sheet, ink, (iy0, iy1, ix0, ix1) = blank_sheet(gray, top, bottom, left, right)
+    H, W = ink.shape
     ih = iy1 - iy0 + 1
     if "line" in parts:
         y = int(iy0 + ih * rng.uniform(0.6, 1.0))

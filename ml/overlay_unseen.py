@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ml.overlay import INKS, STAMP_WORDS, WORDS
+from ml.overlay import INKS, STAMP_WORDS, WORDS, blank_sheet
 
 
 def _color(rng, names) -> tuple:
@@ -51,12 +51,8 @@ def overlay_unseen(gray: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     h, w = gray.shape
     top, bottom, left, right = (int(v) for v in (h * rng.uniform(0.2, 0.4), h * rng.uniform(0.2, 0.5),
                                                  w * rng.uniform(0.05, 0.25), w * rng.uniform(0.05, 0.25)))  # fmt: skip
-    H, W = h + top + bottom, w + left + right
-    sheet = np.full((H, W, 3), 255, np.uint8)
-    ink = np.zeros((H, W), bool)
-    ink[top : top + h, left : left + w] = gray < 250
-    ys, xs = np.nonzero(ink)
-    iy0, iy1, ix0, ix1 = ys.min(), ys.max(), xs.min(), xs.max()
+    sheet, ink, (iy0, iy1, ix0, ix1) = blank_sheet(gray, top, bottom, left, right)
+    H, W = ink.shape
     ih = iy1 - iy0 + 1
     gray_ink = ["black", "gray"]
     # the form field: a box slightly smaller than the signature, so its edges cut the ends
