@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.detection.boxes import letterbox, to_gray
+from ml.detection.boxes import letterbox, nms, to_gray
 from ml.detection.model import DetectorNet, decode
+from ml.detection.refine import RefinerHead, refine
 from ml.errors import CheckpointError
 
 KIND = "sigweb-detector"
@@ -50,11 +51,13 @@ def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: s
 
 
 class Detector:
-    def __init__(self, net: DetectorNet, version: str, path: str = ""):
+    def __init__(self, net: DetectorNet, version: str, path: str = "", refiner=None, refine_passes: int = 2):
         self.net = net.eval()
         self.version = version
         self.size = net.size
         self.path = path
+        self.refiner = refiner.eval() if refiner is not None else None
+        self.refine_passes = int(refine_passes)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> Detector:
@@ -73,9 +76,15 @@ class Detector:
         try:
             net = DetectorNet(**ck["arch_kwargs"])
             net.load_state_dict(ck["state_dict"], strict=True)
+            refiner, passes = None, 2
+            if ck.get("refiner"):
+                refiner = RefinerHead(**ck["refiner"]["arch_kwargs"])
+                refiner.load_state_dict(ck["refiner"]["state_dict"], strict=True)
+                passes = int(ck["refiner"].get("passes", 2))
         except (KeyError, TypeError, RuntimeError) as exc:
             raise CheckpointError(f"{path} does not match the detector network: {exc}") from None
-        return cls(net.to(memory_format=torch.channels_last), str(ck.get("version", "unknown")), str(path))
+        net = net.to(memory_format=torch.channels_last)
+        return cls(net, str(ck.get("version", "unknown")), str(path), refiner, passes)
 
     def prepare(self, image: np.ndarray):
         """Page -> (network input (1, 1, S, S), Letterbox)."""
@@ -90,14 +99,35 @@ class Detector:
     def detect(self, image: np.ndarray, *, min_score: float = MIN_SCORE, max_boxes: int = MAX_BOXES) -> list[dict]:
         x, lb = self.prepare(image)
         heat, box = self.net(x)
-        boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
+        first_min = min(min_score, MIN_SCORE) if self.refiner is not None else min_score
+        boxes, scores = decode(heat, box, min_score=first_min, top_k=max(max_boxes, 1))[0]
         boxes = lb.to_page(boxes)
+        if self.refiner is not None:
+            pairs = self.second_stage(to_gray(np.asarray(image)), boxes, scores)
+            boxes = np.asarray([b for b, _ in pairs], dtype=np.float64).reshape(-1, 4)
+            scores = np.asarray([s for _, s in pairs], dtype=np.float64)
+            keep = scores >= min_score
+            boxes, scores = boxes[keep], scores[keep]
         out = []
         for b, s in zip(boxes, scores):
             if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:  # wholly in the letterbox bars
                 continue
             out.append({"box": [float(v) for v in b], "score": float(s)})
         return out[:max_boxes]
+
+    def second_stage(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list:
+        """First-stage page boxes and scores -> refined [(box, score)], best first, duplicates suppressed.
+
+        The score is the geometric mean of the first stage's and the refiner's signature
+        probability; boxes that become duplicates after refinement are suppressed (IoU 0.5).
+        """
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if self.refiner is None or not len(boxes):
+            return list(zip(boxes, np.asarray(scores, dtype=np.float64)))
+        refined, prob = refine(self.net, self.refiner, gray, boxes, passes=self.refine_passes)
+        score = np.sqrt(np.asarray(scores, dtype=np.float64) * prob)
+        kept = nms(refined, score, 0.5)
+        return [(refined[i], float(score[i])) for i in kept]
 
 
 def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:

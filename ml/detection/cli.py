@@ -100,6 +100,23 @@ def cmd_detect_train(a) -> int:
     return 0
 
 
+def cmd_detect_refine(a) -> int:
+    import torch
+
+    from ml.detection import refine_train
+    from ml.detection.train import resolve
+
+    torch.set_num_threads(1)
+    try:
+        cfg = resolve(a.overrides, a.config, defaults=refine_train.DEFAULTS)
+    except (KeyError, ValueError, OSError) as exc:
+        raise FileNotFoundError(f"bad refiner training config: {exc}") from None
+    if not Path(cfg["data"], "images").is_dir():
+        raise FileNotFoundError(f"no images folder in {cfg['data']}")
+    print(json.dumps({"model": str(refine_train.train(cfg, log=lambda m: print(m, flush=True)))}))
+    return 0
+
+
 def add_parsers(sub) -> None:
     from ml.detection import MAX_BOXES, MIN_SCORE
 
@@ -115,6 +132,13 @@ def add_parsers(sub) -> None:
     t.add_argument("--config", help="YAML file of settings (see ml/detection/train.py DEFAULTS)")
     t.add_argument("overrides", nargs="*", help="key=value settings, e.g. epochs=2 out=runs/detector")
     t.set_defaults(func=cmd_detect_train)
+
+    r = sub.add_parser(
+        "detect-refine", help="train the second-stage box refiner on a detector (writes OUT/best.pt, the two-stage detector)"
+    )
+    r.add_argument("--config", help="YAML file of settings (see ml/detection/refine_train.py DEFAULTS)")
+    r.add_argument("overrides", nargs="*", help="key=value settings, e.g. epochs=2 out=runs/refiner")
+    r.set_defaults(func=cmd_detect_refine)
 
     e = sub.add_parser("detect-eval", help="AP@0.5 and recall of the detector on the validation pages")
     e.add_argument("--data", default="../shared/data/documents/train", help="folder with images/ and labels/ (YOLO)")

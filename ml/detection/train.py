@@ -45,17 +45,19 @@ DEFAULTS = {
 }
 
 
-def resolve(overrides: list[str] | None = None, config: str | None = None) -> dict:
-    cfg = dict(DEFAULTS)
+def resolve(overrides: list[str] | None = None, config: str | None = None, defaults: dict | None = None) -> dict:
+    """Settings: ``defaults`` (the detector's ``DEFAULTS``), then a YAML file, then ``key=value`` overrides."""
+    known = DEFAULTS if defaults is None else defaults
+    cfg = dict(known)
     if config:
         import yaml
 
         cfg.update(yaml.safe_load(Path(config).read_text()) or {})
     for item in overrides or []:
         key, _, value = item.partition("=")
-        if key not in DEFAULTS:
-            raise KeyError(f"unknown detector training setting {key!r} (known: {', '.join(DEFAULTS)})")
-        cfg[key] = type(DEFAULTS[key])(value) if not isinstance(DEFAULTS[key], (list, bool)) else _parse(value)
+        if key not in known:
+            raise KeyError(f"unknown detector training setting {key!r} (known: {', '.join(known)})")
+        cfg[key] = type(known[key])(value) if not isinstance(known[key], (list, bool)) else _parse(value)
     return cfg
 
 

@@ -73,3 +73,24 @@ def test_train_then_eval_commands(yolo_folder, tmp_path, capsys):
     assert res["pages"] == 2 and res["true_boxes"] == 1 and 0.0 <= res["ap"] <= 1.0
     assert main(["detect-train", "nonsense=1"]) == 2
     assert main(["detect-train", f"data={tmp_path / 'nowhere'}"]) == 2
+
+
+def test_refine_command_writes_a_two_stage_detector(yolo_folder, tmp_path, capsys):
+    first = tmp_path / "first"
+    args = ["detect-train", f"data={yolo_folder}", f"out={first}", "size=128", "width=16", "fine_width=8", "epochs=1",
+            "variants=[plain]", "batch=4"]  # fmt: skip
+    assert main(args) == 0
+    model = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"]
+    out = tmp_path / "refiner"
+    args = ["detect-refine", f"data={yolo_folder}", f"model={model}", f"out={out}", "width=8", "jitter=2", "epochs=2",
+            "eval_every=1", "batch=8", f"cache={tmp_path / 'cache.pt'}"]  # fmt: skip
+    assert main(args) == 0
+    path = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"]
+    det = Detector.load(path)
+    assert det.refiner is not None and det.version == Detector.load(model).version + "+refine"
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2, "average of 2..2"] and all("val_ap50" in r for r in history)
+    assert (tmp_path / "cache.pt").is_file()
+    assert main(["detect-eval", "--data", str(yolo_folder), "--model", path, "--json", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["true_boxes"] == 1
+    assert main(["detect-refine", "nonsense=1"]) == 2
