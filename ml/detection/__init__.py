@@ -6,6 +6,11 @@ greyscale) and returns ``[{"box": [x0, y0, x1, y1], "score": s}, ...]`` best fir
 pixels of that page (origin top-left, x1/y1 exclusive). The page is converted to
 greyscale, letterboxed to the checkpoint's input size and the boxes mapped back.
 ``crop(image, box, pad=...)`` cuts a detected signature out of its page.
+
+A checkpoint with a ``refiner`` is a two-stage detector: the first stage's boxes (score at
+least ``MIN_SCORE``, at most ``REFINE_MAX``) scoring at least ``REFINE_MIN`` are refined from
+the page at its own resolution (``ml.detection.refine``), each scored by the geometric mean
+of the two stages' scores, and duplicates are suppressed again.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ PREPROCESS = "gray-letterbox-white-v1"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "detector.pt"
 MIN_SCORE = 0.05
 MAX_BOXES = 100
+REFINE_MAX = 20  # first-stage boxes the second stage looks at, best first
+REFINE_MIN = 0.1  # first-stage score from which a box is refined (about 2.5 per page: the CPU budget)
 
 
 def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
@@ -56,7 +63,7 @@ class Detector:
         self.version = version
         self.size = net.size
         self.path = path
-        self.refiner = refiner.eval() if refiner is not None else None
+        self.refiner = refiner  # None, a RefinerHead or a list of them (an ensemble), in eval mode
         self.refine_passes = int(refine_passes)
 
     @classmethod
@@ -78,8 +85,11 @@ class Detector:
             net.load_state_dict(ck["state_dict"], strict=True)
             refiner, passes = None, 2
             if ck.get("refiner"):
-                refiner = RefinerHead(**ck["refiner"]["arch_kwargs"])
-                refiner.load_state_dict(ck["refiner"]["state_dict"], strict=True)
+                refiner = []
+                for state in ck["refiner"]["state_dicts"]:
+                    head = RefinerHead(**ck["refiner"]["arch_kwargs"])
+                    head.load_state_dict(state, strict=True)
+                    refiner.append(head.eval())
                 passes = int(ck["refiner"].get("passes", 2))
         except (KeyError, TypeError, RuntimeError) as exc:
             raise CheckpointError(f"{path} does not match the detector network: {exc}") from None
@@ -99,8 +109,10 @@ class Detector:
     def detect(self, image: np.ndarray, *, min_score: float = MIN_SCORE, max_boxes: int = MAX_BOXES) -> list[dict]:
         x, lb = self.prepare(image)
         heat, box = self.net(x)
-        first_min = min(min_score, MIN_SCORE) if self.refiner is not None else min_score
-        boxes, scores = decode(heat, box, min_score=first_min, top_k=max(max_boxes, 1))[0]
+        if self.refiner is None:
+            boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
+        else:  # the second stage looks at the first stage's boxes scoring at least MIN_SCORE
+            boxes, scores = decode(heat, box, min_score=MIN_SCORE, top_k=REFINE_MAX)[0]
         boxes = lb.to_page(boxes)
         if self.refiner is not None:
             pairs = self.second_stage(to_gray(np.asarray(image)), boxes, scores)
@@ -116,18 +128,24 @@ class Detector:
         return out[:max_boxes]
 
     def second_stage(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list:
-        """First-stage page boxes and scores -> refined [(box, score)], best first, duplicates suppressed.
+        """First-stage page boxes and scores -> [(box, score)], best first, duplicates suppressed.
 
-        The score is the geometric mean of the first stage's and the refiner's signature
-        probability; boxes that become duplicates after refinement are suppressed (IoU 0.5).
+        Boxes scoring at least ``REFINE_MIN`` are refined and scored by the geometric mean of
+        the first stage's score and the refiner's signature probability; weaker ones keep their
+        first-stage box and score (below ``REFINE_MIN``) and cost no refining.
+        Duplicates left by refinement are suppressed (IoU 0.5).
         """
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if self.refiner is None or not len(boxes):
-            return list(zip(boxes, np.asarray(scores, dtype=np.float64)))
-        refined, prob = refine(self.net, self.refiner, gray, boxes, passes=self.refine_passes)
-        score = np.sqrt(np.asarray(scores, dtype=np.float64) * prob)
-        kept = nms(refined, score, 0.5)
-        return [(refined[i], float(score[i])) for i in kept]
+            return list(zip(boxes, scores))
+        strong = scores >= REFINE_MIN
+        boxes, scores = boxes.copy(), scores.copy()
+        if strong.any():
+            refined, prob = refine(self.net, self.refiner, gray, boxes[strong], passes=self.refine_passes)
+            boxes[strong], scores[strong] = refined, np.sqrt(scores[strong] * prob)
+        kept = nms(boxes, scores, 0.5)
+        return [(boxes[i], float(scores[i])) for i in kept]
 
 
 def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:

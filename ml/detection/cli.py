@@ -117,6 +117,20 @@ def cmd_detect_refine(a) -> int:
     return 0
 
 
+def cmd_detect_refine_merge(a) -> int:
+    import torch
+
+    from ml.detection.refine_train import merge
+
+    torch.set_num_threads(1)
+    try:
+        path = merge(a.inputs, a.out, log=lambda m: print(m, flush=True))
+    except ValueError as exc:
+        raise FileNotFoundError(str(exc)) from None
+    print(json.dumps({"model": str(path)}))
+    return 0
+
+
 def add_parsers(sub) -> None:
     from ml.detection import MAX_BOXES, MIN_SCORE
 
@@ -139,6 +153,11 @@ def add_parsers(sub) -> None:
     r.add_argument("--config", help="YAML file of settings (see ml/detection/refine_train.py DEFAULTS)")
     r.add_argument("overrides", nargs="*", help="key=value settings, e.g. epochs=2 out=runs/refiner")
     r.set_defaults(func=cmd_detect_refine)
+
+    m = sub.add_parser("detect-refine-merge", help="one detector whose refiner averages the refiners of several checkpoints")
+    m.add_argument("out", help="the two-stage checkpoint to write")
+    m.add_argument("inputs", nargs="+", metavar="CHECKPOINT", help="detect-refine outputs on the same first stage")
+    m.set_defaults(func=cmd_detect_refine_merge)
 
     e = sub.add_parser("detect-eval", help="AP@0.5 and recall of the detector on the validation pages")
     e.add_argument("--data", default="../shared/data/documents/train", help="folder with images/ and labels/ (YOLO)")

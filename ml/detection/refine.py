@@ -126,9 +126,22 @@ def crops_tensor(gray: np.ndarray, wins: list) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def refine(net, head: RefinerHead, gray: np.ndarray, boxes: np.ndarray, *, passes: int = 2, batch: int = 16):
+def predict(heads, feats: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """Trunk features of crops -> (window-relative boxes (B, 4), signature probabilities (B,)), averaged over ``heads``."""
+    heads = [heads] if isinstance(heads, RefinerHead) else list(heads)
+    rels, probs = [], []
+    for head in heads:
+        ex, ey, logit = head(*feats)
+        rels.append(edges(ex, ey))
+        probs.append(torch.sigmoid(logit.float()))
+    return torch.stack(rels).mean(0), torch.stack(probs).mean(0)
+
+
+def refine(net, heads, gray: np.ndarray, boxes: np.ndarray, *, passes: int = 2, batch: int = 16):
     """Page proposals (N, 4) -> (refined boxes (N, 4), signature probabilities (N,)) in page pixels.
 
+    ``heads``: one ``RefinerHead`` or several (an ensemble: boxes and probabilities averaged;
+    the trunk's features of a crop are computed once for all of them).
     ``passes``: the refined box is refined again from its own window (the second look sees
     the signature centred at the scale it was trained on); the probability is the last pass's.
     """
@@ -140,10 +153,9 @@ def refine(net, head: RefinerHead, gray: np.ndarray, boxes: np.ndarray, *, passe
         out = []
         for i in range(0, len(boxes), batch):
             wins = [window(b) for b in boxes[i : i + batch]]
-            ex, ey, logit = head(*net.features(crops_tensor(gray, wins)))
-            rel = edges(ex, ey).numpy().astype(np.float64)
-            out.extend(from_window(r, w)[0] for r, w in zip(rel, wins))
-            prob[i : i + batch] = torch.sigmoid(logit.float()).numpy()
+            rel, p = predict(heads, net.features(crops_tensor(gray, wins)))
+            out.extend(from_window(r, w)[0] for r, w in zip(rel.numpy().astype(np.float64), wins))
+            prob[i : i + batch] = p.numpy()
         refined = np.asarray(out).reshape(-1, 4)
         refined[:, [0, 2]] = np.sort(refined[:, [0, 2]], axis=1)
         refined[:, [1, 3]] = np.sort(refined[:, [1, 3]], axis=1)

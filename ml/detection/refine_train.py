@@ -144,23 +144,61 @@ def score_pages(detector: Detector, cached: list) -> dict:
     return average_precision(dets, [t for *_, t in cached], iou=0.5)
 
 
-def with_refiner(first: dict, head: RefinerHead, cfg: dict, metrics: dict) -> dict:
-    """The first stage's checkpoint with the refiner added: one file holds the two-stage detector.
+def with_refiner(first: dict, heads, cfg: dict, metrics: dict) -> dict:
+    """The first stage's checkpoint with the refiner (one head, or several averaged) added:
+    one file holds the two-stage detector.
 
     A two-stage checkpoint given as the first stage has its refiner replaced, not stacked.
     """
+    heads = [heads] if isinstance(heads, RefinerHead) else list(heads)
     ck = {k: v for k, v in first.items() if k != "refiner"}
     first_metrics = first["metrics"].get("first_stage", {}) if first.get("refiner") else first.get("metrics", {})
     ck["refiner"] = {
-        "arch_kwargs": {"width": head.width},
-        "state_dict": {k: v.detach().clone() for k, v in head.state_dict().items()},
+        "arch_kwargs": {"width": heads[0].width},
+        "state_dicts": [{k: v.detach().clone() for k, v in h.state_dict().items()} for h in heads],
         "passes": int(cfg["passes"]),
         "config": dict(cfg),
         "metrics": dict(metrics),
     }
     ck["version"] = f"{str(first.get('version', 'detector')).removesuffix('+refine')}+refine"
-    ck["metrics"] = {**first_metrics, **metrics, "first_stage": first_metrics}
+    ck["metrics"] = {**metrics, "first_stage": first_metrics}
     return ck
+
+
+def merge(paths: list, out: str | Path, log=print) -> Path:
+    """Two-stage checkpoints of one first stage (refiners trained with different seeds) -> one
+    checkpoint whose refiner is their ensemble (boxes and probabilities averaged), scored on
+    the validation pages of the first refiner's data."""
+    cks = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    first = cks[0]
+    for p, ck in zip(paths, cks):
+        if not ck.get("refiner"):
+            raise ValueError(f"{p} has no refiner")
+        if any(not torch.equal(v, first["state_dict"][k]) for k, v in ck["state_dict"].items()):
+            raise ValueError(f"{p} does not share the first stage of {paths[0]}")
+    heads = []
+    for ck in cks:
+        for state in ck["refiner"]["state_dicts"]:
+            head = RefinerHead(**ck["refiner"]["arch_kwargs"])
+            head.load_state_dict(state, strict=True)
+            heads.append(head.eval())
+    cfg = dict(first["refiner"]["config"])
+    detector = Detector.load(paths[0])
+    detector.refiner = None
+    val = first_stage(detector, split(list_pages(cfg["data"]))[1])
+    detector.refiner = heads
+    m = score_pages(detector, val)
+    metrics = {
+        "val_ap50": m["ap"],
+        "val_recall": m["recall"],
+        "weights": f"ensemble of {len(heads)} refiners (seeds {', '.join(str(c['refiner']['config']['seed']) for c in cks)})",
+        "first_stage_val_ap50": first["metrics"].get("first_stage_val_ap50"),
+        "val_pages": len(val),
+    }
+    log(json.dumps(metrics))
+    cfg["seeds"] = [c["refiner"]["config"]["seed"] for c in cks]
+    save_checkpoint(with_refiner(first, heads, cfg, metrics), out)
+    return Path(out)
 
 
 def train(cfg: dict, log=print) -> Path:

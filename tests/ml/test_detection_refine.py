@@ -60,6 +60,7 @@ def test_edges_are_the_expectation_of_bin_centres():
 def two_stage_path(tmp_path_factory):
     torch.manual_seed(0)
     net = DetectorNet(size=128, width=16, fine_width=8)
+    torch.nn.init.zeros_(net.heat.bias)  # every cell about 0.5: the second stage gets proposals to refine
     first = make_checkpoint(net, width=16, fine_width=8, version="tiny-test", config={}, metrics={"val_ap50": 0.5})
     head = RefinerHead(width=8)
     ck = with_refiner(first, head, {"passes": 2}, {"val_ap50": 0.6})
@@ -70,7 +71,7 @@ def two_stage_path(tmp_path_factory):
 
 def test_two_stage_checkpoint_loads_and_detects_in_page_pixels(two_stage_path):
     det = Detector.load(two_stage_path)
-    assert det.refiner is not None and det.refine_passes == 2 and det.version == "tiny-test+refine"
+    assert len(det.refiner) == 1 and det.refine_passes == 2 and det.version == "tiny-test+refine"
     img, _ = synthpage.page(3, width=300, height=420, signatures=1)
     found = det.detect(img, min_score=0.0, max_boxes=10)
     assert 0 < len(found) <= 10
@@ -132,3 +133,25 @@ def test_a_new_refiner_replaces_the_old_one(two_stage_path):
     again = with_refiner(two, RefinerHead(width=4), {"passes": 1}, {"val_ap50": 0.7})
     assert again["version"] == "tiny-test+refine" and again["refiner"]["arch_kwargs"] == {"width": 4}
     assert again["metrics"]["first_stage"] == {"val_ap50": 0.5} and again["metrics"]["val_ap50"] == 0.7
+
+
+def test_merge_averages_refiners_of_one_first_stage(two_stage_path, tmp_path):
+    """An ensemble's boxes are the mean of its heads' boxes; a different first stage is refused."""
+    from ml.detection.refine import predict
+    from ml.detection.refine_train import merge
+
+    two = torch.load(two_stage_path, weights_only=True)
+    torch.manual_seed(5)
+    other = with_refiner(two, RefinerHead(width=8), {"passes": 2, "seed": 1}, {})
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    save_checkpoint({**two, "refiner": {**two["refiner"], "config": {"passes": 2, "seed": 0, "data": "x"}}}, a)
+    save_checkpoint(other, b)
+    heads = [Detector.load(p).refiner[0] for p in (a, b)]
+    feats = (torch.rand(3, 40, 16, 32), torch.rand(3, 112, 8, 16), torch.rand(3, 320, 4, 8))
+    (ra, pa), (rb, pb), (rm, pm) = predict(heads[0], feats), predict(heads[1], feats), predict(heads, feats)
+    assert torch.allclose(rm, (ra + rb) / 2) and torch.allclose(pm, (pa + pb) / 2)
+    bad = dict(other)
+    bad["state_dict"] = {k: v + 1 if v.is_floating_point() else v for k, v in other["state_dict"].items()}
+    save_checkpoint(bad, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="first stage"):
+        merge([a, tmp_path / "bad.pt"], tmp_path / "m.pt")
