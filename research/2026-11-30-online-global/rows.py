@@ -1,13 +1,16 @@
 """Validation rows for the global-feature study (SVC2004 users 1-30, SUSIG visual users 1-100 only).
 
-    python research/2026-11-30-online-global/rows.py --svc VAL_SVC --susig VAL_SUSIG --out cache/global_rows.npz [--seeds 5]
+    python research/2026-11-30-online-global/rows.py --svc VAL_SVC --susig VAL_SUSIG --out cache/global_rows.npz \
+        [--seeds 5] [--random] [--channels SET ...]
 
 Per dataset, writer and seed (5 references, ``ml.online.evaluate.validation_rows``, genuine and
 skilled queries): the image score, the shipped DTW features (base+tnorm, 4 columns), and for each
 ``ml.online.features.GLOBAL_NAMES`` value of the query: its difference to the references' mean,
 the references' standard deviation and the query's difference to the references' median.
-``--channels`` adds min and mean DTW distance (divided by the writer's scale) for other channel
-sets of ``ml.online.verifier.CHANNEL_SETS``. Test users are refused.
+``--random`` adds random forgeries (kind "random": the other validation writers' genuine
+signatures), never used for fitting by combos.py, only reported. ``--channels`` adds min and
+mean DTW distance (divided by the writer's scale) for other channel sets of
+``ml.online.verifier.CHANNEL_SETS``. Test users are refused.
 """
 
 import argparse
@@ -59,6 +62,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--channels", nargs="*", default=[])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--random", action="store_true", help="also random forgeries (other writers' genuine signatures)")
     a = ap.parse_args()
     for f in (a.svc, a.susig):
         for w in Path(f).iterdir():
@@ -74,7 +78,7 @@ def main():
             StrokeScorer(samples, OnlineParams(rate_hz=params.rate_hz, window=params.window, channels=c)) for c in a.channels
         ]
         scorer = GlobalScorer(samples, params, engine, extra)
-        r = validation_rows(scorer, 5, range(a.seeds), random=False)
+        r = validation_rows(scorer, 5, range(a.seeds), random=a.random)
         for k, v in r.items():
             out[f"{name}_{k}"] = v
         print(name, len(r["label"]), flush=True)
