@@ -10,7 +10,9 @@ SVC2004 31-40, SUSIG visual 101-115 and all of SUSIG blind, are refused here). S
    EER of the normalised DTW distance (5 references, seeds 0..2);
 2. the best one gets the online calibration and the image fusion (``ml.online.calibrate.fit``);
 ``--fixed RATE WINDOW CHANNELS`` skips step 1; ``--features base+tnorm`` adds the
-per-reference normalised features (``ml.online.verifier.features_from_distances``).
+per-reference normalised features (``ml.online.verifier.features_from_distances``);
+``--features base+tnorm+global`` also the whole-signature features (``--globals``, default
+all of ``ml.online.features.GLOBAL_NAMES``); ``--l2`` is the logistic models' L2 penalty.
 3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
    version and as ``"default"``.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 from ml.data import is_test_writer
 from ml.engine import Engine
 from ml.online import calibrate
+from ml.online.features import GLOBAL_NAMES
 from ml.online.verifier import FEATURE_SETS, PARAMS_PATH
 
 FITTED_ON = "validation users SVC2004 1-30 and SUSIG visual 1-100, 5 references, seeds 0-4"
@@ -50,7 +53,10 @@ def main():
     ap.add_argument("--write-params", action="store_true")
     ap.add_argument("--fixed", nargs=3, metavar=("RATE_HZ", "WINDOW", "CHANNELS"), help="skip the grid: fit these")
     ap.add_argument("--features", default="base", choices=FEATURE_SETS, help="online feature set (ml.online.verifier)")
+    ap.add_argument("--globals", nargs="+", choices=GLOBAL_NAMES, help="global features of base+tnorm+global (default: all)")
+    ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the logistic models")
     a = ap.parse_args()
+    globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features == "base+tnorm+global" else []
     for f in a.val:
         _check_no_test_users(Path(f))
     if a.fixed:
@@ -65,7 +71,7 @@ def main():
         best = ranking[0]
     engine = Engine.load()
     params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON,
-                                   features=a.features)  # fmt: skip
+                                   features=a.features, globals_=globals_, l2=a.l2)  # fmt: skip
     out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
            "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
     text = json.dumps(out, indent=2)

@@ -5,7 +5,7 @@
 DIR is a stroke-JSON writer folder (``python -m ml convert-online``). For each iteration a
 writer's 5 references are already templates (as an enrollment stores them) and one query
 is timed end to end: feature extraction (timing repair, resampling, features), DTW against
-the 5 references, and the calibrated score. Reported: p50 / p90 wall clock and thread CPU
+the 5 references, the query's global features, and the calibrated score. Reported: p50 / p90 wall clock and thread CPU
 time in ms, and the query and reference lengths in frames.
 """
 
@@ -41,11 +41,12 @@ def main():
         w = writers[it % len(writers)]
         g = rng.permutation(by[w]["genuine"])
         refs = [extract(smp[i].strokes, params.rate_hz) for i in g[:5]]
-        wd = fit_online(refs, params.window, params.channels)
+        wd = fit_online(refs, params.window, params.channels, params.rate_hz)
         query = smp[g[5]].strokes
         t0, c0 = time.perf_counter(), time.thread_time()
         q = extract(query, params.rate_hz)
-        s = online_score(params, online_features(wd, refs, [q], params.window, params.channels, params.features))
+        f = online_features(wd, refs, [q], params.window, params.channels, params.features, params.globals, params.rate_hz)
+        s = online_score(params, f)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
         qlen.append(len(q.frames))

@@ -20,7 +20,7 @@ from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_
 def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None) -> dict:
     out = []
     for f in folders:
-        key = (str(f), params.rate_hz, params.window, params.channels, params.features, engine is not None)
+        key = (str(f), params.rate_hz, params.window, params.channels, params.features, tuple(params.globals), engine is not None)
         scorer = cache.get(key) if cache is not None else None
         if scorer is None:
             samples, _ = scan_stroke_writers(f)
@@ -44,16 +44,18 @@ def select(folders, grid, references: int = 5, seeds=range(5)) -> list[dict]:
 
 
 def fit(folders, rate_hz: float, window, engine, references: int = 5, seeds=range(5), fitted_on: str = "",
-        channels: str = "full", features: str = "base") -> tuple[OnlineParams, dict]:  # fmt: skip
-    """Online calibration and image fusion on validation writers; returns (params, report)."""
-    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels, features=features)
+        channels: str = "full", features: str = "base", globals_=(), l2: float = 1e-3) -> tuple[OnlineParams, dict]:  # fmt: skip
+    """Online calibration and image fusion on validation writers; returns (params, report).
+    ``globals_``: the global feature names of the ``base+tnorm+global`` set; ``l2``: the
+    logistic models' L2 penalty."""
+    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels, features=features, globals=list(globals_), fit_l2=l2)
     rows = _rows(folders, p, engine, references, seeds)
     y = rows["label"]
-    p.online_w, p.online_b = fit_logistic(rows["feats"], y)
+    p.online_w, p.online_b = fit_logistic(rows["feats"], y, l2=l2)
     s_on = online_score(p, rows["feats"])
     p.online_threshold = eer_threshold(s_on[y > 0], s_on[y == 0])
     x = np.column_stack([np.log(np.clip(rows["image"], 1e-6, 1 - 1e-6) / np.clip(1 - rows["image"], 1e-6, 1)), rows["feats"]])
-    p.fused_w, p.fused_b = fit_logistic(x, y)
+    p.fused_w, p.fused_b = fit_logistic(x, y, l2=l2)
     s_fu = fused_score(p, rows["image"], rows["feats"])
     p.fused_threshold = eer_threshold(s_fu[y > 0], s_fu[y == 0])
     p.fitted_on = fitted_on

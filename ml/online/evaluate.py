@@ -31,10 +31,12 @@ from ml.online.verifier import (
     OnlineParams,
     features_from_distances,
     fused_score,
+    global_columns,
     load_params,
     online_score,
     pair_distances,
     per_reference_scale,
+    reference_globals,
 )
 
 DECISIONS = ("auto", "image", "online", "fused")
@@ -140,13 +142,20 @@ class StrokeScorer:
         else:
             scale = float("nan")
         wd = {"refs": r, "scale": scale, "per_ref": per_reference_scale(self.distances(r, r)) if len(r) > 1 else None}
+        if self.params.features == "base+tnorm+global":
+            wd["globals"] = reference_globals([self.templates[i] for i in r], self.params.rate_hz)
         if self.engine is not None:
             wd["image"] = self.engine.fit_writer(self.emb[r])
         return wd
 
     def features(self, wd: dict, queries: np.ndarray) -> np.ndarray:
-        per_ref = wd.get("per_ref") if self.params.features == "base+tnorm" else None
-        return features_from_distances(self.distances(np.asarray(queries, int), wd["refs"]), wd["scale"], per_ref=per_ref)
+        q = np.asarray(queries, int)
+        per_ref = wd.get("per_ref") if self.params.features != "base" else None
+        f = features_from_distances(self.distances(q, wd["refs"]), wd["scale"], per_ref=per_ref)
+        if self.params.features == "base+tnorm+global":
+            tq = [self.templates[i] for i in q]
+            f = np.column_stack([f, global_columns(tq, wd["globals"], self.params.globals, self.params.rate_hz)])
+        return f
 
     def image_scores(self, wd: dict, queries: np.ndarray) -> np.ndarray:
         return self.engine.score(wd["image"], self.emb[np.asarray(queries, int)])[0]

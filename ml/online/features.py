@@ -12,7 +12,10 @@ makes a signature comparable across them:
    by time, so the same drawing at any sampling rate gives the same sequence;
 3. per frame: position, velocity, acceleration, speed, direction (sin, cos), a pen-up flag
    and pressure when the device reports a varying one; every channel except direction and
-   pen-up is z-normalised per signature (so canvas size and resolution drop out).
+   pen-up is z-normalised per signature (so canvas size and resolution drop out). Position
+   in units of the signature's radius and raw pressure are kept too (``RAW_XY``, ``PRESSURE``)
+   for the whole-signature features of ``global_features``: duration, pen-down share, speed,
+   path length, aspect ratio, pressure.
 
 Input without usable times (none at all, or all equal) is refused with ``SignatureInputError``.
 """
@@ -27,7 +30,10 @@ from ml.errors import SignatureInputError
 from ml.strokes import parse_strokes
 
 WRAP_MS = (2.0**32, 2.0**32 / 1000)  # a 32-bit clock wrap, counted in ms or in microseconds
-CHANNELS = ("x", "y", "vx", "vy", "ax", "ay", "speed", "sin", "cos", "pen_up", "pressure")
+CHANNELS = ("x", "y", "vx", "vy", "ax", "ay", "speed", "sin", "cos", "pen_up", "x_r", "y_r", "pressure", "pressure_r")
+PEN_UP = 9
+RAW_XY = [10, 11]  # centred positions in units of the signature's radius, not z-normalised
+PRESSURE = [12, 13]  # z-normalised, raw (both 0 with the pen up); present only with a varying pressure
 DEFAULT_RATE_HZ = 25.0
 MAX_FRAMES = 3000  # 90 s at the shipped 33 Hz: longer input is refused, not scored slowly
 
@@ -61,7 +67,7 @@ def repair_times(t) -> np.ndarray:
 @dataclass
 class OnlineTemplate:
     """A signature's online features: ``frames`` (T, C) float32, channels ``CHANNELS``
-    (the last one, pressure, only when ``has_pressure``)."""
+    (the last two, pressure, only when ``has_pressure``)."""
 
     frames: np.ndarray
     has_pressure: bool
@@ -124,9 +130,64 @@ def extract(strokes, rate_hz: float = DEFAULT_RATE_HZ) -> OnlineTemplate:
     ax, ay = np.gradient(vx), np.gradient(vy)
     speed = np.hypot(vx, vy)
     ang = np.arctan2(vy, vx)
-    cols = [_z(xn), _z(yn), _z(vx), _z(vy), _z(ax), _z(ay), _z(speed), np.sin(ang), np.cos(ang), pen_up]
+    cols = [_z(xn), _z(yn), _z(vx), _z(vy), _z(ax), _z(ay), _z(speed), np.sin(ang), np.cos(ang), pen_up, xn, yn]
     if has_p:
         p = np.interp(grid, t[pfin], pr[pfin])
         p = np.where(pen_up > 0, 0.0, p)
-        cols.append(_z(p))
+        cols += [_z(p), p]
     return OnlineTemplate(np.column_stack(cols).astype(np.float32), has_p, duration)
+
+
+GLOBAL_NAMES = (
+    "log_duration",  # total time, first to last point (ms, log)
+    "down_ratio",  # share of the frames with the pen down
+    "log_strokes",  # log(1 + number of pen-down runs)
+    "log_speed",  # mean pen-down speed, signature radii per second (log)
+    "log_vmax",  # 95th percentile of the pen-down speed (log)
+    "speed_cv",  # coefficient of variation of the pen-down speed
+    "log_path",  # pen-down path length in signature radii (log)
+    "log_aspect",  # width / height of the bounding box (log)
+    "log_turns",  # log(1 + reversals of the vertical direction per second)
+    "pressure_mean",  # mean pen-down pressure (NaN without a varying pressure)
+    "pressure_std",  # its standard deviation (NaN without a varying pressure)
+)
+
+
+def global_features(t: OnlineTemplate, rate_hz: float) -> np.ndarray:
+    """Whole-signature values of a template made at ``rate_hz`` (``extract``), one per
+    ``GLOBAL_NAMES``. Device-independent as the template is: sizes in units of the signature's
+    radius, speeds from the path resampled by time."""
+    f = np.asarray(t.frames, np.float64)
+    down = f[:, PEN_UP] < 0.5
+    x, y = f[:, RAW_XY[0]], f[:, RAW_XY[1]]
+    step = np.hypot(np.diff(x), np.diff(y))
+    both = down[1:] & down[:-1]
+    sdown = step[both] * rate_hz  # radii per second
+    if sdown.size < 2:
+        sdown = step * rate_hz if step.size >= 2 else np.ones(2)
+    path = float(step[both].sum())
+    down_s = max(float(both.sum()) / rate_hz, 1e-3)
+    runs = int(down[0]) + int((down[1:] & ~down[:-1]).sum())
+    dy = np.diff(y)[both]
+    dy = dy[np.abs(dy) > 1e-4]
+    turns = float((np.sign(dy[1:]) != np.sign(dy[:-1])).sum()) if dy.size > 1 else 0.0
+    if t.has_pressure and down.any():
+        p = f[down, PRESSURE[1]]
+        pm, ps = float(p.mean()), float(p.std())
+    else:
+        pm = ps = float("nan")
+    return np.array(
+        [
+            np.log(max(t.duration_ms, 1.0)),
+            float(down.mean()),
+            np.log1p(runs),
+            np.log(max(path / down_s, 1e-6)),
+            np.log(max(float(np.percentile(sdown, 95)), 1e-6)),
+            float(sdown.std() / max(sdown.mean(), 1e-9)),
+            np.log(max(path, 1e-6)),
+            np.log(max(float(np.ptp(x)), 1e-6) / max(float(np.ptp(y)), 1e-6)),
+            np.log1p(turns / max(t.duration_ms / 1000.0, 1e-3)),
+            pm,
+            ps,
+        ]
+    )

@@ -3,9 +3,9 @@
 The web app (through ``verification/ml_engine/``) uses these functions only:
 
 * ``template_pack(strokes, params)`` -> ``PackedTemplate``: a reference's online features as
-  float16 bytes (about 4 channels x 100 frames x 2 bytes), computed once per pad reference;
+  float16 bytes (about 7 to 9 channels x 100 frames x 2 bytes), computed once per pad reference;
   ``template_unpack`` reads it back. ``params_key(params)`` names what a template depends
-  on (resampling rate and channel set): a stored template with another key is stale.
+  on (resampling rate, channel set and template format): a stored template with another key is stale.
 * ``app_score(params, stored, query_strokes, image_score, writer)``, the app's entry, and
   ``pad_score(params, wd, refs, query, image_score)``: the online and fused scores of a
   query against the references' templates, with the closest reference's replay distance.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.errors import SignatureInputError
-from ml.online.features import OnlineTemplate, extract, repair_times
+from ml.online.features import CHANNELS, PEN_UP, PRESSURE, RAW_XY, OnlineTemplate, extract, repair_times
 from ml.online.replay import replay_distance
 from ml.online.verifier import CHANNEL_SETS, OnlineParams, fit_online, fused_score, online_features, online_score
 from ml.strokes import parse_strokes
@@ -30,8 +30,11 @@ from ml.strokes import parse_strokes
 PROFILE_POINTS = 120  # samples of each review-page profile
 
 
+TEMPLATE_FORMAT = 2  # 2: pen-up, raw position and raw pressure stored too (global features)
+
+
 def params_key(params: OnlineParams) -> str:
-    return f"r{params.rate_hz:g}-{params.channels}"
+    return f"r{params.rate_hz:g}-{params.channels}-t{TEMPLATE_FORMAT}"
 
 
 @dataclass
@@ -45,7 +48,9 @@ class PackedTemplate:
 
 
 def _stored_channels(params: OnlineParams, has_pressure: bool) -> list[int]:
-    return CHANNEL_SETS[params.channels] + ([10] if has_pressure else [])
+    """The DTW channels, then what ``ml.online.features.global_features`` reads (pen up, raw
+    position), then both pressure channels when the device has a varying pressure."""
+    return CHANNEL_SETS[params.channels] + [PEN_UP] + RAW_XY + (PRESSURE if has_pressure else [])
 
 
 def template_pack(strokes, params: OnlineParams) -> PackedTemplate:
@@ -67,19 +72,19 @@ def template_unpack(p, params: OnlineParams) -> OnlineTemplate:
     """Back to an ``OnlineTemplate`` whose columns sit where ``ml.online.verifier`` reads them.
     ``p``: a ``PackedTemplate`` or any object with its fields (the app's stored row)."""
     small = np.frombuffer(bytes(p.frames), np.float16).reshape(p.n_frames, p.n_channels).astype(np.float32)
-    full = np.zeros((p.n_frames, 11), np.float32)
+    full = np.zeros((p.n_frames, len(CHANNELS)), np.float32)
     full[:, _stored_channels(params, p.has_pressure)] = small
-    return OnlineTemplate(full if p.has_pressure else full[:, :10], p.has_pressure, p.duration_ms)
+    return OnlineTemplate(full if p.has_pressure else full[:, : PRESSURE[0]], p.has_pressure, p.duration_ms)
 
 
 def pad_fit(refs: list[OnlineTemplate], params: OnlineParams) -> dict:
     """A writer's online data (its DTW scale), stored with the enrollment."""
-    return {**fit_online(refs, params.window, params.channels), "key": params_key(params)}
+    return {**fit_online(refs, params.window, params.channels, params.rate_hz), "key": params_key(params)}
 
 
 def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query: OnlineTemplate, image_score: float) -> dict:
     """``{"online", "fused" (None without a fitted fusion), "features", "replay_distance", "replay_index"}``."""
-    feats = online_features(wd, refs, [query], params.window, params.channels, params.features)
+    feats = online_features(wd, refs, [query], params.window, params.channels, params.features, params.globals, params.rate_hz)
     s_on = float(online_score(params, feats)[0])
     s_fu = float(fused_score(params, np.array([image_score]), feats)[0]) if params.fused_w is not None else None
     dists = [replay_distance(query, r) for r in refs]
@@ -101,7 +106,9 @@ def app_score(params: OnlineParams, references: list, query_strokes, image_score
     if query is None or not references:
         return None
     refs = [template_unpack(p, params) for p in references]
-    stale = writer is not None and params.features == "base+tnorm" and not writer.get("per_ref")
+    stale = writer is not None and (
+        (params.features != "base" and not writer.get("per_ref")) or (params.globals and not writer.get("globals"))
+    )
     wd = pad_fit(refs, params) if writer is None or stale else writer
     return {**pad_score(params, wd, refs, template_unpack(query, params), float(image_score)), "writer": wd}
 

@@ -2,9 +2,13 @@
 
 A writer's references give its own DTW scale: the mean pairwise DTW distance between its
 references (``fit_online``). A query's DTW distances to the references, divided by that
-scale, give two features, minimum and mean (``online_features``); a logistic model fitted
-on validation users turns them into a score in [0, 1] (``OnlineParams``). Fusion is a
-second logistic model over the image score's logit and the same two features.
+scale, give two features, minimum and mean (``online_features``); ``base+tnorm`` adds the
+same two divided by each reference's own scale, and ``base+tnorm+global`` adds how far the
+query's whole-signature values (duration, pen-down share, speed, path, aspect ratio,
+pressure: ``ml.online.features.global_features``) are from the references' mean. A
+logistic model fitted on validation users turns them into a score in [0, 1]
+(``OnlineParams``). Fusion is a second logistic model over the image score's logit and the
+same features.
 
 Pressure is compared only when both signatures have it: otherwise the channel is dropped
 for that pair, so a mouse (no pressure) and a stylus still compare.
@@ -23,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.online.dtw import dtw_batch
-from ml.online.features import DEFAULT_RATE_HZ, OnlineTemplate
+from ml.online.features import DEFAULT_RATE_HZ, GLOBAL_NAMES, PRESSURE, OnlineTemplate, global_features
 
 PARAMS_PATH = Path(__file__).with_name("params.json")
 MIN_PAD_REFERENCES = 3  # fewer pad references: the image path decides
@@ -37,10 +41,14 @@ class OnlineParams:
     # "base": min and mean distance / the writer's scale; "base+tnorm" adds min and mean of each
     # distance / that reference's own mean distance to the other references (FEATURE_SETS)
     features: str = "base"
+    # "base+tnorm+global" adds, per name of ``globals`` (ml.online.features.GLOBAL_NAMES), how far
+    # the query's whole-signature value is from the references' mean (``global_columns``)
+    globals: list = field(default_factory=list)
+    fit_l2: float = 1e-3  # L2 penalty the logistic models were fitted with (``fit_logistic``)
     online_w: list = field(default_factory=lambda: [-4.0, 0.0])
     online_b: float = 6.0
     online_threshold: float = 0.5
-    fused_w: list | None = None  # [image logit, dmin, dmean]
+    fused_w: list | None = None  # [image logit, the online features]
     fused_b: float = 0.0
     fused_threshold: float = 0.5
     fitted_on: str = "uncalibrated"
@@ -53,6 +61,11 @@ class OnlineParams:
         return dict(self.__dict__)
 
 
+def feature_count(params: OnlineParams) -> int:
+    """How many online features ``params.features`` gives (the length of ``online_w``)."""
+    return {"base": 2, "base+tnorm": 4}.get(params.features, 4 + 2 * len(params.globals))
+
+
 def load_params(model_version: str | None = None, path=PARAMS_PATH) -> OnlineParams:
     """The stored parameters for ``model_version`` (fusion included), else ``"default"``."""
     p = Path(path)
@@ -61,11 +74,20 @@ def load_params(model_version: str | None = None, path=PARAMS_PATH) -> OnlinePar
     return OnlineParams(**entry)
 
 
-CHANNEL_SETS = {"full": list(range(10)), "xyv": [0, 1, 2, 3]}
+# DTW channel sets (columns of ml.online.features.CHANNELS; pressure is added where both have it).
+# "xyv" is shipped; the others were compared on validation users (research/2026-11-30-online-*)
+CHANNEL_SETS = {
+    "full": list(range(10)),
+    "xyv": [0, 1, 2, 3],
+    "dyn": [6, 7, 8],  # speed, direction
+    "angle": [7, 8],
+    "xya": [0, 1, 4, 5],
+    "xyvs": [0, 1, 2, 3, 6],
+}
 
 
 def _select(t: OnlineTemplate, with_pressure: bool, channels: str) -> np.ndarray:
-    cols = CHANNEL_SETS[channels] + ([10] if with_pressure else [])
+    cols = CHANNEL_SETS[channels] + (PRESSURE[:1] if with_pressure else [])
     return t.frames[:, cols]
 
 
@@ -87,7 +109,7 @@ def pair_distances(
     return out
 
 
-FEATURE_SETS = ("base", "base+tnorm")
+FEATURE_SETS = ("base", "base+tnorm", "base+tnorm+global")
 
 
 def per_reference_scale(d: np.ndarray) -> list[float]:
@@ -97,9 +119,32 @@ def per_reference_scale(d: np.ndarray) -> list[float]:
     return [float((d[k].sum() - d[k, k]) / (n - 1)) for k in range(n)] if n > 1 else [float("nan")] * n
 
 
-def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full") -> dict:
-    """A writer's online decision data: its DTW scale (mean pairwise reference distance) and
-    each reference's own scale (``per_ref``, for the ``base+tnorm`` features)."""
+def reference_globals(refs: list[OnlineTemplate], rate_hz: float) -> list[float]:
+    """The references' mean of each ``GLOBAL_NAMES`` value (NaN where none of them has it)."""
+    g = np.array([global_features(r, rate_hz) for r in refs]) if refs else np.full((1, len(GLOBAL_NAMES)), np.nan)
+    ok = np.isfinite(g)
+    mean = np.where(ok, g, 0.0).sum(0) / np.maximum(ok.sum(0), 1)
+    return [float(v) if k else float("nan") for v, k in zip(mean, ok.any(0))]
+
+
+GLOBAL_CLIP = 20.0  # a deviation this large says all it can; bounds what odd input can do to the score
+
+
+def global_columns(queries: list[OnlineTemplate], ref_mean, names, rate_hz: float) -> np.ndarray:
+    """(Q, 2 len(names)): for each named global feature, |query value - references' mean|, then
+    the signed difference (so that slower and faster, longer and shorter weigh differently);
+    0 where either side lacks the value (a mouse has no pressure)."""
+    idx = [GLOBAL_NAMES.index(n) for n in names]
+    g = np.array([global_features(q, rate_hz)[idx] for q in queries]).reshape(len(queries), len(idx))
+    d = g - np.asarray(ref_mean, float)[idx][None, :]
+    d = np.clip(np.where(np.isfinite(d), d, 0.0), -GLOBAL_CLIP, GLOBAL_CLIP)
+    return np.column_stack([np.abs(d), d])
+
+
+def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full", rate_hz: float | None = None) -> dict:
+    """A writer's online decision data: its DTW scale (mean pairwise reference distance),
+    each reference's own scale (``per_ref``, for the ``base+tnorm`` features) and, given the
+    templates' ``rate_hz``, the references' mean global features (``globals``)."""
     pairs = [(i, j) for i in range(len(refs)) for j in range(i + 1, len(refs))]
     if pairs:
         d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels)
@@ -110,7 +155,10 @@ def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str =
         per_ref = per_reference_scale(m)
     else:
         scale, per_ref = float("nan"), [float("nan")] * len(refs)
-    return {"n_refs": len(refs), "scale": scale, "per_ref": per_ref}
+    out = {"n_refs": len(refs), "scale": scale, "per_ref": per_ref}
+    if rate_hz is not None:
+        out["globals"] = reference_globals(refs, rate_hz)
+    return out
 
 
 def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: float = 1.0, per_ref=None) -> np.ndarray:
@@ -131,12 +179,17 @@ def features_from_distances(dist: np.ndarray, scale: float, fallback_scale: floa
 
 def online_features(
     wd: dict, refs: list[OnlineTemplate], queries: list[OnlineTemplate], window: float | None, channels: str = "full",
-    features: str = "base",
+    features: str = "base", globals_=(), rate_hz: float | None = None,
 ) -> np.ndarray:  # fmt: skip
+    """The feature set ``features`` of each query; ``base+tnorm+global`` needs ``globals_`` (names),
+    the templates' ``rate_hz`` and ``wd["globals"]`` (``fit_online`` with ``rate_hz``)."""
     qs = [q for q in queries for _ in refs]
     rs = [r for _ in queries for r in refs]
     d = pair_distances(qs, rs, window, channels).reshape(len(queries), len(refs))
-    return features_from_distances(d, wd["scale"], per_ref=wd.get("per_ref") if features == "base+tnorm" else None)
+    f = features_from_distances(d, wd["scale"], per_ref=wd.get("per_ref") if features != "base" else None)
+    if features == "base+tnorm+global":
+        f = np.column_stack([f, global_columns(queries, wd["globals"], globals_, rate_hz)])
+    return f
 
 
 def _sigmoid(z):

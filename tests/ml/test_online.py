@@ -255,14 +255,14 @@ def test_evaluate_refuses_a_writer_folder_mixing_images_and_json(stroke_folder, 
 
 def test_template_round_trips_through_json_and_params_are_stored_for_the_shipped_model():
     from ml.online.features import OnlineTemplate
-    from ml.online.verifier import load_params
+    from ml.online.verifier import feature_count, load_params
 
     t = extract(sample(1, 0))
     back = OnlineTemplate.from_dict(json.loads(json.dumps(t.to_dict())))
     assert back.has_pressure and back.frames.shape == t.frames.shape
     assert np.abs(back.frames - t.frames).max() < 1e-3
     shipped = load_params("sigfast-1eedf5a0")
-    n_feats = 4 if shipped.features == "base+tnorm" else 2  # [image logit] + the online features
+    n_feats = feature_count(shipped)  # fusion: [image logit] + the online features
     assert len(shipped.online_w) == n_feats and len(shipped.fused_w) == 1 + n_feats and 0 < shipped.fused_threshold < 1
     assert load_params("no-such-model").rate_hz == shipped.rate_hz  # the "default" entry
 

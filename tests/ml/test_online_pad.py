@@ -6,7 +6,7 @@ import pytest
 from pad_strokes import demo_strokes, mouse, replay, resampled, time_glitches, with_pressure_wave
 
 from ml.errors import SignatureInputError
-from ml.online.features import extract
+from ml.online.features import PEN_UP, PRESSURE, RAW_XY, extract
 from ml.online.pad import dynamics_profile, pace, pad_fit, pad_score, params_key, template_pack, template_unpack
 from ml.online.replay import FAR, fit_tolerance, replay_distance
 from ml.online.verifier import load_params
@@ -31,14 +31,14 @@ def test_packed_template_is_float16_and_round_trips():
     assert len(packed.frames) == packed.n_frames * packed.n_channels * 2
     full = extract(s, PARAMS.rate_hz)
     back = template_unpack(packed, PARAMS)
-    cols = [0, 1, 2, 3, 10] if PARAMS.channels == "xyv" else list(range(11))
+    cols = ([0, 1, 2, 3] if PARAMS.channels == "xyv" else list(range(9))) + [PEN_UP] + RAW_XY + PRESSURE
     assert np.abs(back.frames[:, cols] - full.frames[:, cols]).max() < 0.01
 
 
 def test_mouse_without_pressure_scores_against_stylus_references():
     refs = [tpl(with_pressure_wave(demo_strokes("writer-a", i))) for i in range(4)]
     q = tpl(mouse(demo_strokes("writer-a", 7)))
-    assert not q.has_pressure and q.frames.shape[1] == 10
+    assert not q.has_pressure and q.frames.shape[1] == PRESSURE[0]
     out = pad_score(PARAMS, pad_fit(refs, PARAMS), refs, q, image_score=0.9)
     assert 0 <= out["online"] <= 1 and 0 <= out["fused"] <= 1
     assert out["replay_distance"] > PARAMS.replay_tolerance
