@@ -8,9 +8,9 @@ greyscale, letterboxed to the checkpoint's input size and the boxes mapped back.
 ``crop(image, box, pad=...)`` cuts a detected signature out of its page.
 
 A checkpoint with a ``refiner`` is a two-stage detector: the first stage's boxes (score at
-least ``MIN_SCORE``, at most ``REFINE_MAX``) scoring at least ``REFINE_MIN`` are refined from
-the page at its own resolution (``ml.detection.refine``), each scored by the geometric mean
-of the two stages' scores, and duplicates are suppressed again.
+least ``MIN_SCORE``, the ``REFINE_MAX`` best) are refined from the page at its own
+resolution (``ml.detection.refine``), each scored by the geometric mean of the two stages'
+scores, and duplicates are suppressed again.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ PREPROCESS = "gray-letterbox-white-v1"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "detector.pt"
 MIN_SCORE = 0.05
 MAX_BOXES = 100
-REFINE_MAX = 20  # first-stage boxes the second stage looks at, best first
-REFINE_MIN = 0.1  # first-stage score from which a box is refined (about 2.5 per page: the CPU budget)
+REFINE_MAX = 4  # first-stage boxes the second stage looks at, best first (bounds its CPU time per page)
 
 
 def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
@@ -128,24 +127,20 @@ class Detector:
         return out[:max_boxes]
 
     def second_stage(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list:
-        """First-stage page boxes and scores -> [(box, score)], best first, duplicates suppressed.
+        """First-stage page boxes and scores -> refined [(box, score)], best first, duplicates suppressed.
 
-        Boxes scoring at least ``REFINE_MIN`` are refined and scored by the geometric mean of
-        the first stage's score and the refiner's signature probability; weaker ones keep their
-        first-stage box and score (below ``REFINE_MIN``) and cost no refining.
-        Duplicates left by refinement are suppressed (IoU 0.5).
+        The score is the geometric mean of the first stage's score and the refiner's
+        signature probability; boxes that become duplicates after refinement are suppressed
+        (IoU 0.5).
         """
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if self.refiner is None or not len(boxes):
             return list(zip(boxes, scores))
-        strong = scores >= REFINE_MIN
-        boxes, scores = boxes.copy(), scores.copy()
-        if strong.any():
-            refined, prob = refine(self.net, self.refiner, gray, boxes[strong], passes=self.refine_passes)
-            boxes[strong], scores[strong] = refined, np.sqrt(scores[strong] * prob)
-        kept = nms(boxes, scores, 0.5)
-        return [(boxes[i], float(scores[i])) for i in kept]
+        refined, prob = refine(self.net, self.refiner, gray, boxes, passes=self.refine_passes)
+        score = np.sqrt(scores * prob)
+        kept = nms(refined, score, 0.5)
+        return [(refined[i], float(score[i])) for i in kept]
 
 
 def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:

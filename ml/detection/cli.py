@@ -124,7 +124,7 @@ def cmd_detect_refine_merge(a) -> int:
 
     torch.set_num_threads(1)
     try:
-        path = merge(a.inputs, a.out, log=lambda m: print(m, flush=True))
+        path = merge(a.inputs, a.out, passes=a.passes, log=lambda m: print(m, flush=True))
     except ValueError as exc:
         raise FileNotFoundError(str(exc)) from None
     print(json.dumps({"model": str(path)}))
@@ -157,6 +157,7 @@ def add_parsers(sub) -> None:
     m = sub.add_parser("detect-refine-merge", help="one detector whose refiner averages the refiners of several checkpoints")
     m.add_argument("out", help="the two-stage checkpoint to write")
     m.add_argument("inputs", nargs="+", metavar="CHECKPOINT", help="detect-refine outputs on the same first stage")
+    m.add_argument("--passes", type=int, default=0, help="looks per box (default: as the first input was trained)")
     m.set_defaults(func=cmd_detect_refine_merge)
 
     e = sub.add_parser("detect-eval", help="AP@0.5 and recall of the detector on the validation pages")

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.checkpoint import save as save_checkpoint
-from ml.detection import Detector
+from ml.detection import REFINE_MAX, Detector
 from ml.detection.boxes import iou_matrix, to_gray
 from ml.detection.data import _photometric, list_pages, load_page, split
 from ml.detection.metrics import average_precision
@@ -129,11 +129,12 @@ def loss_fn(head: RefinerHead, batch: tuple, box_weight: float) -> torch.Tensor:
 
 
 def first_stage(detector: Detector, pages: list) -> list:
-    """Validation pages -> [(gray page, first-stage boxes, scores, true boxes)], computed once."""
+    """Validation pages -> [(gray page, first-stage boxes, scores, true boxes)], computed once:
+    the ``REFINE_MAX`` best boxes, what ``Detector.detect`` gives its second stage."""
     out = []
     for ip, lp in pages:
         image, truths = load_page(ip, lp)
-        found = detector.detect(image)
+        found = detector.detect(image, max_boxes=REFINE_MAX)
         boxes = np.asarray([d["box"] for d in found], dtype=np.float64).reshape(-1, 4)
         out.append((to_gray(image), boxes, np.asarray([d["score"] for d in found]), truths))
     return out
@@ -165,10 +166,11 @@ def with_refiner(first: dict, heads, cfg: dict, metrics: dict) -> dict:
     return ck
 
 
-def merge(paths: list, out: str | Path, log=print) -> Path:
+def merge(paths: list, out: str | Path, passes: int = 0, log=print) -> Path:
     """Two-stage checkpoints of one first stage (refiners trained with different seeds) -> one
-    checkpoint whose refiner is their ensemble (boxes and probabilities averaged), scored on
-    the validation pages of the first refiner's data."""
+    checkpoint whose refiner is their ensemble (boxes and probabilities averaged), looking
+    ``passes`` times (0: as the first input was trained), scored on the validation pages of
+    the first refiner's data."""
     cks = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
     first = cks[0]
     for p, ck in zip(paths, cks):
@@ -183,10 +185,11 @@ def merge(paths: list, out: str | Path, log=print) -> Path:
             head.load_state_dict(state, strict=True)
             heads.append(head.eval())
     cfg = dict(first["refiner"]["config"])
+    cfg["passes"] = int(passes or cfg["passes"])
     detector = Detector.load(paths[0])
     detector.refiner = None
     val = first_stage(detector, split(list_pages(cfg["data"]))[1])
-    detector.refiner = heads
+    detector.refiner, detector.refine_passes = heads, cfg["passes"]
     m = score_pages(detector, val)
     metrics = {
         "val_ap50": m["ap"],
