@@ -35,6 +35,7 @@ from ml.detection.boxes import iou_matrix, to_gray
 from ml.detection.data import _photometric, list_pages, load_page, split
 from ml.detection.metrics import average_precision
 from ml.detection.refine import MATCH_IOU, RefinerHead, crops_tensor, edges, to_window, window
+from ml.detection.train import start_run
 
 BOX_IOU = 0.15
 DEFAULTS = {
@@ -205,19 +206,10 @@ def merge(paths: list, out: str | Path, passes: int = 0, log=print) -> Path:
 
 
 def train(cfg: dict, log=print) -> Path:
-    torch.manual_seed(cfg["seed"])
-    torch.set_num_threads(1)
-    out = Path(cfg["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    out, train_pages, val_pages = start_run(cfg, log)
     detector = Detector.load(cfg["model"] or None)
     detector.refiner = None  # proposals come from the first stage alone
     first = torch.load(detector.path, map_location="cpu", weights_only=True)
-    pages = list_pages(cfg["data"])
-    if cfg["limit"]:
-        pages = pages[: cfg["limit"]]
-    train_pages, val_pages = split(pages)
-    log(f"{len(train_pages)} training pages, {len(val_pages)} validation pages")
     cache_path = Path(cfg["cache"]) if cfg["cache"] else None
     if cache_path and cache_path.is_file():
         data = torch.load(cache_path, weights_only=True)

@@ -136,7 +136,8 @@ def _cached(cfg: dict, part: str, build) -> dict:
     return c
 
 
-def train(cfg: dict, log=print) -> Path:
+def start_run(cfg: dict, log=print) -> tuple[Path, list, list]:
+    """Seed, one thread, the output folder with its config.json -> (out, training pages, validation pages)."""
     torch.manual_seed(cfg["seed"])
     torch.set_num_threads(1)
     out = Path(cfg["out"])
@@ -147,6 +148,11 @@ def train(cfg: dict, log=print) -> Path:
         pages = pages[: cfg["limit"]]
     train_pages, val_pages = split(pages)
     log(f"{len(train_pages)} training pages, {len(val_pages)} validation pages")
+    return out, train_pages, val_pages
+
+
+def train(cfg: dict, log=print) -> Path:
+    out, train_pages, val_pages = start_run(cfg, log)
     net = DetectorNet(size=cfg["size"], width=cfg["width"], fine_width=cfg["fine_width"], pretrained=True)
     net = net.to(memory_format=torch.channels_last)
     net.eval()
