@@ -5,7 +5,8 @@ second stage's CPU time per page, for several two-stage checkpoints and numbers 
         runs/refiner_s0/detector.pt runs/refiner_s1/detector.pt ml/weights/detector.pt --passes 1 2 --json OUT
 
 The first stage of the first checkpoint runs once per validation page (the checkpoints must
-share it) and keeps its ``REFINE_MAX`` best boxes; each checkpoint's refiner (one head or an
+share it) and keeps the boxes it gives its second stage (``ml.detection.proposals``: its 4
+best, and any other scoring at least 0.3); each checkpoint's refiner (one head or an
 ensemble) then refines those boxes with ``Detector.second_stage``, as ``Detector.detect``
 does. The first row is those first-stage boxes alone. Time is thread CPU time of the second stage, one thread.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ml.detection import REFINE_MAX, Detector
+from ml.detection import Detector
 from ml.detection.data import list_pages, split
 from ml.detection.metrics import average_precision
 from ml.detection.refine_train import first_stage
@@ -49,7 +50,7 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         return r
 
-    rows = [row(f"first stage, its {REFINE_MAX} best boxes per page", [list(zip(b, s)) for _, b, s, _ in cached], None)]
+    rows = [row("first stage, the boxes it gives the second stage", [list(zip(b, s)) for _, b, s, _ in cached], None)]
     for path in a.models:
         det = Detector.load(path)
         if det.refiner is None:

@@ -8,9 +8,10 @@ greyscale, letterboxed to the checkpoint's input size and the boxes mapped back.
 ``crop(image, box, pad=...)`` cuts a detected signature out of its page.
 
 A checkpoint with a ``refiner`` is a two-stage detector: the first stage's boxes (score at
-least ``MIN_SCORE``, the ``REFINE_MAX`` best) are refined from the page at its own
+least ``MIN_SCORE``: the ``REFINE_MAX`` best, and any other scoring at least
+``REFINE_CONFIDENT``, ``REFINE_LIMIT`` in all) are refined from the page at its own
 resolution (``ml.detection.refine``), each scored by the geometric mean of the two stages'
-scores, and duplicates are suppressed again.
+scores, and duplicates are suppressed again; a two-stage detector returns no other boxes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ PREPROCESS = "gray-letterbox-white-v1"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "weights" / "detector.pt"
 MIN_SCORE = 0.05
 MAX_BOXES = 100
-REFINE_MAX = 4  # first-stage boxes the second stage looks at, best first (bounds its CPU time per page)
+REFINE_MAX = 4  # first-stage boxes the second stage looks at, best first (bounds its CPU time per page) ...
+REFINE_CONFIDENT = 0.3  # ... and any further box scoring at least this (pages signed by many people) ...
+REFINE_LIMIT = 16  # ... up to this many in all
 
 
 def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
@@ -110,8 +113,8 @@ class Detector:
         heat, box = self.net(x)
         if self.refiner is None:
             boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
-        else:  # the second stage looks at the first stage's boxes scoring at least MIN_SCORE
-            boxes, scores = decode(heat, box, min_score=MIN_SCORE, top_k=REFINE_MAX)[0]
+        else:  # the second stage looks at the first stage's best boxes and at every confident one
+            boxes, scores = proposals(*decode(heat, box, min_score=MIN_SCORE, top_k=REFINE_LIMIT)[0])
         boxes = lb.to_page(boxes)
         if self.refiner is not None:
             pairs = self.second_stage(to_gray(np.asarray(image)), boxes, scores)
@@ -141,6 +144,15 @@ class Detector:
         score = np.sqrt(scores * prob)
         kept = nms(refined, score, 0.5)
         return [(refined[i], float(score[i])) for i in kept]
+
+
+def proposals(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First-stage boxes, best first -> those the second stage refines: the ``REFINE_MAX`` best
+    and any other scoring at least ``REFINE_CONFIDENT``, ``REFINE_LIMIT`` in all."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[:REFINE_LIMIT]
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)[:REFINE_LIMIT]
+    keep = (np.arange(len(scores)) < REFINE_MAX) | (scores >= REFINE_CONFIDENT)
+    return boxes[keep], scores[keep]
 
 
 def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:

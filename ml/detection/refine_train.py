@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.checkpoint import save as save_checkpoint
-from ml.detection import REFINE_MAX, Detector
+from ml.detection import Detector, proposals
 from ml.detection.boxes import iou_matrix, to_gray
 from ml.detection.data import _photometric, list_pages, load_page, split
 from ml.detection.metrics import average_precision
@@ -131,13 +131,13 @@ def loss_fn(head: RefinerHead, batch: tuple, box_weight: float) -> torch.Tensor:
 
 def first_stage(detector: Detector, pages: list) -> list:
     """Validation pages -> [(gray page, first-stage boxes, scores, true boxes)], computed once:
-    the ``REFINE_MAX`` best boxes, what ``Detector.detect`` gives its second stage."""
+    the boxes ``Detector.detect`` gives its second stage (``ml.detection.proposals``)."""
     out = []
     for ip, lp in pages:
         image, truths = load_page(ip, lp)
-        found = detector.detect(image, max_boxes=REFINE_MAX)
-        boxes = np.asarray([d["box"] for d in found], dtype=np.float64).reshape(-1, 4)
-        out.append((to_gray(image), boxes, np.asarray([d["score"] for d in found]), truths))
+        found = detector.detect(image)
+        boxes, scores = proposals([d["box"] for d in found], [d["score"] for d in found])
+        out.append((to_gray(image), boxes, scores, truths))
     return out
 
 

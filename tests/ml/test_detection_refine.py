@@ -155,3 +155,22 @@ def test_merge_averages_refiners_of_one_first_stage(two_stage_path, tmp_path):
     save_checkpoint(bad, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="first stage"):
         merge([a, tmp_path / "bad.pt"], tmp_path / "m.pt")
+
+
+def test_second_stage_takes_the_best_boxes_and_every_confident_one():
+    from ml.detection import REFINE_CONFIDENT, REFINE_LIMIT, REFINE_MAX, proposals
+
+    n = REFINE_LIMIT + 4
+    boxes = np.array([[10.0 * i, 0.0, 10.0 * i + 8, 8.0] for i in range(n)])
+    weak = np.linspace(0.2, 0.05, n)  # none confident: only the best few
+    b, s = proposals(boxes, weak)
+    assert len(b) == REFINE_MAX and np.array_equal(b, boxes[:REFINE_MAX])
+    strong = np.linspace(0.9, REFINE_CONFIDENT, n)  # a page signed by many: all confident ones, up to the limit
+    b, s = proposals(boxes, strong)
+    assert len(b) == REFINE_LIMIT and np.array_equal(s, strong[:REFINE_LIMIT])
+
+
+def test_many_confident_signatures_are_all_returned(two_stage_path):
+    det = Detector.load(two_stage_path)  # its first stage scores every cell about 0.5
+    img, _ = synthpage.page(4, width=600, height=800, signatures=3)
+    assert len(det.detect(img, min_score=0.0)) > 4
