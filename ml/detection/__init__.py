@@ -113,11 +113,10 @@ class Detector:
         heat, box = self.net(x)
         if self.refiner is None:
             boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
+            boxes = lb.to_page(boxes)
         else:  # the second stage looks at the first stage's best boxes and at every confident one
             boxes, scores = proposals(*decode(heat, box, min_score=MIN_SCORE, top_k=REFINE_LIMIT)[0])
-        boxes = lb.to_page(boxes)
-        if self.refiner is not None:
-            pairs = self.second_stage(to_gray(np.asarray(image)), boxes, scores)
+            pairs = self.second_stage(to_gray(np.asarray(image)), lb.to_page(boxes), scores)
             boxes = np.asarray([b for b, _ in pairs], dtype=np.float64).reshape(-1, 4)
             scores = np.asarray([s for _, s in pairs], dtype=np.float64)
             keep = scores >= min_score

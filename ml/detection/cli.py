@@ -84,37 +84,33 @@ def cmd_detect_eval(a) -> int:
     return 0
 
 
-def cmd_detect_train(a) -> int:
+def _train_command(a, what: str, defaults: dict, train) -> int:
+    """``detect-train`` and ``detect-refine``: settings resolved, data checked, the model's path printed."""
     import torch
 
-    from ml.detection.train import resolve, train
+    from ml.detection.train import resolve
 
     torch.set_num_threads(1)
     try:
-        cfg = resolve(a.overrides, a.config)
+        cfg = resolve(a.overrides, a.config, defaults=defaults)
     except (KeyError, ValueError, OSError) as exc:
-        raise FileNotFoundError(f"bad detector training config: {exc}") from None
+        raise FileNotFoundError(f"bad {what} training config: {exc}") from None
     if not Path(cfg["data"], "images").is_dir():
         raise FileNotFoundError(f"no images folder in {cfg['data']}")
     print(json.dumps({"model": str(train(cfg, log=lambda m: print(m, flush=True)))}))
     return 0
 
 
+def cmd_detect_train(a) -> int:
+    from ml.detection import train
+
+    return _train_command(a, "detector", train.DEFAULTS, train.train)
+
+
 def cmd_detect_refine(a) -> int:
-    import torch
-
     from ml.detection import refine_train
-    from ml.detection.train import resolve
 
-    torch.set_num_threads(1)
-    try:
-        cfg = resolve(a.overrides, a.config, defaults=refine_train.DEFAULTS)
-    except (KeyError, ValueError, OSError) as exc:
-        raise FileNotFoundError(f"bad refiner training config: {exc}") from None
-    if not Path(cfg["data"], "images").is_dir():
-        raise FileNotFoundError(f"no images folder in {cfg['data']}")
-    print(json.dumps({"model": str(refine_train.train(cfg, log=lambda m: print(m, flush=True)))}))
-    return 0
+    return _train_command(a, "refiner", refine_train.DEFAULTS, refine_train.train)
 
 
 def cmd_detect_refine_merge(a) -> int:
@@ -148,7 +144,7 @@ def add_parsers(sub) -> None:
     t.set_defaults(func=cmd_detect_train)
 
     r = sub.add_parser(
-        "detect-refine", help="train the second-stage box refiner on a detector (writes OUT/best.pt, the two-stage detector)"
+        "detect-refine", help="train the second-stage box refiner on a detector (writes OUT/detector.pt, the two-stage detector)"
     )
     r.add_argument("--config", help="YAML file of settings (see ml/detection/refine_train.py DEFAULTS)")
     r.add_argument("overrides", nargs="*", help="key=value settings, e.g. epochs=2 out=runs/refiner")

@@ -27,7 +27,7 @@ C4_BLOCK = 10  # last stride-16 block
 HEAT_PRIOR = 0.01
 
 
-def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
+def conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
@@ -40,12 +40,12 @@ class DetectorNet(nn.Module):
         self.size = int(size)
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = net._blocks  # ImageNet classifier head (_conv_head, _fc) is not used
-        self.lat4 = _conv_bn(112, width, 1)
-        self.lat5 = _conv_bn(320, width, 1)
-        self.fuse = nn.Sequential(_conv_bn(width, width, 3), _conv_bn(width, width, 3))
-        self.lat3 = _conv_bn(40, fine_width, 1)
-        self.down = _conv_bn(width, fine_width, 1)
-        self.fine = _conv_bn(fine_width, fine_width, 3)
+        self.lat4 = conv_bn(112, width, 1)
+        self.lat5 = conv_bn(320, width, 1)
+        self.fuse = nn.Sequential(conv_bn(width, width, 3), conv_bn(width, width, 3))
+        self.lat3 = conv_bn(40, fine_width, 1)
+        self.down = conv_bn(width, fine_width, 1)
+        self.fine = conv_bn(fine_width, fine_width, 3)
         self.heat = nn.Conv2d(fine_width, 1, 1)
         self.box = nn.Conv2d(fine_width, 4, 1)
         nn.init.constant_(self.heat.bias, float(np.log(HEAT_PRIOR / (1 - HEAT_PRIOR))))

@@ -31,12 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ml.detection.model import conv_bn
+
 CROP_H, CROP_W = 128, 256
 MATCH_IOU = 0.3  # a proposal overlapping a true box this much is refinable
-
-
-def _conv_bn(cin: int, cout: int, k: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 def _edge_reader(width: int) -> nn.Sequential:
@@ -91,10 +89,10 @@ class RefinerHead(nn.Module):
     def __init__(self, width: int = 64):
         super().__init__()
         self.width = int(width)
-        self.lat3 = _conv_bn(40, width, 1)
-        self.lat4 = _conv_bn(112, width, 1)
-        self.lat5 = _conv_bn(320, width, 1)
-        self.fuse = nn.Sequential(_conv_bn(width, width, 3), _conv_bn(width, width, 3))
+        self.lat3 = conv_bn(40, width, 1)
+        self.lat4 = conv_bn(112, width, 1)
+        self.lat5 = conv_bn(320, width, 1)
+        self.fuse = nn.Sequential(conv_bn(width, width, 3), conv_bn(width, width, 3))
         self.edges_x = _edge_reader(width)
         self.edges_y = _edge_reader(width)
         self.cls = nn.Sequential(nn.Linear(2 * width, width), nn.ReLU(inplace=True), nn.Linear(width, 1))

@@ -70,7 +70,7 @@ def jitter_box(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
 
-def targets(proposal: np.ndarray, truths: np.ndarray) -> tuple[np.ndarray, float, float]:
+def targets(proposal: np.ndarray, truths: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """-> (window-relative true box (zeros if none), IoU with the best true box, window)."""
     win = window(proposal)
     if not len(truths):
@@ -96,7 +96,7 @@ def build(detector: Detector, pages: list, cfg: dict, log=print) -> dict:
                 if rng.random() < 0.5:
                     g = _photometric(g, rng)
             props = [jitter_box(b, rng) for b in t for _ in range(cfg["jitter"])]
-            props += [np.asarray(d["box"]) for d in detector.detect(np.stack([g] * 3, -1))[: cfg["first_stage"]]]
+            props += [np.asarray(d["box"]) for d in detector.detect(g)[: cfg["first_stage"]]]
             if not props:
                 continue
             wins = []
