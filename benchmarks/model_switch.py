@@ -133,9 +133,6 @@ def populate(n: int, payload: int, real: bool = False) -> None:
                 [links(enrollment_id=enrollments[i // per].id, referencesignature_id=r.id) for i, r in enumerate(refs)]
             )
             params = [engine.fit_writer(vectors[i : i + per]) for i in range(0, count, per)]
-            for e, p in zip(enrollments, params):
-                e.writer_params = p
-            Enrollment.objects.bulk_update(enrollments, ["writer_params"])
             WriterParams.objects.bulk_create(
                 [WriterParams(enrollment=e, model_version=old.name, params=p) for e, p in zip(enrollments, params)]
             )

@@ -54,8 +54,3 @@ def writer_params_read(rows: Iterable[WriterParams]) -> dict[int, dict]:
             continue
         out[row.enrollment_id] = ml_engine.writer_params_unpack(bytes(row.packed), embeddings.stack(refs))
     return out
-
-
-def jsonable(params: dict) -> dict:
-    """Unpacked parameters (NumPy arrays) as JSON values, for ``Enrollment.writer_params``."""
-    return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in params.items()}

@@ -38,3 +38,57 @@ def test_one_verdict_migration_keeps_the_newest_of_conflicting_verdicts():
     assert sorted(Review.objects.values_list("id", "verdict")) == sorted([(newest.id, "forgery"), (only.id, "genuine")])
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.slow
+def test_json_writer_params_move_to_packed_rows_before_the_column_goes():
+    """Enrollments whose parameters were only JSON get a packed ``WriterParams`` row (their
+    references matched to stored embeddings, in fitted order) that reads back to the same
+    parameters; JSON that matches no stored reference is kept as JSON."""
+    import numpy as np
+
+    from ml.writer import fit_writer
+    from verification import embeddings
+    from verification.writer_store import writer_params_read
+
+    AFTER, BEFORE = _migration("writer_params_packed_only")
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    apps = executor.loader.project_state(BEFORE).apps
+    Customer = apps.get_model("verification", "Customer")
+    Enrollment = apps.get_model("verification", "Enrollment")
+    ReferenceSignature = apps.get_model("verification", "ReferenceSignature")
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(4, 64)).astype(np.float32)
+    wd = fit_writer(vectors[::-1], rng.normal(size=(40, 64)))  # fitted in another order than stored
+    wd["model_version"] = "v-json"
+    customer = Customer.objects.create(external_ref="MIG-2", name="m")
+    refs = [
+        ReferenceSignature.objects.create(
+            customer=customer, source="pad", status="embedded", model_version="v-json", embedding=embeddings.to_bytes(v)
+        )
+        for v in vectors
+    ]
+    packed_one = Enrollment.objects.create(customer=customer, status="active", model_version="v-json", writer_params=wd)
+    packed_one.references.set(refs)
+    foreign = dict(wd, references=rng.normal(size=(4, 64)).tolist())  # matches none of the stored embeddings
+    kept_json = Enrollment.objects.create(customer=customer, status="revoked", model_version="v-json", writer_params=foreign)
+    kept_json.references.set(refs)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+    from verification.models import WriterParams
+
+    row = WriterParams.objects.get(enrollment_id=packed_one.id, model_version="v-json")
+    assert row.params is None and 0 < len(row.packed) <= 8192
+    assert row.reference_ids == [r.id for r in refs[::-1]]
+    back = writer_params_read([row])[packed_one.id]
+    for key in ("references", "svm_w"):
+        assert np.allclose(back[key], np.asarray(wd[key], np.float32), atol=1e-5), key
+    assert back["svm_b"] == wd["svm_b"] and back["n_refs"] == 4 and back["self_sim"] == pytest.approx(wd["self_sim"])
+    other = WriterParams.objects.get(enrollment_id=kept_json.id)
+    assert other.packed is None and other.params == foreign
+    assert writer_params_read([other])[kept_json.id] == foreign
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -125,7 +125,6 @@ class Enrollment(TimeStamped):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     references = models.ManyToManyField(ReferenceSignature, related_name="enrollments", blank=True)
     model_version = models.CharField(max_length=64, blank=True)
-    writer_params = models.JSONField(null=True, blank=True, help_text="Engine.fit_writer output")
     threshold = models.FloatField(null=True, blank=True, help_text="Overrides the model's threshold when set")
     history = models.JSONField(default=list, blank=True, help_text="[{at, status, note}] in order")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

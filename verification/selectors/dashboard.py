@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from verification import embeddings
 from verification.models import Enrollment, Job, ReferenceSignature, Review, Verification
+from verification.selectors.enrollments import enrollment_has_writer_params, enrollment_writer_params
 
 FLAGGED = (Verification.Decision.REJECT, Verification.Decision.REVIEW)
 
@@ -100,7 +101,7 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     ``impostor``: other customers' references scored against this enrollment.
     None when the enrollment has no embedded references or its model is unavailable.
     """
-    if enrollment.status != Enrollment.Status.ACTIVE or not enrollment.writer_params:
+    if enrollment.status != Enrollment.Status.ACTIVE or not enrollment_has_writer_params(enrollment=enrollment):
         return None
     key = f"sigweb:profile:{enrollment.id}:{enrollment.model_version}:{enrollment.updated_at.timestamp()}"
     cached = cache.get(key)
@@ -136,10 +137,11 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
         .only("id", "embedding")
         .order_by("-id")[:impostors]
     )
+    _, params = enrollment_writer_params(enrollment=enrollment, model_version=enrollment.model_version)
+    if params is None:
+        return None
     impostor = [
-        float(engine.verify(enrollment.writer_params, embeddings.from_bytes(r.embedding))["score"])
-        for r in others_qs
-        if r.embedding is not None
+        float(engine.verify(params, embeddings.from_bytes(r.embedding))["score"]) for r in others_qs if r.embedding is not None
     ]
     profile = {
         "genuine": genuine,

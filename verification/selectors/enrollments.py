@@ -85,14 +85,21 @@ def enrollment_writer_params(*, enrollment: Enrollment, model_version: str | Non
 
     ``model_version`` None: the active version's parameters when the enrollment has them
     (a model switch fitted them), else the version it was fitted with. None parameters:
-    erased, or not fitted for the ``model_version`` asked for.
+    erased, never fitted, or not fitted for the ``model_version`` asked for.
     """
-    if enrollment.writer_params is None:
-        return enrollment.model_version, None
     name = model_version or ModelVersion.objects.filter(is_active=True).values_list("name", flat=True).first()
     if name and name != enrollment.model_version:
-        rows = WriterParams.objects.filter(enrollment=enrollment, model_version=name)
-        params = writer_params_read(rows).get(enrollment.id)
+        params = _writer_params_of(enrollment, name)
         if params is not None or model_version is not None:
             return name, params
-    return enrollment.model_version, enrollment.writer_params
+    return enrollment.model_version, _writer_params_of(enrollment, enrollment.model_version)
+
+
+def _writer_params_of(enrollment: Enrollment, model_version: str) -> dict | None:
+    rows = WriterParams.objects.filter(enrollment=enrollment, model_version=model_version)
+    return writer_params_read(rows).get(enrollment.id)
+
+
+def enrollment_has_writer_params(*, enrollment: Enrollment) -> bool:
+    """Whether the enrollment was fitted with the version it records (and not erased since)."""
+    return WriterParams.objects.filter(enrollment=enrollment, model_version=enrollment.model_version).exists()

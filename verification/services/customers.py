@@ -117,7 +117,6 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
         )
         n_enr = 0
         for enrollment in Enrollment.objects.filter(customer=customer):
-            enrollment.writer_params = None
             if enrollment.status not in (Enrollment.Status.REVOKED, Enrollment.Status.SUPERSEDED, Enrollment.Status.FAILED):
                 enrollment.status = Enrollment.Status.REVOKED
                 enrollment.revoked_at = now
@@ -125,7 +124,7 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
                 *enrollment.history,
                 {"at": now.isoformat(), "status": enrollment.status, "note": "biometric data erased"},
             ]
-            enrollment.save(update_fields=["writer_params", "status", "revoked_at", "history", "updated_at"])
+            enrollment.save(update_fields=["status", "revoked_at", "history", "updated_at"])
             n_enr += 1
         SigningToken.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=now)
         customer.status = Customer.Status.ERASED

@@ -197,11 +197,10 @@ def enrollment_fit(*, job: Job) -> None:
             vector_store.enrollment_vectors_remove(enrollment=previous)
             superseded.append(previous.id)
         enrollment.status = Enrollment.Status.ACTIVE
-        enrollment.writer_params = writer_params
         enrollment.model_version = mv.name
         enrollment.activated_at = now
         enrollment.history = _history(enrollment, enrollment.status, f"fitted on {len(refs)} references with {mv.name}")
-        enrollment.save(update_fields=["status", "writer_params", "model_version", "activated_at", "history", "updated_at"])
+        enrollment.save(update_fields=["status", "model_version", "activated_at", "history", "updated_at"])
         enrollment_duplicates_record(enrollment=enrollment, duplicates=duplicates, model_version=mv.name)
         writer_store.writer_params_save(
             enrollment_id=enrollment.id, model_version=mv.name, reference_ids=[r.id for r in refs], params=writer_params

@@ -37,11 +37,7 @@ from verification.writer_store import writer_params_read
 
 def writer_params_for(enrollments: list[Enrollment], model_version: str) -> dict[int, dict]:
     """Each enrollment's writer parameters for ``model_version`` (missing: not fitted for it)."""
-    params = writer_params_read(WriterParams.objects.filter(enrollment__in=enrollments, model_version=model_version))
-    for e in enrollments:
-        if e.id not in params and e.writer_params is not None and e.model_version == model_version:
-            params[e.id] = e.writer_params
-    return params
+    return writer_params_read(WriterParams.objects.filter(enrollment__in=enrollments, model_version=model_version))
 
 
 def candidates_rank(

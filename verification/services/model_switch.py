@@ -15,8 +15,9 @@
    parameters is refitted (in chunks), then one transaction flips the active version. Until
    then the old version serves everything; verifications, enrollments and identifications
    read the writer parameters of the version they use (``WriterParams``).
-4. Mirror: the enrollment and reference columns older readers use (``writer_params``,
-   ``embedding``, ``model_version``) are brought to the new version, chunk by chunk.
+4. Mirror: the enrollment and reference columns older readers use (the enrollment's
+   ``model_version``, the reference's ``embedding`` and ``model_version``) are brought to the
+   new version, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from verification.models import Enrollment, Job, ModelVersion, ReferenceEmbeddin
 from verification.services.audit import audit_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
 from verification.services.references import reference_source
-from verification.writer_store import jsonable, writer_params_read, writer_params_row
+from verification.writer_store import writer_params_row
 
 log = logging.getLogger(__name__)
 
@@ -253,26 +254,25 @@ def _mirror(*, job: Job, mv: ModelVersion) -> None:
     now = timezone.now().isoformat()
     after = 0
     while True:
-        rows = list(
+        ids = list(
             WriterParams.objects.filter(
                 model_version=mv.name, enrollment_id__gt=after, enrollment__status=Enrollment.Status.ACTIVE
             )
             .exclude(enrollment__model_version=mv.name)
-            .order_by("enrollment_id")[:500]
+            .order_by("enrollment_id")
+            .values_list("enrollment_id", flat=True)[:500]
         )
-        if not rows:
+        if not ids:
             break
-        after = rows[-1].enrollment_id
-        params = writer_params_read(rows)
+        after = ids[-1]
         with transaction.atomic():
-            for enrollment in Enrollment.objects.filter(id__in=list(params)).only("id", "history", "status"):
-                enrollment.writer_params = jsonable(params[enrollment.id])
+            for enrollment in Enrollment.objects.filter(id__in=ids).only("id", "history", "status"):
                 enrollment.model_version = mv.name
                 enrollment.history = [
                     *enrollment.history,
                     {"at": now, "status": enrollment.status, "note": f"re-embedded for {mv.name}"},
                 ]
-                enrollment.save(update_fields=["writer_params", "model_version", "history", "updated_at"])
+                enrollment.save(update_fields=["model_version", "history", "updated_at"])
     after = 0
     while True:
         rows = list(

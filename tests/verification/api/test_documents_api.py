@@ -17,7 +17,8 @@ def _upload(client, *files):
 
 
 def _done(client, body) -> dict:
-    job_finished(body["job"]["id"], timeout=30)
+    job = job_finished(body["job"]["id"], timeout=30)
+    assert job.status == "succeeded", (job.status, job.error)
     return client.get(f"/api/documents/{body['id']}/").json()
 
 

@@ -2,7 +2,17 @@ import pytest
 
 from verification.demo import demo_strokes
 from verification.errors import DomainError
-from verification.models import AuditEvent, Customer, Enrollment, ReferenceSignature, Review, SigningToken, Verification
+from verification.models import (
+    AuditEvent,
+    Customer,
+    Enrollment,
+    ReferenceSignature,
+    Review,
+    SigningToken,
+    Verification,
+    WriterParams,
+)
+from verification.selectors.enrollments import enrollment_writer_params
 from verification.services.customers import (
     customer_create,
     customer_delete,
@@ -39,7 +49,10 @@ def test_erasure_removes_biometrics_and_keeps_the_audit_trail(enrolled_customer,
     assert v.query_strokes is None and v.query_image is None and v.preview_png is None
     assert v.score is not None and v.decision  # the outcome stays, for the audit
     assert Review.objects.filter(verification=v).exists()
-    assert all(e.writer_params is None and e.status == "revoked" for e in Enrollment.objects.filter(customer=customer))
+    enrollments = list(Enrollment.objects.filter(customer=customer))
+    assert enrollments and all(e.status == "revoked" for e in enrollments)
+    assert all(enrollment_writer_params(enrollment=e) == (e.model_version, None) for e in enrollments)
+    assert not WriterParams.objects.filter(enrollment__customer=customer).exists()
     assert signing_token_authenticate(raw=raw) is None
     event = AuditEvent.objects.get(action="customer.erase_biometrics")
     assert event.actor == admin_user and event.customer_external_ref == customer.external_ref

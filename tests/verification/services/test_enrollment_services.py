@@ -3,6 +3,7 @@ import pytest
 from verification.demo import demo_strokes
 from verification.errors import DomainError
 from verification.models import Enrollment, Job, ReferenceSignature
+from verification.selectors.enrollments import enrollment_writer_params
 from verification.services.enrollments import enrollment_revoke, enrollment_start
 from verification.services.references import reference_create
 
@@ -43,7 +44,7 @@ def test_enrollment_fits_and_activates(make_customer):
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert enrollment.status == Enrollment.Status.ACTIVE
-    assert enrollment.writer_params["n_refs"] == 3
+    assert enrollment_writer_params(enrollment=enrollment)[1]["n_refs"] == 3
     assert [h["status"] for h in enrollment.history] == ["pending", "active"]
 
 

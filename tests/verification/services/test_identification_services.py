@@ -43,7 +43,7 @@ def test_enrollment_stores_per_version_embeddings_and_params(enrolled_customer):
     rows = ReferenceEmbedding.objects.filter(reference__customer=customer, model_version=enrollment.model_version)
     assert rows.count() == 4
     params = WriterParams.objects.get(enrollment=enrollment)
-    assert params.model_version == enrollment.model_version and params.params == enrollment.writer_params
+    assert params.model_version == enrollment.model_version and params.params["n_refs"] == 4
     assert params.packed is None  # the fake engine's parameters do not pack: kept as JSON
     assert params.reference_ids == sorted(enrollment.references.values_list("id", flat=True))
 
@@ -73,7 +73,7 @@ def test_writer_params_are_stored_packed_and_read_back_with_their_references(enr
     """Parameters shaped like ``ml.engine.Engine.fit_writer``'s pack into a few hundred bytes
     and come back whole with the references' stored embeddings, in the order fitted."""
     from verification import embeddings
-    from verification.writer_store import jsonable, writer_params_read, writer_params_save
+    from verification.writer_store import writer_params_read, writer_params_save
 
     enrollment = enrolled_customer("writer-a").enrollments.get(status="active")
     ref_ids = sorted(enrollment.references.values_list("id", flat=True), reverse=True)  # any order: it is kept
@@ -96,7 +96,6 @@ def test_writer_params_are_stored_packed_and_read_back_with_their_references(enr
     back = writer_params_read([stored])[enrollment.id]
     assert np.allclose(back["references"], refs / np.linalg.norm(refs, axis=1, keepdims=True), atol=1e-6)
     assert np.allclose(back["svm_w"], wd["svm_w"]) and back["svm_b"] == -0.25 and back["n_refs"] == 4
-    assert jsonable(back)["svm_w"] == [float(x) for x in back["svm_w"]]
     ReferenceEmbedding.objects.filter(model_version="next-version", reference_id=ref_ids[0]).delete()
     assert writer_params_read([stored]) == {}  # a reference gone: no parameters, never wrong ones
 

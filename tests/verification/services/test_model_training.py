@@ -7,6 +7,7 @@ import pytest
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.models import Enrollment, Job, ModelVersion, Verification
+from verification.selectors.enrollments import enrollment_writer_params
 
 from job_wait import job_finished
 from tiny_training import tiny_train_config
@@ -35,7 +36,7 @@ def test_train_job_then_activate_reembeds_with_the_real_engine(admin_client, enr
     assert ModelVersion.objects.get(is_active=True) == mv
     enrollment = Enrollment.objects.get(customer=customer, status="active")
     assert enrollment.model_version == mv.name != fake_version
-    assert enrollment.writer_params["model_version"] == mv.name
+    assert enrollment_writer_params(enrollment=enrollment)[1]["model_version"] == mv.name
 
     r = admin_client.post(
         "/api/verifications/?wait=5", {"customer": customer.id, "strokes": demo_strokes("writer-a", 31)}, format="json"
