@@ -25,7 +25,7 @@ class CustomerAdmin(admin.ModelAdmin):
 class ReferenceAdmin(admin.ModelAdmin):
     list_display = ["id", "customer", "source", "status", "approval", "model_version", "created_at"]
     list_filter = ["status", "approval", "source"]
-    exclude = ["image", "preview_png", "embedding"]
+    exclude = ["image", "preview_png"]
 
 
 @admin.register(Enrollment)

@@ -184,6 +184,16 @@ def reference_vector_put(*, reference_id: int, model_version: str, vector: bytes
     )
 
 
+def reference_vectors(*, reference_ids, model_version: str) -> dict[int, bytes]:
+    """{reference id: its embedding with ``model_version``}, for those of ``reference_ids`` that have one."""
+    ids = [int(r) for r in reference_ids]
+    out: dict[int, bytes] = {}
+    for i in range(0, len(ids), 900):  # SQLite's limit on query parameters
+        found = ReferenceEmbedding.objects.filter(model_version=model_version, reference_id__in=ids[i : i + 900])
+        out.update((r, bytes(v)) for r, v in found.values_list("reference_id", "vector"))
+    return out
+
+
 def customer_vectors_erase(*, customer: Customer) -> int:
     """Erasure: the customer's references leave every index and their embeddings are deleted."""
     for enrollment in Enrollment.objects.filter(customer=customer, status=Enrollment.Status.ACTIVE):

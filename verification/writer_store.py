@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from verification import embeddings, ml_engine
-from verification.models import ReferenceEmbedding, WriterParams
+from verification import embeddings, ml_engine, vector_store
+from verification.models import WriterParams
 
 
 def writer_params_row(*, enrollment_id: int, model_version: str, reference_ids: list[int], params: dict) -> WriterParams:
@@ -40,10 +40,8 @@ def writer_params_read(rows: Iterable[WriterParams]) -> dict[int, dict]:
     wanted = {(row.model_version, r) for row in rows if row.packed is not None for r in row.reference_ids}
     vectors = {}
     for version in {v for v, _ in wanted}:
-        ids = [r for v, r in wanted if v == version]
-        for i in range(0, len(ids), 900):
-            found = ReferenceEmbedding.objects.filter(model_version=version, reference_id__in=ids[i : i + 900])
-            vectors.update({(version, r): v for r, v in found.values_list("reference_id", "vector")})
+        found = vector_store.reference_vectors(reference_ids=[r for v, r in wanted if v == version], model_version=version)
+        vectors.update({(version, r): v for r, v in found.items()})
     out = {}
     for row in rows:
         if row.packed is None:

@@ -92,3 +92,38 @@ def test_json_writer_params_move_to_packed_rows_before_the_column_goes():
     assert writer_params_read([other])[kept_json.id] == foreign
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.slow
+def test_reference_embeddings_move_to_per_version_rows_before_the_column_goes():
+    AFTER, BEFORE = _migration("reference_embedding_per_version_only")
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    apps = executor.loader.project_state(BEFORE).apps
+    Customer = apps.get_model("verification", "Customer")
+    ReferenceSignature = apps.get_model("verification", "ReferenceSignature")
+    ReferenceEmbedding = apps.get_model("verification", "ReferenceEmbedding")
+    customer = Customer.objects.create(external_ref="MIG-3", name="m")
+    only_column = ReferenceSignature.objects.create(
+        customer=customer, source="pad", status="embedded", model_version="v1", embedding=b"\x00\x00\x80\x3f" * 8
+    )
+    both = ReferenceSignature.objects.create(
+        customer=customer, source="pad", status="embedded", model_version="v1", embedding=b"\x00\x00\x00\x40" * 8
+    )
+    ReferenceEmbedding.objects.create(reference_id=both.id, model_version="v1", vector=b"\x00\x00\x00\x40" * 8)
+    ReferenceEmbedding.objects.create(reference_id=both.id, model_version="v2", vector=b"\x00\x00\x40\x40" * 8)
+    ReferenceSignature.objects.create(customer=customer, source="pad", status="pending")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+    from verification.models import ReferenceEmbedding as Stored
+
+    rows = sorted((r, v, bytes(b)) for r, v, b in Stored.objects.values_list("reference_id", "model_version", "vector"))
+    assert rows == [
+        (only_column.id, "v1", b"\x00\x00\x80\x3f" * 8),
+        (both.id, "v1", b"\x00\x00\x00\x40" * 8),
+        (both.id, "v2", b"\x00\x00\x40\x40" * 8),
+    ]
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

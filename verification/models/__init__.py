@@ -84,8 +84,9 @@ class ReferenceSignature(TimeStamped):
     strokes = models.JSONField(null=True, blank=True, help_text="Raw pad strokes (signature_pad toData()) when drawn")
     preview_png = models.BinaryField(null=True, blank=True, help_text="The signature as the model sees it")
     quality = models.JSONField(default=dict, blank=True)
-    embedding = models.BinaryField(null=True, blank=True)
-    model_version = models.CharField(max_length=64, blank=True, help_text="Model that computed the embedding")
+    model_version = models.CharField(
+        max_length=64, blank=True, help_text="The model version of its live embedding (a ReferenceEmbedding row)"
+    )
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from verification import embeddings
-from verification.models import Enrollment, Job, ReferenceSignature, Review, Verification
+from verification import embeddings, vector_store
+from verification.models import Enrollment, Job, ReferenceEmbedding, ReferenceSignature, Review, Verification
 from verification.selectors.enrollments import enrollment_has_writer_params, enrollment_writer_params
 
 FLAGGED = (Verification.Decision.REJECT, Verification.Decision.REVIEW)
@@ -115,34 +115,30 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
         engine = engine_for_version(enrollment.model_version)
     except DomainError:
         return None
-    refs = [
-        r
-        for r in enrollment.references.filter(
-            status=ReferenceSignature.Status.EMBEDDED, model_version=enrollment.model_version
-        ).only("id", "embedding")
-        if r.embedding is not None
-    ]
+    ref_ids = enrollment.references.filter(status=ReferenceSignature.Status.EMBEDDED).values_list("id", flat=True)
+    stored = vector_store.reference_vectors(reference_ids=ref_ids, model_version=enrollment.model_version)
+    refs = sorted(stored)
     if not refs:
         return None
-    vectors = embeddings.stack([r.embedding for r in refs])
+    vectors = embeddings.stack([stored[r] for r in refs])
     genuine = []
     if len(refs) >= 2:
         for i in range(len(refs)):
             others = [j for j in range(len(refs)) if j != i]
             wd = engine.fit_writer(vectors[others])
             genuine.append(float(engine.verify(wd, vectors[i])["score"]))
-    others_qs = (
-        ReferenceSignature.objects.filter(status=ReferenceSignature.Status.EMBEDDED, model_version=enrollment.model_version)
-        .exclude(customer_id=enrollment.customer_id)
-        .only("id", "embedding")
-        .order_by("-id")[:impostors]
+    others = (
+        ReferenceEmbedding.objects.filter(
+            model_version=enrollment.model_version, reference__status=ReferenceSignature.Status.EMBEDDED
+        )
+        .exclude(reference__customer_id=enrollment.customer_id)
+        .order_by("-reference_id")
+        .values_list("vector", flat=True)[:impostors]
     )
     _, params = enrollment_writer_params(enrollment=enrollment, model_version=enrollment.model_version)
     if params is None:
         return None
-    impostor = [
-        float(engine.verify(params, embeddings.from_bytes(r.embedding))["score"]) for r in others_qs if r.embedding is not None
-    ]
+    impostor = [float(engine.verify(params, embeddings.from_bytes(v))["score"]) for v in others]
     profile = {
         "genuine": genuine,
         "impostor": impostor,

@@ -44,7 +44,7 @@ def signing_token_list(*, customer: Customer) -> QuerySet:
 
 
 def reference_list(*, customer: Customer) -> QuerySet:
-    return ReferenceSignature.objects.filter(customer=customer).defer("image", "preview_png", "embedding")
+    return ReferenceSignature.objects.filter(customer=customer).defer("image", "preview_png")
 
 
 def reference_get(*, reference_id, scope: int | None = None) -> ReferenceSignature:

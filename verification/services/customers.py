@@ -103,7 +103,6 @@ def customer_erase_biometrics(*, customer: Customer, erased_by=None, reason: str
             image=None,
             strokes=None,
             preview_png=None,
-            embedding=None,
             quality={},
             status=ReferenceSignature.Status.ERASED,
             erased_at=now,

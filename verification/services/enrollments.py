@@ -115,9 +115,10 @@ def enrollment_start(
         )
     mv, engine = active_engine()
     consistency = None
-    if all(r.embedding is not None and r.model_version == mv.name for r in refs):
+    stored = vector_store.reference_vectors(reference_ids=[r.id for r in refs], model_version=mv.name)
+    if len(stored) == len(refs):
         consistency = _consistency_or_refuse(
-            engine=engine, refs=refs, vectors=[bytes(r.embedding) for r in refs], when="start", via_link=signing_token is not None
+            engine=engine, refs=refs, vectors=[stored[r.id] for r in refs], when="start", via_link=signing_token is not None
         )
     with transaction.atomic():
         if signing_token is not None:
@@ -161,11 +162,9 @@ def enrollment_fit(*, job: Job) -> None:
     Enrollment.objects.filter(id=enrollment.id).update(status=Enrollment.Status.TRAINING)
     mv, engine = active_engine()
     refs = list(enrollment.references.exclude(status=ReferenceSignature.Status.ERASED).order_by("id"))
-    vectors = {}
+    vectors = vector_store.reference_vectors(reference_ids=[r.id for r in refs], model_version=mv.name)
     for i, ref in enumerate(refs):
-        if ref.embedding is not None and ref.model_version == mv.name:
-            vectors[ref.id] = bytes(ref.embedding)
-        else:
+        if ref.id not in vectors:
             vectors[ref.id] = embeddings.to_bytes(engine.embed([reference_source(ref)])[0])
         job_progress(job=job, fraction=0.8 * (i + 1) / len(refs), message=f"embedded {i + 1}/{len(refs)} references")
     via_link = any(r.signing_token_id is not None for r in refs)
@@ -182,7 +181,7 @@ def enrollment_fit(*, job: Job) -> None:
             raise DomainError(f"enrollment was {enrollment.status} while it was fitted", code="enrollment_closed", status=409)
         for ref in refs:
             ReferenceSignature.objects.filter(id=ref.id).exclude(status=ReferenceSignature.Status.ERASED).update(
-                embedding=vectors[ref.id], model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
+                model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
             )
             vector_store.reference_vector_put(reference_id=ref.id, model_version=mv.name, vector=vectors[ref.id])
         now = timezone.now()

@@ -15,9 +15,8 @@
    parameters is refitted (in chunks), then one transaction flips the active version. Until
    then the old version serves everything; verifications, enrollments and identifications
    read the writer parameters of the version they use (``WriterParams``).
-4. Mirror: the enrollment and reference columns older readers use (the enrollment's
-   ``model_version``, the reference's ``embedding`` and ``model_version``) are brought to the
-   new version, chunk by chunk.
+4. Mirror: the enrollments' and references' ``model_version`` (the version their live
+   parameters and embeddings have) are brought to the new version, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -275,19 +274,18 @@ def _mirror(*, job: Job, mv: ModelVersion) -> None:
                 enrollment.save(update_fields=["model_version", "history", "updated_at"])
     after = 0
     while True:
-        rows = list(
+        ids = list(
             ReferenceEmbedding.objects.filter(model_version=mv.name, reference_id__gt=after)
             .order_by("reference_id")
-            .values_list("reference_id", "vector")[:2000]
+            .values_list("reference_id", flat=True)[:2000]
         )
-        if not rows:
+        if not ids:
             return
-        after = rows[-1][0]
+        after = ids[-1]
         with transaction.atomic():
-            for ref_id, vector in rows:
-                ReferenceSignature.objects.filter(id=ref_id).exclude(status=ReferenceSignature.Status.ERASED).update(
-                    embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
-                )
+            ReferenceSignature.objects.filter(id__in=ids).exclude(status=ReferenceSignature.Status.ERASED).update(
+                model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED
+            )
             Job.objects.filter(id=job.id).update(heartbeat_at=timezone.now())
 
 

@@ -143,7 +143,7 @@ def reference_embed(*, job: Job) -> None:
         if (
             ReferenceSignature.objects.filter(id=ref.id)
             .exclude(status=ReferenceSignature.Status.ERASED)
-            .update(embedding=vector, model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED)
+            .update(model_version=mv.name, status=ReferenceSignature.Status.EMBEDDED)
         ):
             vector_store.reference_vector_put(reference_id=ref.id, model_version=mv.name, vector=vector)
             reference_dynamics_store(reference=ref, engine=engine)  # pad references: their online template

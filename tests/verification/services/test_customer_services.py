@@ -6,6 +6,7 @@ from verification.models import (
     AuditEvent,
     Customer,
     Enrollment,
+    ReferenceEmbedding,
     ReferenceSignature,
     Review,
     SigningToken,
@@ -43,7 +44,8 @@ def test_erasure_removes_biometrics_and_keeps_the_audit_trail(enrolled_customer,
     customer.refresh_from_db()
     assert customer.status == Customer.Status.ERASED and customer.erased_at
     for ref in ReferenceSignature.objects.filter(customer=customer):
-        assert ref.image is None and ref.strokes is None and ref.embedding is None and ref.preview_png is None
+        assert ref.image is None and ref.strokes is None and ref.preview_png is None
+        assert not ReferenceEmbedding.objects.filter(reference=ref).exists()
         assert ref.status == "erased"
     v.refresh_from_db()
     assert v.query_strokes is None and v.query_image is None and v.preview_png is None

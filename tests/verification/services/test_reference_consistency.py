@@ -8,7 +8,7 @@ import pytest
 from verification import ml_engine
 from verification.demo import demo_strokes
 from verification.errors import DomainError
-from verification.models import AuditEvent, Enrollment, Job, ReferenceSignature
+from verification.models import AuditEvent, Enrollment, Job, ReferenceEmbedding, ReferenceSignature
 from verification.services.enrollments import enrollment_start
 from verification.services.references import reference_create
 
@@ -71,6 +71,7 @@ def test_without_ready_embeddings_the_enroll_job_fails_with_the_message(make_cus
     customer = make_customer()
     _refs(customer, [demo_strokes(f"stranger-{k}", 0) for k in range(5)])
     ReferenceSignature.objects.filter(customer=customer).update(model_version="an-older-model")
+    ReferenceEmbedding.objects.filter(reference__customer=customer).update(model_version="an-older-model")
     enrollment, job = enrollment_start(customer=customer)
     enrollment.refresh_from_db()
     job.refresh_from_db()
