@@ -18,6 +18,7 @@ refused (``FileNotFoundError`` naming the folder).
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,9 +239,7 @@ def evaluate_strokes(
     return report
 
 
-def validation_rows(
-    scorer: StrokeScorer, references: int, seeds, random: bool | int = True, groups: dict | None = None
-) -> dict:
+def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool | int = True, groups: dict | None = None) -> dict:
     """Per seed and writer, image scores and online features of genuine, skilled and random
     queries, for fitting the calibration and fusion (validation users only).
 
@@ -268,13 +267,13 @@ def validation_rows(
         rows["kind"].append(np.full(len(v), kind))
         rows["writer"].append(np.full(len(v), w))
 
+    fitted = {}
+
+    def fit(refs):
+        fitted["wd"] = scorer.fit(refs)
+        return fitted["wd"]
+
     for seed in seeds:
-        fitted = {}
-
-        def fit(refs):
-            fitted["wd"] = scorer.fit(refs)
-            return fitted["wd"]
-
         groups_ = [by] if random is True else [{w: d} for w, d in sorted(by.items())]
         for w, _, s in (x for grp in groups_ for x in protocol(grp, references, seed, fit, score)):
             for kind, v in s.items():
@@ -288,11 +287,7 @@ def validation_rows(
 def random_sample(by: dict, writer: str, n: int, seed: int, groups: dict | None = None) -> np.ndarray:
     """``n`` genuine signatures of writers other than ``writer`` (of its group, when ``groups``
     is given), drawn without replacement with a generator fixed by ``seed`` and ``writer``."""
-    import zlib
-
-    pool = [
-        by[o]["genuine"] for o in sorted(by) if o != writer and (groups is None or groups.get(o) == groups.get(writer))
-    ]
+    pool = [by[o]["genuine"] for o in sorted(by) if o != writer and (groups is None or groups.get(o) == groups.get(writer))]
     pool = np.concatenate(pool) if pool else np.zeros(0, int)
     rng = np.random.default_rng([int(seed), zlib.crc32(writer.encode()), 1])
     return np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False)) if len(pool) else pool
