@@ -12,7 +12,9 @@ SVC2004 31-40, SUSIG visual 101-115 and all of SUSIG blind, are refused here). S
 ``--fixed RATE WINDOW CHANNELS`` skips step 1; ``--features base+tnorm`` adds the
 per-reference normalised features (``ml.online.verifier.features_from_distances``);
 ``--features base+tnorm+global`` also the whole-signature features (``--globals``, default
-all of ``ml.online.features.GLOBAL_NAMES``); ``--l2`` is the logistic models' L2 penalty.
+all of ``ml.online.features.GLOBAL_NAMES``); ``--l2`` is the logistic models' L2 penalty;
+``--random-weight W`` makes random forgeries (``--random-per-writer`` genuine signatures of
+the folder's other users per user and seed) negatives too, with the share W of the negatives.
 3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
    version and as ``"default"``.
 """
@@ -55,6 +57,8 @@ def main():
     ap.add_argument("--features", default="base", choices=FEATURE_SETS, help="online feature set (ml.online.verifier)")
     ap.add_argument("--globals", nargs="+", choices=GLOBAL_NAMES, help="global features of base+tnorm+global (default: all)")
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the logistic models")
+    ap.add_argument("--random-weight", type=float, default=0.0, help="share of random forgeries among the negatives")
+    ap.add_argument("--random-per-writer", type=int, default=60, help="random forgeries per user and seed")
     a = ap.parse_args()
     globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features == "base+tnorm+global" else []
     for f in a.val:
@@ -71,7 +75,8 @@ def main():
         best = ranking[0]
     engine = Engine.load()
     params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON,
-                                   features=a.features, globals_=globals_, l2=a.l2)  # fmt: skip
+                                   features=a.features, globals_=globals_, l2=a.l2, random_weight=a.random_weight,
+                                   random_per_writer=a.random_per_writer)  # fmt: skip
     out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
            "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
     text = json.dumps(out, indent=2)

@@ -14,10 +14,10 @@ import numpy as np
 
 from ml.metrics import eer
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
-from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_score, online_score
+from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_score, negative_weights, online_score
 
 
-def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None) -> dict:
+def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None, random: int = 0) -> dict:
     out = []
     for f in folders:
         key = (str(f), params.rate_hz, params.window, params.channels, params.features, tuple(params.globals), engine is not None)
@@ -27,7 +27,7 @@ def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: 
             scorer = StrokeScorer(samples, params, engine)
             if cache is not None:
                 cache[key] = scorer
-        out.append(validation_rows(scorer, references, seeds, random=False))
+        out.append(validation_rows(scorer, references, seeds, random=random))
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
 
@@ -44,29 +44,39 @@ def select(folders, grid, references: int = 5, seeds=range(5)) -> list[dict]:
 
 
 def fit(folders, rate_hz: float, window, engine, references: int = 5, seeds=range(5), fitted_on: str = "",
-        channels: str = "full", features: str = "base", globals_=(), l2: float = 1e-3) -> tuple[OnlineParams, dict]:  # fmt: skip
+        channels: str = "full", features: str = "base", globals_=(), l2: float = 1e-3, random_weight: float = 0.0,
+        random_per_writer: int = 60) -> tuple[OnlineParams, dict]:  # fmt: skip
     """Online calibration and image fusion on validation writers; returns (params, report).
     ``globals_``: the global feature names of the ``base+tnorm+global`` set; ``l2``: the
-    logistic models' L2 penalty."""
-    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels, features=features, globals=list(globals_), fit_l2=l2)
-    rows = _rows(folders, p, engine, references, seeds)
-    y = rows["label"]
-    p.online_w, p.online_b = fit_logistic(rows["feats"], y, l2=l2)
+    logistic models' L2 penalty. With ``random_weight`` > 0, ``random_per_writer`` random
+    forgeries per writer and seed (genuine signatures of the folder's other writers) are
+    negatives too, weighing ``random_weight`` of the negatives (``negative_weights``). The
+    operating points are the skilled-forgery EER thresholds either way."""
+    p = OnlineParams(rate_hz=rate_hz, window=window, channels=channels, features=features, globals=list(globals_), fit_l2=l2,
+                     fit_random_weight=random_weight)  # fmt: skip
+    rows = _rows(folders, p, engine, references, seeds, random=random_per_writer if random_weight > 0 else 0)
+    y, kind = rows["label"], rows["kind"]
+    wts = negative_weights(kind, random_weight)
+    g, sk, ra = kind == "genuine", kind == "skilled", kind == "random"
+    p.online_w, p.online_b = fit_logistic(rows["feats"], y, l2=l2, weights=wts)
     s_on = online_score(p, rows["feats"])
-    p.online_threshold = eer_threshold(s_on[y > 0], s_on[y == 0])
+    p.online_threshold = eer_threshold(s_on[g], s_on[sk])
     x = np.column_stack([np.log(np.clip(rows["image"], 1e-6, 1 - 1e-6) / np.clip(1 - rows["image"], 1e-6, 1)), rows["feats"]])
-    p.fused_w, p.fused_b = fit_logistic(x, y, l2=l2)
+    p.fused_w, p.fused_b = fit_logistic(x, y, l2=l2, weights=wts)
     s_fu = fused_score(p, rows["image"], rows["feats"])
-    p.fused_threshold = eer_threshold(s_fu[y > 0], s_fu[y == 0])
+    p.fused_threshold = eer_threshold(s_fu[g], s_fu[sk])
     p.fitted_on = fitted_on
-    g = y > 0
+    scores = {"image": rows["image"], "online": s_on, "fused": s_fu}
     report = {
         "n_genuine": int(g.sum()),
-        "n_skilled": int((~g).sum()),
-        "validation_eer_skilled": {
-            "image": eer(rows["image"][g], rows["image"][~g])[0],
-            "online": eer(s_on[g], s_on[~g])[0],
-            "fused": eer(s_fu[g], s_fu[~g])[0],
-        },
+        "n_skilled": int(sk.sum()),
+        "n_random": int(ra.sum()),
+        "validation_eer_skilled": {k: eer(v[g], v[sk])[0] for k, v in scores.items()},
     }
+    if ra.any():
+        report["validation_eer_random"] = {k: eer(v[g], v[ra])[0] for k, v in scores.items()}
+        report["validation_far_random_at_threshold"] = {
+            "online": float((s_on[ra] >= p.online_threshold).mean()),
+            "fused": float((s_fu[ra] >= p.fused_threshold).mean()),
+        }
     return p, report

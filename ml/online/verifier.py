@@ -45,6 +45,7 @@ class OnlineParams:
     # the query's whole-signature value is from the references' mean (``global_columns``)
     globals: list = field(default_factory=list)
     fit_l2: float = 1e-3  # L2 penalty the logistic models were fitted with (``fit_logistic``)
+    fit_random_weight: float = 0.0  # share of random forgeries among their negatives (``negative_weights``)
     online_w: list = field(default_factory=lambda: [-4.0, 0.0])
     online_b: float = 6.0
     online_threshold: float = 0.5
@@ -212,12 +213,16 @@ def fused_score(params: OnlineParams, image_scores: np.ndarray, feats: np.ndarra
     return _sigmoid(x @ np.asarray(params.fused_w, float) + params.fused_b)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[list, float]:
-    """Logistic regression by Newton's method with a small L2 penalty, classes balanced."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, weights: np.ndarray | None = None) -> tuple[list, float]:
+    """Logistic regression by Newton's method with a small L2 penalty; classes balanced, or
+    the per-row ``weights`` (``negative_weights``) where given."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     X = np.column_stack([x, np.ones(len(x))])
-    wts = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * len(y)
+    if weights is None:
+        wts = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * len(y)
+    else:
+        wts = np.asarray(weights, float) * len(y) / max(float(np.sum(weights)), 1e-12)
     beta = np.zeros(X.shape[1])
     for _ in range(50):
         p = _sigmoid(X @ beta)
@@ -228,6 +233,25 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[list, 
         if np.abs(step).max() < 1e-8:
             break
     return [float(v) for v in beta[:-1]], float(beta[-1])
+
+
+def negative_weights(kind: np.ndarray, random_weight: float) -> np.ndarray:
+    """Row weights for ``fit_logistic``: genuine rows (kind "genuine") weigh half in all, the
+    negatives the other half, of which random forgeries (kind "random": other writers'
+    genuine signatures) take ``random_weight`` and skilled forgeries the rest; within a kind
+    every row weighs the same. Without random rows, skilled forgeries take the whole half."""
+    kind = np.asarray(kind)
+    share = {"genuine": 0.5, "skilled": 0.5 * (1 - random_weight), "random": 0.5 * random_weight}
+    if not (kind == "random").any():
+        share["skilled"] = 0.5
+    if not (kind == "skilled").any():
+        share["random"] = 0.5
+    w = np.zeros(len(kind))
+    for k, v in share.items():
+        m = kind == k
+        if m.any():
+            w[m] = v / m.sum()
+    return w
 
 
 def eer_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:
