@@ -5,18 +5,11 @@ embeddings nearest the query. Each candidate is then scored by its own writer-de
 decision (the calibrated verification score ``Engine.score`` gives, vectorised here over the
 whole short list) and compared with its own operating point (``Engine.threshold_for``).
 
-Ranking: by the ``rank`` of the model's entry in ``identify_margins.json`` (one entry per
-model version, written by ``python -m ml identify --fit-margin``, which picks it on
-validation writers): ``score``, the calibrated verification score, or ``svm``, the margin of
-each candidate's writer-dependent SVM (it was trained to tell that writer from other
-writers, which is the question identification asks). Models without an entry rank by
-``score`` with ``DEFAULT_MARGIN``.
+Outcome, with ``margin`` fixed on validation writers (``identify_margins.json``, one entry
+per model version, written by ``python -m ml identify --fit-margin``):
 
-Outcome, with ``margin`` fixed on validation writers, on the ranking's scale:
-
-- ``match``: the first-ranked candidate passes its operating point (its calibrated score
-  reaches its threshold) and leads the second-ranked candidate (passing or not) by at least
-  ``margin``;
+- ``match``: the best-scoring candidate passes its operating point and its score leads the
+  second-ranked candidate's (passing or not) by at least ``margin``;
 - ``ambiguous``: some candidate passes but there is no match (two or more pass within the
   margin, a lone passing candidate leads by less, or only a lower-ranked candidate passes);
 - ``none``: no candidate passes.
@@ -36,9 +29,8 @@ import numpy as np
 from ml.writer import unit_rows
 
 MARGINS_FILE = Path(__file__).with_name("identify_margins.json")
-DEFAULT_MARGIN = 0.1  # for models without a fitted margin (ranked by "score")
+DEFAULT_MARGIN = 0.1  # for models without a fitted margin
 OUTCOMES = ("match", "ambiguous", "none")
-RANKERS = ("score", "svm")
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,25 +41,14 @@ def _margins(path: str, mtime_ns: int) -> dict:
         return {}
 
 
-def ranking_for(model_version: str, path: Path = MARGINS_FILE) -> tuple[str, float]:
-    """(ranker, margin) fitted on validation writers for this model; ``("score",
-    DEFAULT_MARGIN)`` without an entry."""
+def margin_for(model_version: str, path: Path = MARGINS_FILE) -> float:
+    """The score margin fitted on validation writers for this model (``DEFAULT_MARGIN`` if none)."""
     try:
         mtime = Path(path).stat().st_mtime_ns
     except OSError:
-        return "score", DEFAULT_MARGIN
+        return DEFAULT_MARGIN
     entry = _margins(str(path), mtime).get(model_version)
-    if not entry:
-        return "score", DEFAULT_MARGIN
-    ranker = entry.get("rank", "score")
-    if ranker not in RANKERS:
-        raise ValueError(f"unknown identification ranker {ranker!r} for {model_version}")
-    return ranker, float(entry["margin"])
-
-
-def margin_for(model_version: str, path: Path = MARGINS_FILE) -> float:
-    """The margin fitted on validation writers for this model (``DEFAULT_MARGIN`` if none)."""
-    return ranking_for(model_version, path)[1]
+    return float(entry["margin"]) if entry else DEFAULT_MARGIN
 
 
 def candidate_features(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,14 +75,8 @@ def candidate_features(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.n
 
 def score_candidates(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """(calibrated scores (N,), operating points (N,)) of one query against N writers."""
-    scores, thresholds, _ = candidate_scores(engine, query, wds)
-    return scores, thresholds
-
-
-def candidate_scores(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(calibrated scores, operating points, SVM margins), each (N,), of one query against N writers."""
     if not wds:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     feats, n_refs = candidate_features(engine, query, wds)
     calibrator = engine.decision.calibrator if engine.decision is not None else engine.calibrator
     scores = np.empty(len(wds))
@@ -110,43 +85,32 @@ def candidate_scores(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.nda
         rows = n_refs == n
         scores[rows] = calibrator.score(feats[rows], int(n))
         thresholds[rows] = engine.threshold_for(int(n))
-    return scores, thresholds, feats[:, 2].astype(np.float64)
+    return scores, thresholds
 
 
-def decide(scores: np.ndarray, thresholds: np.ndarray, margin: float, ranks: np.ndarray | None = None) -> tuple[str, np.ndarray]:
-    """(outcome, candidate order best first) from calibrated scores, each candidate's operating
-    point and the values it is ranked by (``ranks``; the scores themselves when None)."""
+def decide(scores: np.ndarray, thresholds: np.ndarray, margin: float) -> tuple[str, np.ndarray]:
+    """(outcome, candidate order best first) from scores and each candidate's operating point."""
     scores = np.asarray(scores, np.float64)
-    ranks = scores if ranks is None else np.asarray(ranks, np.float64)
-    order = np.argsort(-ranks, kind="stable")
+    order = np.argsort(-scores, kind="stable")
     passes = scores >= np.asarray(thresholds)
     if not passes.any():
         return "none", order
     top = order[0]
-    second = ranks[order[1]] if len(order) > 1 else -np.inf
-    if passes[top] and ranks[top] - second >= margin:
+    second = scores[order[1]] if len(order) > 1 else -np.inf
+    if passes[top] and scores[top] - second >= margin:
         return "match", order
     return "ambiguous", order
 
 
 def identify(engine, query: np.ndarray, candidates: dict, top_k: int = 5, margin: float | None = None) -> dict:
-    """``{"outcome", "ranker", "margin", "candidates": [{"key", "score", "threshold", "passes",
-    "rank"}, ...]}``, candidates best first (at most ``top_k``; ``rank`` is the value they are
-    ordered by); ``candidates`` maps keys to writer parameters."""
-    ranker, fitted = ranking_for(engine.model_version)
-    margin = fitted if margin is None else float(margin)
+    """``{"outcome", "margin", "candidates": [{"key", "score", "threshold", "passes"}, ...]}``,
+    candidates best first (at most ``top_k``); ``candidates`` maps keys to writer parameters."""
+    margin = margin_for(engine.model_version) if margin is None else float(margin)
     keys = list(candidates)
-    scores, thresholds, svm = candidate_scores(engine, query, [candidates[k] for k in keys])
-    ranks = svm if ranker == "svm" else scores
-    outcome, order = decide(scores, thresholds, margin, ranks) if keys else ("none", np.zeros(0, int))
+    scores, thresholds = score_candidates(engine, query, [candidates[k] for k in keys])
+    outcome, order = decide(scores, thresholds, margin) if keys else ("none", np.zeros(0, int))
     ranked = [
-        {
-            "key": keys[i],
-            "score": float(scores[i]),
-            "threshold": float(thresholds[i]),
-            "passes": bool(scores[i] >= thresholds[i]),
-            "rank": float(ranks[i]),
-        }
+        {"key": keys[i], "score": float(scores[i]), "threshold": float(thresholds[i]), "passes": bool(scores[i] >= thresholds[i])}
         for i in order[:top_k]
     ]
-    return {"outcome": outcome, "ranker": ranker, "margin": margin, "candidates": ranked}
+    return {"outcome": outcome, "margin": margin, "candidates": ranked}

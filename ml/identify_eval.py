@@ -13,22 +13,18 @@ genuine signatures (the shuffle of ``ml.writer.protocol``), whose embeddings go 
   writer).
 
 For each query the index's nearest references give a short list of ``shortlist`` writers,
-re-scored by ``ml.identify.candidate_scores``; the ranking and the outcome rule are
-``ml.identify.decide``'s, with the model's ranker (``ml.identify.ranking_for``).
-``--fit-margin`` picks the ranker with the better top-1 on validation writers and the
-margin on its scale.
+re-scored by ``ml.identify.score_candidates``; the outcome rule is ``ml.identify.decide``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ml.identify import RANKERS, candidate_scores, decide
+from ml.identify import decide, score_candidates
 from ml.index import VectorIndex
 from ml.writer import writer_rng
 
-MARGIN_GRID = tuple(round(0.01 * i, 2) for i in range(51))  # calibrated scores
-MARGIN_GRIDS = {"score": MARGIN_GRID, "svm": tuple(round(0.02 * i, 2) for i in range(101))}  # SVM margins
+MARGIN_GRID = tuple(round(0.01 * i, 2) for i in range(51))
 WRONG_MATCH_TARGET = 0.01  # at most 1% of enrolled writers' genuine queries matched to another writer
 
 
@@ -56,8 +52,8 @@ def validation_embeddings(engine) -> dict:
 
 
 def run(emb: dict, engine, references: int, seed: int, unenrolled: int = 0, shortlist: int = 20) -> list[dict]:
-    """One record per query: its kind, true writer and the re-scored short list (``keys``,
-    ``scores``, ``thresholds``, ``svm``, in short-list order)."""
+    """One record per query: its kind, true writer and the re-scored short list
+    (``keys``, ``scores``, ``thresholds``, best first)."""
     writers = sorted(w for w, d in emb.items() if len(d["genuine"]) >= 1)
     if unenrolled >= len(writers):
         raise ValueError(f"--unenrolled {unenrolled} leaves no enrolled writer among {len(writers)}")
@@ -85,22 +81,27 @@ def run(emb: dict, engine, references: int, seed: int, unenrolled: int = 0, shor
     for kind, w, q in queries:
         ids, _ = index.search(q, k_refs)
         cand = list(dict.fromkeys(int(owner[i]) for i in ids[0] if i >= 0))[:shortlist]
-        scores, thresholds, svm = candidate_scores(engine, q, [wds[keys[c]] for c in cand])
+        scores, thresholds = score_candidates(engine, q, [wds[keys[c]] for c in cand])
+        order = np.argsort(-scores, kind="stable")
         records.append(
-            {"kind": kind, "writer": w, "keys": [keys[c] for c in cand], "scores": scores, "thresholds": thresholds, "svm": svm}
+            {
+                "kind": kind,
+                "writer": w,
+                "keys": [keys[cand[i]] for i in order],
+                "scores": scores[order],
+                "thresholds": thresholds[order],
+            }
         )
     return records
 
 
-def summarise(records: list[dict], margin: float, ranker: str = "score") -> dict:
-    """The report's rates at this margin, ranking by ``ranker`` (NaN where a kind of query is absent)."""
-    if ranker not in RANKERS:
-        raise ValueError(f"ranker must be one of {RANKERS}")
+def summarise(records: list[dict], margin: float) -> dict:
+    """The report's rates at this margin (NaN where a kind of query is absent)."""
     by: dict[str, list] = {"enrolled": [], "unenrolled": [], "forgery": []}
     for r in records:
-        outcome, order = decide(r["scores"], r["thresholds"], margin, r["svm"] if ranker == "svm" else None)
+        outcome, order = decide(r["scores"], r["thresholds"], margin)
         named = r["keys"][order[0]] if outcome == "match" else None
-        by[r["kind"]].append(([r["keys"][i] for i in order[:5]], outcome, named, r["writer"]))
+        by[r["kind"]].append((r["keys"][:5], outcome, named, r["writer"]))
     rate = lambda rows, f: float(np.mean([f(*x) for x in rows])) if rows else float("nan")
     g, u, f = by["enrolled"], by["unenrolled"], by["forgery"]
     return {
@@ -116,15 +117,13 @@ def summarise(records: list[dict], margin: float, ranker: str = "score") -> dict
     }
 
 
-def fit_margin(
-    records: list[dict], grid=None, target: float = WRONG_MATCH_TARGET, ranker: str = "score"
-) -> tuple[float, list[dict]]:
+def fit_margin(records: list[dict], grid=MARGIN_GRID, target: float = WRONG_MATCH_TARGET) -> tuple[float, list[dict]]:
     """The smallest margin at which enrolled writers' genuine queries are matched to another
     writer at most ``target`` of the time (the runner-up is what the margin guards against);
     if none reaches it, the margin with the fewest such matches. Returns (margin, table)."""
     table = []
-    for m in MARGIN_GRIDS[ranker] if grid is None else grid:
-        s = summarise(records, m, ranker)
+    for m in grid:
+        s = summarise(records, m)
         table.append({"margin": m, **{k: s[k] for k in ("match_rate", "wrong_match", "ambiguous_rate", "false_match")}})
     ok = [t for t in table if t["wrong_match"] <= target]
     best = ok[0] if ok else min(table, key=lambda t: (t["wrong_match"], t["margin"]))
@@ -135,12 +134,11 @@ def report(
     data: str, engine, references: int, seed: int, unenrolled: int = 0, shortlist: int = 20, margin: float | None = None
 ) -> dict:
     """``python -m ml identify``'s report on a folder."""
-    from ml.identify import ranking_for
+    from ml.identify import margin_for
 
     emb = folder_embeddings(data, engine)
-    ranker, fitted = ranking_for(engine.model_version)
-    margin = fitted if margin is None else float(margin)
-    s = summarise(run(emb, engine, references, seed, unenrolled, shortlist), margin, ranker)
+    margin = margin_for(engine.model_version) if margin is None else float(margin)
+    s = summarise(run(emb, engine, references, seed, unenrolled, shortlist), margin)
     return {
         "data": str(data),
         "model_version": engine.model_version,
@@ -149,7 +147,6 @@ def report(
         "seed": seed,
         "unenrolled": unenrolled,
         "shortlist": shortlist,
-        "ranker": ranker,
         "margin": margin,
         **s,
     }
@@ -165,12 +162,8 @@ def write_margin(engine, references: int, seeds, unenrolled: int, shortlist: int
     emb = validation_embeddings(engine)
     k = unenrolled or max(1, len(emb) // 10)
     records = [r for s in seeds for r in run(emb, engine, references, s, k, shortlist)]
-    top1 = {name: summarise(records, 0.0, name)["top1"] for name in RANKERS}
-    ranker = max(RANKERS, key=lambda name: (top1[name], name == "score"))  # a tie keeps the calibrated score
-    margin, table = fit_margin(records, ranker=ranker)
+    margin, table = fit_margin(records)
     entry = {
-        "rank": ranker,
-        "top1_by_ranker": top1,
         "margin": margin,
         "command": f"python -m ml identify --fit-margin --references {references} --seeds {' '.join(map(str, seeds))}",
         "source": f"validation writers of {engine.model_version} ({len(emb)} identities), never test writers",
@@ -178,8 +171,8 @@ def write_margin(engine, references: int, seeds, unenrolled: int, shortlist: int
         "seeds": list(seeds),
         "unenrolled": k,
         "rule": f"smallest margin with enrolled genuine queries matched to another writer <= {WRONG_MATCH_TARGET}",
-        "at_margin": {key: v for key, v in summarise(records, margin, ranker).items()},
-        "table": [t for t in table if t["margin"] in MARGIN_GRIDS[ranker][::10] or t["margin"] == margin],
+        "at_margin": {key: v for key, v in summarise(records, margin).items()},
+        "table": [t for t in table if t["margin"] in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5) or t["margin"] == margin],
     }
     path = Path(path or MARGINS_FILE)
     doc = json.loads(path.read_text()) if path.exists() else {"models": {}}

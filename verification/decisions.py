@@ -77,14 +77,13 @@ def decision_for(*, score: float, threshold: float, margin: float | None = None)
     return Verification.Decision.REVIEW
 
 
-def identification_outcome(*, ranked: list[tuple[float, float, float]], margin: float) -> str:
-    """``match`` / ``ambiguous`` / ``none`` from every short-listed candidate's (score,
-    threshold, rank value), the threshold being the one that applies to it
-    (``threshold_resolve``: an admin's per-customer threshold counts here too) and ``margin``
-    the model's, fixed on validation writers on the rank value's scale. The rule is ml's
-    (``ml_engine.identification_decide``): ``match`` when the first-ranked candidate passes and
-    leads the runner-up by the margin; ``none`` when no candidate passes."""
-    return identification_decide([c[0] for c in ranked], [c[1] for c in ranked], margin, [c[2] for c in ranked])
+def identification_outcome(*, ranked: list[tuple[float, float]], margin: float) -> str:
+    """``match`` / ``ambiguous`` / ``none`` from every short-listed candidate's (score, threshold),
+    the threshold being the one that applies to it (``threshold_resolve``: an admin's
+    per-customer threshold counts here too) and ``margin`` the model's, fixed on validation
+    writers. The rule is ml's (``ml_engine.identification_decide``): ``match`` when the best
+    passes and leads the runner-up by the margin; ``none`` when no candidate passes."""
+    return identification_decide([s for s, _ in ranked], [t for _, t in ranked], margin)
 
 
 def front_end_rules() -> dict:

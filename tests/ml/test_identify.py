@@ -71,17 +71,6 @@ def test_outcome_rule(scores, thresholds, margin, outcome):
     assert order.tolist() == np.argsort(-np.array(scores)).tolist()
 
 
-def test_outcome_follows_the_ranking_values_and_passing_follows_the_scores():
-    scores, thresholds = np.array([0.6, 0.9, 0.2]), np.array([0.5] * 3)
-    # ranked by SVM margin: the first candidate leads, and passes on its calibrated score
-    got, order = identify.decide(scores, thresholds, 0.3, ranks=np.array([1.2, 0.8, -0.5]))
-    assert got == "match" and order.tolist() == [0, 1, 2]
-    assert identify.decide(scores, thresholds, 0.5, ranks=np.array([1.2, 0.8, -0.5]))[0] == "ambiguous"
-    # first by rank but failing its operating point: never a match, even if a lower one passes
-    got, order = identify.decide(np.array([0.4, 0.9]), np.array([0.5, 0.5]), 0.0, ranks=np.array([2.0, 0.0]))
-    assert got == "ambiguous" and order.tolist() == [0, 1]
-
-
 def test_engine_identify_names_the_writer_and_refuses_a_stranger(engine_v1, writers):
     names = sorted(writers)
     enrolled = {w: engine_v1.fit_writer(writers[w]["genuine"][:5]) for w in names[:-1]}
@@ -97,20 +86,15 @@ def test_engine_identify_names_the_writer_and_refuses_a_stranger(engine_v1, writ
 
 def test_margin_comes_from_the_models_entry(tmp_path):
     path = tmp_path / "margins.json"
-    path.write_text(json.dumps({"models": {"sigfast-abc": {"margin": 0.07}, "sigfast-svm": {"rank": "svm", "margin": 0.4}}}))
+    path.write_text(json.dumps({"models": {"sigfast-abc": {"margin": 0.07}}}))
     assert identify.margin_for("sigfast-abc", path) == 0.07
-    assert identify.ranking_for("sigfast-abc", path) == ("score", 0.07)  # entries before the ranker was chosen
-    assert identify.ranking_for("sigfast-svm", path) == ("svm", 0.4)
-    assert identify.ranking_for("sigfast-other", path) == ("score", identify.DEFAULT_MARGIN)
     assert identify.margin_for("sigfast-other", path) == identify.DEFAULT_MARGIN
     assert identify.margin_for("sigfast-abc", tmp_path / "missing.json") == identify.DEFAULT_MARGIN
 
 
-def test_shipped_model_has_a_fitted_ranking_and_margin():
+def test_shipped_model_has_a_fitted_margin():
     entry = json.loads(identify.MARGINS_FILE.read_text())["models"][Engine.load().model_version]
-    assert entry["rank"] in identify.RANKERS and "validation" in entry["source"]
-    assert entry["margin"] in identify_eval.MARGIN_GRIDS[entry["rank"]][1:-1]  # inside the grid, not at an end
-    assert entry["top1_by_ranker"][entry["rank"]] == max(entry["top1_by_ranker"].values())
+    assert 0.0 <= entry["margin"] <= 0.5 and "validation" in entry["source"]
 
 
 def test_protocol_counts_each_kind_of_query_and_the_margin_fit_is_monotone(engine_v1, writers):
@@ -120,13 +104,10 @@ def test_protocol_counts_each_kind_of_query_and_the_margin_fit_is_monotone(engin
     assert s["top1"] >= 0.95 and s["top5"] >= s["top1"] and s["match_rate"] >= 0.8
     assert s["false_match"] <= 0.1 and s["wrong_match"] <= 0.02
     assert all(len(r["keys"]) <= 5 for r in records)
-    for ranker in identify.RANKERS:
-        margin, table = identify_eval.fit_margin(records, ranker=ranker)
-        assert margin in identify_eval.MARGIN_GRIDS[ranker]
-        rates = [t["match_rate"] for t in table]
-        assert rates == sorted(rates, reverse=True)  # a larger margin never adds matches
-    by_svm = identify_eval.summarise(records, 0.0, "svm")
-    assert by_svm["queries"] == s["queries"] and by_svm["top1"] >= 0.95
+    margin, table = identify_eval.fit_margin(records)
+    assert margin in identify_eval.MARGIN_GRID
+    rates = [t["match_rate"] for t in table]
+    assert rates == sorted(rates, reverse=True)  # a larger margin never adds matches
     with pytest.raises(ValueError, match="no enrolled writer"):
         identify_eval.run(writers, engine_v1, references=5, seed=0, unenrolled=16)
 

@@ -127,11 +127,8 @@ class FakeEngine:
         if ranked and ranked[0][1] >= self.threshold:  # one threshold: the best passes whenever any does
             second = ranked[1][1] if len(ranked) > 1 else float("-inf")
             outcome = "match" if ranked[0][1] - second >= margin else "ambiguous"
-        cands = [
-            {"key": k, "score": s, "threshold": self.threshold, "passes": s >= self.threshold, "rank": s}
-            for k, s in ranked[:top_k]
-        ]
-        return {"outcome": outcome, "ranker": "score", "margin": margin, "candidates": cands}
+        cands = [{"key": k, "score": s, "threshold": self.threshold, "passes": s >= self.threshold} for k, s in ranked[:top_k]]
+        return {"outcome": outcome, "margin": margin, "candidates": cands}
 
     # consistency of a reference set (the interface of ml.engine.Engine.reference_consistency)
     consistency_threshold = 0.5

@@ -36,19 +36,12 @@ def writer_params_unpack(blob: bytes, reference_embeddings) -> dict:
 
 def writer_identify(engine: SignatureEngine, query_embedding, candidates: dict) -> dict:
     """Every candidate re-scored by its own writer-dependent decision (``engine.identify``):
-    ``{"ranker", "margin": the model's identification margin on the ranker's scale,
-    "ranked": [(key, calibrated score, value ranked by)]}``, best first."""
+    ``{"margin": the model's identification margin, "ranked": [(key, calibrated score)]}``, best first."""
     raw = engine.identify(np.asarray(query_embedding, np.float32), candidates, top_k=max(1, len(candidates)))
-    return {
-        "ranker": raw["ranker"],
-        "margin": float(raw["margin"]),
-        "ranked": [(c["key"], float(c["score"]), float(c["rank"])) for c in raw["candidates"]],
-    }
+    return {"margin": float(raw["margin"]), "ranked": [(c["key"], float(c["score"])) for c in raw["candidates"]]}
 
 
-def identification_decide(scores, thresholds, margin: float, ranks=None) -> str:
+def identification_decide(scores, thresholds, margin: float) -> str:
     """``match``, ``ambiguous`` or ``none`` for scored candidates, each with the threshold that
-    applies to it and the value it is ranked by: ``ml.identify.decide``, the rule and ranking
-    chosen on validation writers."""
-    ranks = None if ranks is None else np.asarray(ranks, np.float64)
-    return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin), ranks)[0]
+    applies to it: ``ml.identify.decide``, the rule chosen on validation writers."""
+    return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin))[0]

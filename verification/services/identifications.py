@@ -59,7 +59,7 @@ def candidates_rank(
         return [], 0.0
     scored = ml_engine.writer_identify(engine, query, {k: params[k] for k in by_id})
     out = []
-    for enrollment_id, score, rank in scored["ranked"]:
+    for enrollment_id, score in scored["ranked"]:
         e = by_id[enrollment_id]
         n_refs = int(params[e.id].get("n_refs", 0)) if isinstance(params[e.id], dict) else 0
         threshold = decisions.threshold_resolve(enrollment_threshold=e.threshold, engine=engine, n_refs=n_refs)
@@ -71,7 +71,6 @@ def candidates_rank(
                 "enrollment": e.id,
                 "score": round(float(score), 6),
                 "threshold": round(float(threshold), 6),
-                "rank": round(float(rank), 6),
             }
         )
     return out, scored["margin"]
@@ -115,7 +114,7 @@ def identification_run(
     t1 = time.perf_counter()
     scored, margin = candidates_rank(mv=mv, engine=engine, query=query, top_k=top_k)
     t2 = time.perf_counter()
-    outcome = decisions.identification_outcome(ranked=[(c["score"], c["threshold"], c["rank"]) for c in scored], margin=margin)
+    outcome = decisions.identification_outcome(ranked=[(c["score"], c["threshold"]) for c in scored], margin=margin)
     candidates = scored[:top_k]
     with transaction.atomic():
         identification = Identification.objects.create(

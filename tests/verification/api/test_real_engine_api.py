@@ -85,25 +85,23 @@ def test_real_engine_accepts_an_uploaded_scan(admin_client, real_engine, signatu
     assert r.json()["verification"]["source"] == "upload"
 
 
-def test_identification_with_the_real_engine_ranks_by_the_models_ranker(admin_client, real_engine):
-    """The shipped model's ranker and margin (``ml/identify_margins.json``) reach the API: the
-    candidates come in the order of their rank values, and the writer of a new sample is first."""
-    from ml.identify import ranking_for
+def test_identification_with_the_real_engine_names_the_writer_by_the_models_rule(admin_client, real_engine):
+    """The shipped model's calibrated scores, operating points and margin reach the API: the
+    candidates come best first, the writer of a new sample is first, and the outcome is the rule's."""
+    from ml.identify import margin_for
 
     ids = {w: _enroll(admin_client, w) for w in ("ident-anna", "ident-boris", "ident-chen")}
     r = admin_client.post("/api/identifications/", {"strokes": demo_strokes("ident-boris", 40), "top_k": 3}, format="json")
     assert r.status_code == 201, r.content
     body = r.json()
-    ranks = [c["rank"] for c in body["candidates"]]
-    assert body["candidates"][0]["customer"] == ids["ident-boris"] and ranks == sorted(ranks, reverse=True)
-    ranker, margin = ranking_for(real_engine.model_version)
-    if ranker == "score":
-        assert ranks == [c["score"] for c in body["candidates"]]
     cands = body["candidates"]  # all three enrolled customers: the whole short list
-    assert len(cands) == 3
+    assert len(cands) == 3 and cands[0]["customer"] == ids["ident-boris"]
+    assert [c["score"] for c in cands] == sorted((c["score"] for c in cands), reverse=True)
     if not any(c["score"] >= c["threshold"] for c in cands):
         expected = "none"
-    elif cands[0]["score"] >= cands[0]["threshold"] and cands[0]["rank"] - cands[1]["rank"] >= margin:
+    elif cands[0]["score"] >= cands[0]["threshold"] and cands[0]["score"] - cands[1]["score"] >= margin_for(
+        real_engine.model_version
+    ):
         expected = "match"
     else:
         expected = "ambiguous"
