@@ -19,7 +19,7 @@ the W x H page it stands for.
 A checkpoint with a ``refiner`` is a two-stage detector: the first stage's boxes (score at
 least ``MIN_SCORE``: the ``REFINE_MAX`` best, and any other scoring at least
 ``REFINE_CONFIDENT``, ``REFINE_LIMIT`` in all) are refined from the page at its own
-resolution (``ml.detection.refine``), each scored by the geometric mean of the two stages'
+resolution, or from its reduced copy (``ml.detection.refine``), each scored by the geometric mean of the two stages'
 scores, and duplicates are suppressed again; a two-stage detector returns no other boxes.
 """
 
