@@ -3,15 +3,21 @@
 ``read_pages(data, name=..., max_pages=..., max_pixels=...)`` turns the bytes of a page
 image (PNG, JPEG, TIFF, BMP, WebP; EXIF orientation applied; every frame of a multi-frame
 TIFF is a page) or of a PDF (every page rendered at ``PDF_DPI`` with pypdfium2) into
-``Page(index, image, dpi)`` records, ``index`` counted from 1 and ``image`` an HxWx3 uint8
-RGB array. Sizes are checked before anything is decoded or rendered, so a decompression
-bomb costs nothing. Every failure raises ``ml.errors.DocumentInputError`` with a code:
+``Page(index, image, dpi, size)`` records, ``index`` counted from 1, ``image`` an HxWx3 uint8
+RGB array and ``size`` the page's (width, height) as read. Sizes are checked before anything
+is decoded or rendered, so a decompression bomb costs nothing.
+``read_pages(..., reduce_to=N)`` may decode a page at least twice N long smaller, its long side
+still at least N: a JPEG by its decoder's own scaling (1/2, 1/4 or 1/8: far less work than
+decoding it whole), a PDF page rendered at ``PDF_DPI`` divided by a whole factor. ``size``
+stays the page as read without it (a PDF page at ``PDF_DPI``), so boxes found on ``image`` map
+back to it. Every failure raises ``ml.errors.DocumentInputError`` with a code:
 ``empty``, ``unreadable``, ``encrypted``, ``damaged``, ``too_many_pages``, ``too_large``.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -32,6 +38,11 @@ class Page:
     index: int  # 1-based
     image: np.ndarray  # HxWx3 uint8 RGB
     dpi: float | None
+    size: tuple[int, int] = (0, 0)  # (width, height) of the page as read; image may be smaller (reduce_to)
+
+    def __post_init__(self):
+        if self.size == (0, 0):
+            object.__setattr__(self, "size", (int(self.image.shape[1]), int(self.image.shape[0])))
 
 
 def is_pdf(data: bytes) -> bool:
@@ -42,13 +53,15 @@ def _label(name: str) -> str:
     return f"{name}: " if name else ""
 
 
-def read_pages(data: bytes, *, name: str = "", max_pages: int = MAX_PAGES, max_pixels: int = MAX_PIXELS) -> list[Page]:
+def read_pages(
+    data: bytes, *, name: str = "", max_pages: int = MAX_PAGES, max_pixels: int = MAX_PIXELS, reduce_to: int | None = None
+) -> list[Page]:
     """All pages of a page image or PDF as RGB arrays (see the module docstring)."""
     if not data:
         raise DocumentInputError("empty", f"{_label(name)}the file is empty")
     if is_pdf(data):
-        return _pdf_pages(data, name, max_pages, max_pixels)
-    return _image_pages(data, name, max_pages, max_pixels)
+        return _pdf_pages(data, name, max_pages, max_pixels, reduce_to)
+    return _image_pages(data, name, max_pages, max_pixels, reduce_to)
 
 
 def _check_size(w: float, h: float, index: int, name: str, max_pixels: int) -> None:
@@ -65,7 +78,7 @@ def _check_count(n: int, name: str, max_pages: int) -> None:
         )
 
 
-def _pdf_pages(data: bytes, name: str, max_pages: int, max_pixels: int) -> list[Page]:
+def _pdf_pages(data: bytes, name: str, max_pages: int, max_pixels: int, reduce_to: int | None) -> list[Page]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
@@ -86,12 +99,16 @@ def _pdf_pages(data: bytes, name: str, max_pages: int, max_pixels: int) -> list[
             _check_size(w * scale, h * scale, i + 1, name, max_pixels)
         pages = []
         for i in range(n):
+            w, h = pdf[i].get_size()
+            full = (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale)))  # pdfium's bitmap size at PDF_DPI
+            page_scale = scale / max(1, max(full) // reduce_to) if reduce_to else scale
             try:
-                bitmap = pdf[i].render(scale=scale, rev_byteorder=True)
+                bitmap = pdf[i].render(scale=page_scale, rev_byteorder=True)
                 arr = np.asarray(bitmap.to_numpy())[:, :, :3]
             except pdfium.PdfiumError:
                 raise DocumentInputError("damaged", f"{_label(name)}page {i + 1} of the PDF cannot be rendered") from None
-            pages.append(Page(index=i + 1, image=np.ascontiguousarray(arr, dtype=np.uint8), dpi=PDF_DPI))
+            size = full if page_scale < scale else (0, 0)
+            pages.append(Page(index=i + 1, image=np.ascontiguousarray(arr, dtype=np.uint8), dpi=PDF_DPI, size=size))
         return pages
     finally:
         pdf.close()
@@ -107,7 +124,7 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         im = im.convert("RGBA")
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, im)  # transparent paper is white paper
-    return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
+    return np.ascontiguousarray(np.asarray(im if im.mode == "RGB" else im.convert("RGB"), dtype=np.uint8))
 
 
 def _dpi(im: Image.Image) -> float | None:
@@ -119,7 +136,7 @@ def _dpi(im: Image.Image) -> float | None:
     return value if value and value > 1 else None
 
 
-def _image_pages(data: bytes, name: str, max_pages: int, max_pixels: int) -> list[Page]:
+def _image_pages(data: bytes, name: str, max_pages: int, max_pixels: int, reduce_to: int | None) -> list[Page]:
     unreadable = f"{_label(name)}not a readable page image or PDF (accepted: PDF, {', '.join(IMAGE_FORMATS)})"
     try:
         with warnings.catch_warnings():
@@ -138,11 +155,18 @@ def _image_pages(data: bytes, name: str, max_pages: int, max_pixels: int) -> lis
         for i in range(n):
             im.seek(i)
             _check_size(im.size[0], im.size[1], i + 1, name, max_pixels)  # header size: nothing decoded yet
+            w, h = im.size
+            if reduce_to and im.format == "JPEG" and max(w, h) >= 2 * reduce_to:
+                f = reduce_to / max(w, h)  # the decoder picks the strongest scaling that stays at least this big
+                im.draft(im.mode, (int(np.ceil(w * f)), int(np.ceil(h * f))))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 im.load()
-                frame = ImageOps.exif_transpose(im)
-                pages.append(Page(index=i + 1, image=_to_rgb(frame), dpi=_dpi(im)))
+                turned = im.getexif().get(0x0112, 1) in range(2, 9)  # EXIF orientations other than upright
+                frame = ImageOps.exif_transpose(im) if turned else im  # (without one it would only copy the page)
+                if turned and frame.size != im.size:  # turned by 90 degrees
+                    w, h = h, w
+                pages.append(Page(index=i + 1, image=_to_rgb(frame), dpi=_dpi(im), size=(w, h)))
     except DocumentInputError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):

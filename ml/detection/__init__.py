@@ -7,10 +7,19 @@ pixels of that page (origin top-left, x1/y1 exclusive). The page is converted to
 greyscale, letterboxed to the checkpoint's input size and the boxes mapped back.
 ``crop(image, box, pad=...)`` cuts a detected signature out of its page.
 
+A page at least twice ``WORK_SIDE`` long (``Detector.work_side``) is reduced by a whole factor
+(``ml.detection.boxes.reduce``: its long side then lies between ``WORK_SIDE`` and twice that)
+before either stage looks at it, and the boxes are mapped back to the page as given: the first
+stage sees a 640-pixel page whatever the scan's resolution, and the refiner was trained on
+640-pixel pages, so a 300 dpi scan gives them nothing that its half-size copy lacks, only more
+pixels to convert, resize and cut. ``detect(image, size=(W, H))`` takes a page already decoded
+smaller (``ml.documents.read_pages(..., reduce_to=WORK_SIDE)``) and returns boxes in pixels of
+the W x H page it stands for.
+
 A checkpoint with a ``refiner`` is a two-stage detector: the first stage's boxes (score at
 least ``MIN_SCORE``: the ``REFINE_MAX`` best, and any other scoring at least
 ``REFINE_CONFIDENT``, ``REFINE_LIMIT`` in all) are refined from the page at its own
-resolution (``ml.detection.refine``), each scored by the geometric mean of the two stages'
+resolution, or from its reduced copy (``ml.detection.refine``), each scored by the geometric mean of the two stages'
 scores, and duplicates are suppressed again; a two-stage detector returns no other boxes.
 """
 
@@ -22,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.detection.boxes import letterbox, nms, to_gray
+from ml.detection.boxes import letterbox, nms, reduce, to_gray
 from ml.detection.model import DetectorNet, decode
 from ml.detection.refine import RefinerHead, refine
 from ml.errors import CheckpointError
@@ -36,6 +45,7 @@ MAX_BOXES = 100
 REFINE_MAX = 4  # first-stage boxes the second stage looks at, best first (bounds its CPU time per page) ...
 REFINE_CONFIDENT = 0.3  # ... and any further box scoring at least this (pages signed by many people) ...
 REFINE_LIMIT = 16  # ... up to this many in all
+WORK_SIDE = 1280  # pages twice as long are reduced by a whole factor before both stages (twice the first stage's input)
 
 
 def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: str, config: dict, metrics: dict) -> dict:
@@ -62,6 +72,7 @@ def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: s
 class Detector:
     def __init__(self, net: DetectorNet, version: str, path: str = "", refiner=None, refine_passes: int = 2):
         self.net = net.eval()
+        self.work_side = WORK_SIDE  # None: read every page whole (slower on large pages, same boxes)
         self.version = version
         self.size = net.size
         self.path = path
@@ -100,27 +111,36 @@ class Detector:
 
     def prepare(self, image: np.ndarray):
         """Page -> (network input (1, 1, S, S), Letterbox)."""
-        image = np.asarray(image)
-        if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
-            raise ValueError(f"expected an HxWx3 page image, got shape {image.shape}")
-        canvas, lb = letterbox(to_gray(image), self.size)
+        canvas, lb = letterbox(_gray_page(image), self.size)
         x = torch.from_numpy(canvas).float().div_(255.0)[None, None]
         return x, lb
 
     @torch.inference_mode()
-    def detect(self, image: np.ndarray, *, min_score: float = MIN_SCORE, max_boxes: int = MAX_BOXES) -> list[dict]:
-        x, lb = self.prepare(image)
+    def detect(
+        self, image: np.ndarray, *, min_score: float = MIN_SCORE, max_boxes: int = MAX_BOXES, size: tuple[int, int] | None = None
+    ) -> list[dict]:
+        """Boxes best first, in pixels of the page; ``size=(W, H)``: ``image`` is that page decoded smaller."""
+        gray = _gray_page(image)
+        width, height = size if size is not None else (gray.shape[1], gray.shape[0])
+        fx, fy = width / gray.shape[1], height / gray.shape[0]  # image -> page pixels (1 unless decoded smaller)
+        if self.work_side:
+            gray, k = reduce(gray, self.work_side)
+            fx, fy = fx * k, fy * k  # work page -> image pixels: k exactly
+        x, lb = self.prepare(gray)
         heat, box = self.net(x)
         if self.refiner is None:
             boxes, scores = decode(heat, box, min_score=min_score, top_k=max(max_boxes, 1))[0]
             boxes = lb.to_page(boxes)
         else:  # the second stage looks at the first stage's best boxes and at every confident one
             boxes, scores = proposals(*decode(heat, box, min_score=MIN_SCORE, top_k=REFINE_LIMIT)[0])
-            pairs = self.second_stage(to_gray(np.asarray(image)), lb.to_page(boxes), scores)
+            pairs = self.second_stage(gray, lb.to_page(boxes), scores)
             boxes = np.asarray([b for b, _ in pairs], dtype=np.float64).reshape(-1, 4)
             scores = np.asarray([s for _, s in pairs], dtype=np.float64)
             keep = scores >= min_score
             boxes, scores = boxes[keep], scores[keep]
+        boxes = boxes * np.array([fx, fy, fx, fy])
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         out = []
         for b, s in zip(boxes, scores):
             if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:  # wholly in the letterbox bars
@@ -145,6 +165,13 @@ class Detector:
         return [(refined[i], float(score[i])) for i in kept]
 
 
+def _gray_page(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"expected an HxWx3 page image, got shape {image.shape}")
+    return to_gray(image)
+
+
 def proposals(boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First-stage boxes, best first -> those the second stage refines: the ``REFINE_MAX`` best
     and any other scoring at least ``REFINE_CONFIDENT``, ``REFINE_LIMIT`` in all."""
@@ -166,4 +193,4 @@ def crop(image: np.ndarray, box, pad: float = 0.1) -> np.ndarray:
     return np.ascontiguousarray(image[iy0:iy1, ix0:ix1])
 
 
-__all__ = ["Detector", "crop", "DEFAULT_PATH", "MIN_SCORE", "MAX_BOXES"]
+__all__ = ["Detector", "crop", "DEFAULT_PATH", "MIN_SCORE", "MAX_BOXES", "WORK_SIDE"]

@@ -78,6 +78,24 @@ def letterbox(gray: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     return canvas, Letterbox(scale=scale, pad_x=px, pad_y=py, width=w, height=h)
 
 
+def reduce(gray: np.ndarray, side: int) -> tuple[np.ndarray, int]:
+    """An HxW uint8 page -> (itself, 1), or (the page reduced by a whole factor k, k) when its long
+    side is at least twice ``side`` (area average of k x k pixels; the long side ends between
+    ``side`` and twice that).
+
+    A whole factor keeps the reduction cheap (OpenCV's integer-area path) and the mapping exact:
+    reduced pixel i covers page pixels k*i .. k*(i+1). The last width % k columns and height % k
+    rows (fewer than k) are left out.
+    """
+    import cv2
+
+    h, w = gray.shape[:2]
+    k = max(h, w) // side
+    if k < 2:
+        return gray, 1
+    return cv2.resize(gray[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA), k
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """HxWx3 RGB (or HxW) uint8 -> HxW uint8 luminance (colour and greyscale scans look alike)."""
     import cv2

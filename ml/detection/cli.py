@@ -14,6 +14,7 @@ def detect_files(paths: list[str], detector, *, min_score: float, max_boxes: int
     frame of a multi-frame image. A file that cannot be read gets ``{"error": message}``,
     the others are still processed, and the status is then 2 (0 otherwise).
     """
+    from ml.detection import WORK_SIDE
     from ml.documents import is_pdf, read_pages
     from ml.errors import DocumentInputError
 
@@ -21,7 +22,7 @@ def detect_files(paths: list[str], detector, *, min_score: float, max_boxes: int
     for path in paths:
         try:
             data = Path(path).read_bytes()
-            pages = read_pages(data, name=path)
+            pages = read_pages(data, name=path, reduce_to=WORK_SIDE)  # boxes still in pixels of the page as read
         except (OSError, DocumentInputError) as exc:
             out[path] = {
                 "error": str(exc)
@@ -33,7 +34,7 @@ def detect_files(paths: list[str], detector, *, min_score: float, max_boxes: int
         numbered = is_pdf(data) or len(pages) > 1
         for page in pages:
             key = f"{path}#{page.index}" if numbered else path
-            out[key] = detector.detect(page.image, min_score=min_score, max_boxes=max_boxes)
+            out[key] = detector.detect(page.image, min_score=min_score, max_boxes=max_boxes, size=page.size)
     return out, status
 
 

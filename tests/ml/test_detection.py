@@ -15,8 +15,8 @@ from PIL import Image
 
 from ml.checkpoint import save as save_checkpoint
 from ml.cli import main
-from ml.detection import Detector, crop, make_checkpoint, synthpage
-from ml.detection.boxes import iou_matrix, letterbox, nms
+from ml.detection import WORK_SIDE, Detector, crop, make_checkpoint, synthpage
+from ml.detection.boxes import iou_matrix, letterbox, nms, reduce, to_gray
 from ml.detection.model import DetectorNet
 from ml.errors import CheckpointError
 
@@ -81,6 +81,35 @@ def test_detect_returns_page_pixel_boxes_best_first(tiny_detector_path):
         x0, y0, x1, y1 = d["box"]
         assert 0 <= x0 < x1 <= 500 and 0 <= y0 < y1 <= 700 and isinstance(x0, float)
     assert all(d["score"] >= 0.999 for d in det.detect(image, min_score=0.999))
+
+
+def test_reduce_leaves_small_pages_and_shrinks_large_ones_by_a_whole_factor():
+    small = np.zeros((2339, 1654), np.uint8)  # A4 at 200 dpi: under twice 1280, read whole
+    assert reduce(small, 1280)[0] is small and reduce(small, 1280)[1] == 1
+    big = np.full((3509, 2481), 255, np.uint8)  # A4 at 300 dpi, one pixel more each way
+    big[1000:1100, 501:1501] = 0
+    out, k = reduce(big, 1280)
+    assert k == 2 and out.shape == (1754, 1240)
+    assert (out[500:550, 251:750] == 0).all() and (out[500:550, 250] > 0).all() and (out[500:550, 750] > 0).all()
+    assert reduce(np.zeros((7016, 4961), np.uint8), 1280)[0].shape == (1403, 992)  # 600 dpi: a fifth
+
+
+@pytest.mark.parametrize("width,height", [(2480, 3508), (3508, 1654)])
+def test_large_page_detected_on_its_reduced_copy_boxes_in_page_pixels(tiny_detector_path, width, height):
+    det = Detector.load(tiny_detector_path)
+    image, _ = synthpage.page(5, width=width, height=height)
+    work, k = reduce(to_gray(image), WORK_SIDE)
+    assert k == 2 and WORK_SIDE <= max(work.shape) < 2 * WORK_SIDE
+    big = det.detect(image, min_score=0.0, max_boxes=20)
+    ref = det.detect(work, min_score=0.0, max_boxes=20)
+    assert len(big) == len(ref) > 0
+    np.testing.assert_allclose([d["box"] for d in big], [np.array(d["box"]) * k for d in ref], atol=1e-6)
+    assert [d["score"] for d in big] == [d["score"] for d in ref]
+    assert all(0 <= d["box"][0] < d["box"][2] <= width and 0 <= d["box"][1] < d["box"][3] <= height for d in big)
+    assert max(d["box"][2] for d in big) > work.shape[1] or max(d["box"][3] for d in big) > work.shape[0]
+    # a page handed over already decoded smaller (read_pages(..., reduce_to=...)) gives the same page boxes
+    given = det.detect(work, min_score=0.0, max_boxes=20, size=(width, height))
+    np.testing.assert_allclose([d["box"] for d in given], [d["box"] for d in big], atol=1e-6)
 
 
 def _save(arr: np.ndarray, path, fmt: str, **kw):

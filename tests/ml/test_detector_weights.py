@@ -80,3 +80,16 @@ def test_validation_pages_ap_does_not_regress(detector):
     pages = [load_page(*p) for p in val[:25]]
     res = average_precision([detector.detect(img) for img, _ in pages], [b for _, b in pages])
     assert res["ap"] >= 0.65, res
+
+
+@pytest.mark.parametrize("width,height,seed", [(2480, 3508, 11), (3508, 2480, 12)])
+def test_large_scan_boxes_land_on_the_signature_in_page_pixels(detector, tmp_path, width, height, seed):
+    image, truth = synthpage.page(seed, width=width, height=height)  # read at 1280 pixels, boxed in scan pixels
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(image).save(path, format="JPEG", quality=92)
+    out = tmp_path / "out.json"
+    assert main(["detect", str(path), "--json", str(out)]) == 0
+    found = json.loads(out.read_text())[str(path)]
+    assert found and all(0 <= d["box"][0] < d["box"][2] <= width and 0 <= d["box"][1] < d["box"][3] <= height for d in found)
+    assert float(iou_matrix(_top(found, 1), truth).max()) >= 0.5
+    assert _agree(_top(found, 1), _top(detector.detect(image)))  # the decoded-whole page gives the same box

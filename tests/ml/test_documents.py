@@ -134,3 +134,42 @@ def test_decompression_bomb_header_refused_without_decoding():
     with pytest.raises(DocumentInputError) as ei:
         read_pages(data)
     assert ei.value.code == "too_large"
+
+
+def test_reduce_to_decodes_a_large_jpeg_smaller_and_keeps_its_size():
+    arr = np.full((3508, 2480, 3), 255, np.uint8)
+    arr[1000:1100, 500:1500] = 0  # a black bar: where it lands shows how the image maps to the page
+    data = _encode(arr, "JPEG", quality=95)
+    (full,) = read_pages(data)
+    (small,) = read_pages(data, reduce_to=1280)
+    assert full.size == small.size == (2480, 3508) and full.image.shape == (3508, 2480, 3)
+    h, w = small.image.shape[:2]
+    assert 1280 <= h < 3508 // 1.5 and w == int(np.ceil(2480 * h / 3508))  # the decoder's own 1/2 scaling
+    ys, xs = np.nonzero(small.image[:, :, 0] < 128)
+    fx, fy = 2480 / w, 3508 / h
+    assert xs.min() * fx == pytest.approx(500, abs=3) and (xs.max() + 1) * fx == pytest.approx(1500, abs=3)
+    assert ys.min() * fy == pytest.approx(1000, abs=3) and (ys.max() + 1) * fy == pytest.approx(1100, abs=3)
+    (small_png,) = read_pages(_encode(arr, "PNG"), reduce_to=1280)  # no scaled decoding: read whole
+    assert small_png.image.shape == (3508, 2480, 3) and small_png.size == (2480, 3508)
+
+
+def test_reduce_to_size_follows_exif_rotation():
+    arr = np.full((2480, 3508, 3), 255, np.uint8)  # stored landscape, displayed portrait
+    im = Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", exif=exif.tobytes())
+    (p,) = read_pages(buf.getvalue(), reduce_to=1000)
+    assert p.size == (2480, 3508) and p.image.shape[:2] == (1754, 1240)
+
+
+def test_reduce_to_renders_a_pdf_page_smaller_with_its_200_dpi_size(page_rgb):
+    data = _pdf([page_rgb])  # 400x560 at 100 dpi: 800x1120 at 200 dpi
+    (full,) = read_pages(data)
+    (small,) = read_pages(data, reduce_to=370)  # 1120 // 370: a third
+    assert full.size == small.size == (full.image.shape[1], full.image.shape[0])  # pdfium's own 200 dpi size
+    assert abs(full.size[0] - 800) <= 1 and abs(full.size[1] - 1120) <= 1
+    assert abs(small.image.shape[0] - 1120 / 3) <= 1 and abs(small.image.shape[1] - 800 / 3) <= 1
+    (same,) = read_pages(data, reduce_to=600)  # under twice 600: rendered as before
+    assert same.image.shape == full.image.shape and same.size == full.size
