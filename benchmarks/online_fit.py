@@ -21,12 +21,11 @@ the folder's other users per user and seed) negatives too, with the share W of t
 
 import argparse
 import json
-import re
 from pathlib import Path
 
-from ml.data import is_test_writer
 from ml.engine import Engine
 from ml.online import calibrate
+from ml.online.convert import test_user_folders
 from ml.online.features import GLOBAL_NAMES
 from ml.online.verifier import FEATURE_SETS, PARAMS_PATH
 
@@ -42,10 +41,9 @@ GRID = [
 
 
 def _check_no_test_users(folder: Path):
-    for w in folder.iterdir():
-        m = re.match(r"(svc2004|susig_visual|susig_blind)_u(\d+)$", w.name)
-        if m and is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}"):
-            raise SystemExit(f"{w}: a test user; give validation users only")
+    found = test_user_folders(folder)
+    if found:
+        raise SystemExit(f"{found[0]}: a test user; give validation users only")
 
 
 def main():

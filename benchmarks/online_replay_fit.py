@@ -19,12 +19,11 @@ entry of ``ml/online/params.json``.
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
-from ml.data import is_test_writer
+from ml.online.convert import test_user_folders
 from ml.online.features import extract
 from ml.online.pad import pace
 from ml.online.replay import fit_tolerance, replay_copy, replay_distance
@@ -32,13 +31,9 @@ from ml.online.verifier import PARAMS_PATH, load_params
 
 
 def _check_no_test_users(folder: Path):
-    for w in folder.iterdir():
-        m = re.match(r"(svc2004|susig_visual|susig_blind)_u(\d+)$", w.name)
-        if m and (
-            m.group(1) == "susig_blind"
-            or is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}")
-        ):
-            raise SystemExit(f"{w}: a test user; give validation users only")
+    found = test_user_folders(folder)
+    if found:
+        raise SystemExit(f"{found[0]}: a test user; give validation users only")
 
 
 def writer_rows(wdir: Path, rate_hz: float, rng) -> dict:

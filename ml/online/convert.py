@@ -146,3 +146,19 @@ def convert(dataset: str, src, out) -> dict:
             writers.add(writer)
     return {"dataset": dataset, "out": str(out), "writers": len(writers), "files": written, "duplicates_dropped": dupes,
             "skipped_too_short": skipped}  # fmt: skip
+
+
+_USER_FOLDER = re.compile(r"(svc2004|susig_visual|susig_blind)_u(\d+)$")
+
+
+def test_user_folders(folder) -> list[Path]:
+    """The user folders of a converted folder that belong to test users (``ml.data.is_test_writer``:
+    SVC2004 31-40, SUSIG visual 101-115, every SUSIG blind user), which no fit or choice may use."""
+    from ml.data import is_test_writer
+
+    found = []
+    for w in sorted(Path(folder).iterdir()):
+        m = _USER_FOLDER.match(w.name)
+        if m and is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}"):
+            found.append(w)
+    return found

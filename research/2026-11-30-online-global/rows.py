@@ -14,13 +14,11 @@ mean DTW distance (divided by the writer's scale) for other channel sets of
 """
 
 import argparse
-import re
-from pathlib import Path
 
 import numpy as np
 
-from ml.data import is_test_writer
 from ml.engine import Engine
+from ml.online.convert import test_user_folders
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
 from ml.online.features import GLOBAL_NAMES, global_features
 from ml.online.verifier import OnlineParams, load_params
@@ -65,10 +63,8 @@ def main():
     ap.add_argument("--random", action="store_true", help="also random forgeries (other writers' genuine signatures)")
     a = ap.parse_args()
     for f in (a.svc, a.susig):
-        for w in Path(f).iterdir():
-            m = re.match(r"(svc2004|susig_visual)_u(\d+)$", w.name)
-            if m and is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}"):
-                raise SystemExit(f"{w}: a test user")
+        if test_user_folders(f):
+            raise SystemExit(f"{test_user_folders(f)[0]}: a test user")
     engine = Engine.load()
     params = load_params(engine.model_version)
     out = {}

@@ -276,3 +276,11 @@ def test_evaluate_refuses_image_writers_beside_stroke_writers(stroke_folder, tmp
     (mixed / "scan_u009" / "genuine" / "01.png").write_bytes(b"\x89PNG")
     assert main(["evaluate", "--data", str(mixed)]) == 2
     assert "image writers in a folder of stroke-JSON writers" in capsys.readouterr().err
+
+
+def test_test_user_folders_names_the_held_out_users_of_a_converted_folder(tmp_path):
+    names = ["svc2004_u030", "svc2004_u031", "susig_visual_u100", "susig_visual_u101", "susig_blind_u001", "notes"]
+    for n in names:
+        (tmp_path / n).mkdir()
+    found = [p.name for p in convert.test_user_folders(tmp_path)]
+    assert found == ["susig_blind_u001", "susig_visual_u101", "svc2004_u031"]

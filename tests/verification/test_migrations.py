@@ -14,12 +14,25 @@ def _migration(suffix: str):
     return [node], sorted(p.key for p in graph.node_map[node].parents)
 
 
+def _apps_before(suffix: str):
+    """(the migration's node, the models as they were just before it), the database migrated there."""
+    after, before = _migration(suffix)
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    return after, executor.loader.project_state(before).apps
+
+
+def _migrate(nodes=None) -> MigrationExecutor:
+    """The database migrated to ``nodes`` (None: the latest migrations)."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(nodes or executor.loader.graph.leaf_nodes())
+    return executor
+
+
 @pytest.mark.slow
 def test_one_verdict_migration_keeps_the_newest_of_conflicting_verdicts():
-    AFTER, BEFORE = _migration("a_link_purpose_approval_audit")
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    AFTER, apps = _apps_before("a_link_purpose_approval_audit")
     Customer = apps.get_model("verification", "Customer")
     Verification = apps.get_model("verification", "Verification")
     Review = apps.get_model("verification", "Review")
@@ -30,14 +43,10 @@ def test_one_verdict_migration_keeps_the_newest_of_conflicting_verdicts():
     newest = Review.objects.create(verification=v1, verdict="forgery")
     only = Review.objects.create(verification=v2, verdict="genuine")
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    apps = executor.loader.project_state(AFTER).apps
+    apps = _migrate(AFTER).loader.project_state(AFTER).apps
     Review = apps.get_model("verification", "Review")
     assert sorted(Review.objects.values_list("id", "verdict")) == sorted([(newest.id, "forgery"), (only.id, "genuine")])
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _migrate()
 
 
 @pytest.mark.slow
@@ -51,10 +60,7 @@ def test_json_writer_params_move_to_packed_rows_before_the_column_goes():
     from verification import embeddings
     from verification.writer_store import writer_params_read
 
-    AFTER, BEFORE = _migration("writer_params_packed_only")
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    AFTER, apps = _apps_before("writer_params_packed_only")
     Customer = apps.get_model("verification", "Customer")
     Enrollment = apps.get_model("verification", "Enrollment")
     ReferenceSignature = apps.get_model("verification", "ReferenceSignature")
@@ -75,9 +81,7 @@ def test_json_writer_params_move_to_packed_rows_before_the_column_goes():
     kept_json = Enrollment.objects.create(customer=customer, status="revoked", model_version="v-json", writer_params=foreign)
     kept_json.references.set(refs)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
+    _migrate(AFTER)
     from verification.models import WriterParams
 
     row = WriterParams.objects.get(enrollment_id=packed_one.id, model_version="v-json")
@@ -90,16 +94,12 @@ def test_json_writer_params_move_to_packed_rows_before_the_column_goes():
     other = WriterParams.objects.get(enrollment_id=kept_json.id)
     assert other.packed is None and other.params == foreign
     assert writer_params_read([other])[kept_json.id] == foreign
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _migrate()
 
 
 @pytest.mark.slow
 def test_reference_embeddings_move_to_per_version_rows_before_the_column_goes():
-    AFTER, BEFORE = _migration("reference_embedding_per_version_only")
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    AFTER, apps = _apps_before("reference_embedding_per_version_only")
     Customer = apps.get_model("verification", "Customer")
     ReferenceSignature = apps.get_model("verification", "ReferenceSignature")
     ReferenceEmbedding = apps.get_model("verification", "ReferenceEmbedding")
@@ -114,9 +114,7 @@ def test_reference_embeddings_move_to_per_version_rows_before_the_column_goes():
     ReferenceEmbedding.objects.create(reference_id=both.id, model_version="v2", vector=b"\x00\x00\x40\x40" * 8)
     ReferenceSignature.objects.create(customer=customer, source="pad", status="pending")
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
+    _migrate(AFTER)
     from verification.models import ReferenceEmbedding as Stored
 
     rows = sorted((r, v, bytes(b)) for r, v, b in Stored.objects.values_list("reference_id", "model_version", "vector"))
@@ -125,5 +123,4 @@ def test_reference_embeddings_move_to_per_version_rows_before_the_column_goes():
         (both.id, "v1", b"\x00\x00\x00\x40" * 8),
         (both.id, "v2", b"\x00\x00\x40\x40" * 8),
     ]
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _migrate()
