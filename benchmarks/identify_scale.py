@@ -199,12 +199,15 @@ def main(argv=None) -> int:
     p.add_argument("--lists", type=int, default=0, help="pgvector IVFFlat lists (default 2 sqrt(n))")
     p.add_argument("--kind", default="auto", help="embedded: VectorIndex kind")
     p.add_argument("--shared-buffers", default="3GB", help="pgvector: PostgreSQL shared_buffers ('' keeps its default, 128MB)")
-    p.add_argument("--pg-index", default="vector", choices=["vector", "halfvec", "bq", "prefix"], help="pgvector index")
+    p.add_argument(
+        "--pg-index", default="vector", choices=["vector", "halfvec", "bq", "prefix", "simhash"], help="pgvector index"
+    )
     p.add_argument("--pg-method", default="ivfflat", choices=["ivfflat", "hnsw"], help="pgvector index method")
     p.add_argument("--hnsw-m", type=int, default=16, help="pgvector hnsw: links per node")
     p.add_argument("--hnsw-ef-construction", type=int, default=64, help="pgvector hnsw: candidates while building")
     p.add_argument("--rerank", type=int, default=1000, help="pgvector bq/prefix: candidates re-ranked exactly")
     p.add_argument("--prefix-dims", type=int, default=128, help="pgvector prefix: leading coordinates indexed")
+    p.add_argument("--simhash-bits", type=int, default=1024, help="pgvector simhash: random hyperplanes (code length)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     a.probes = [int(x) for x in a.probes.split(",")]

@@ -9,7 +9,10 @@
 - ``prefix``: IVFFlat on ``subvector(embedding, 1, --prefix-dims)::halfvec`` (inner product on
   the leading coordinates), ``--rerank`` candidates re-ranked exactly in the same query. The
   synthetic vectors' variance decays along the axes, so their leading coordinates are their
-  principal ones; for a model's embeddings the column would hold a PCA projection instead.
+  principal ones; for a model's embeddings the column would hold a PCA projection instead;
+- ``simhash``: HNSW or IVFFlat on a stored ``code bit(--simhash-bits)`` column, the signs of
+  seeded random Gaussian projections of the embedding (Hamming distance estimates the angle),
+  proposing ``--rerank`` candidates re-ranked exactly in the same query.
 """
 
 from __future__ import annotations
@@ -26,9 +29,20 @@ def _literal(v) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(v, np.float32).reshape(-1)) + "]"
 
 
+def simhash_planes(dim: int, bits: int) -> np.ndarray:
+    return np.random.default_rng(12345).standard_normal((dim, bits)).astype(np.float32)
+
+
+def simhash_code(v, planes: np.ndarray) -> str:
+    """The code of one vector as a bit string literal."""
+    return "".join("1" if x > 0 else "0" for x in np.asarray(v, np.float32) @ planes)
+
+
 def index_sql(kind: str, dim: int, prefix: int) -> tuple[str, str, int]:
     """(CREATE INDEX's column and operator class, ORDER BY expression with one query parameter,
     dimension of the query parameter)."""
+    if kind == "simhash":
+        return "code bit_hamming_ops", "code <~> %s::varbit", dim
     if kind == "vector":
         return "embedding vector_ip_ops", "embedding <#> %s::vector", dim
     if kind == "halfvec":
@@ -77,12 +91,22 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder, bench) -> 
             version = c.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
             c.execute(f"SET max_parallel_maintenance_workers = {a.threads - 1}")
             c.execute("SET maintenance_work_mem = '4GB'")
-            c.execute(f"CREATE TABLE refs (id bigint PRIMARY KEY, embedding vector({dim}))")
+            simhash = a.pg_index == "simhash"
+            planes = simhash_planes(dim, a.simhash_bits) if simhash else None
+            code_col = f", code bit({a.simhash_bits})" if simhash else ""
+            c.execute(f"CREATE TABLE refs (id bigint PRIMARY KEY, embedding vector({dim}){code_col})")
             t0 = time.perf_counter()
-            with c.cursor().copy("COPY refs (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
-                cp.set_types(["int8", "vector"])
-                for i, v in enumerate(db):
-                    cp.write_row((i, v))
+            if simhash:
+                with c.cursor().copy("COPY refs (id, embedding, code) FROM STDIN") as cp:
+                    for lo in range(0, len(db), 8192):
+                        signs = (db[lo : lo + 8192] @ planes) > 0
+                        for j, (v, s) in enumerate(zip(db[lo : lo + 8192], signs)):
+                            cp.write_row((lo + j, _literal(v), "".join("1" if b else "0" for b in s)))
+            else:
+                with c.cursor().copy("COPY refs (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
+                    cp.set_types(["int8", "vector"])
+                    for i, v in enumerate(db):
+                        cp.write_row((i, v))
             load_s = time.perf_counter() - t0
             lists = a.lists or max(16, int(round(2 * np.sqrt(len(db)))))
             column, _, _ = index_sql(a.pg_index, dim, a.prefix_dims)
@@ -97,7 +121,7 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder, bench) -> 
             index_mb = c.execute("SELECT pg_relation_size('refs_ivf')").fetchone()[0] / 2**20
             table_mb = c.execute("SELECT pg_total_relation_size('refs')").fetchone()[0] / 2**20 - index_mb
             sql, qdim = search_sql(a.pg_index, dim, a.prefix_dims, a.rerank)
-            reranked = a.pg_index in ("bq", "prefix")
+            reranked = a.pg_index in ("bq", "prefix", "simhash")
             out = {"build_s": build_s, "load_s": load_s, "memory_mb": index_mb, "table_mb": table_mb, "cells": lists}
             out.update(
                 pgvector=version,
@@ -108,13 +132,16 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder, bench) -> 
             )
             if a.pg_index == "prefix":
                 out["prefix_dims"] = a.prefix_dims
+            if simhash:
+                out["simhash_bits"] = a.simhash_bits
             out["shared_buffers"] = c.execute("SHOW shared_buffers").fetchone()[0]
             c.execute("SELECT count(*) FROM refs")  # warm the buffers as a serving database would be
             c.execute("SET ivfflat.iterative_scan = relaxed_order")  # enough candidates even from sparse cells
             c.execute("SET hnsw.iterative_scan = relaxed_order")  # more than ef_search candidates when asked
 
             def fetch(q, k):
-                args = (_literal(q[:qdim]), _literal(q), k) if reranked else (_literal(q[:qdim]), k)
+                head = simhash_code(q, planes) if simhash else _literal(q[:qdim])
+                args = (head, _literal(q), k) if reranked else (head, k)
                 rows = c.execute(sql, args).fetchall()
                 vecs = [np.asarray(getattr(r[1], "to_numpy", lambda v=r[1]: v)(), np.float32) for r in rows]
                 return np.array([r[0] for r in rows]), np.stack(vecs)
