@@ -45,7 +45,7 @@ def test_benchmark_reports_the_documented_keys(engine, tmp_path):
     assert r["recall_at_10"] >= 0.99 and r["p95_ms"] >= r["p50_ms"] > 0 and r["p50_ms_with_rescoring"] > 0
 
 
-@pytest.mark.parametrize("pg_index", ["prefix", "bq"])
+@pytest.mark.parametrize("pg_index", ["prefix", "bq", "simhash"])
 def test_pgvector_reranked_indexes_are_exact_when_every_candidate_is_reranked(pg_index, tmp_path):
     if importlib.util.find_spec("pgserver") is None:
         pytest.skip("pgserver is not installed (requirements-dev.txt)")
