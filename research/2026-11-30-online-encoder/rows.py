@@ -11,14 +11,12 @@ any encoder distance can be added as a column later. Test users are refused.
 """
 
 import argparse
-import re
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ml.data import is_test_writer
 from ml.engine import Engine
+from ml.online.convert import test_user_folders
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
 from ml.online.verifier import load_params
 
@@ -47,10 +45,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     for f in (a.svc, a.susig):
-        for w in Path(f).iterdir():
-            m = re.match(r"(svc2004|susig_visual|susig_blind)_u(\d+)$", w.name)
-            if m is None or is_test_writer({"svc2004": "svc2004_task2"}.get(m.group(1), m.group(1)), f"user_{m.group(2)}"):
-                raise SystemExit(f"{w}: a test user or an unknown folder")
+        if test_user_folders(f):
+            raise SystemExit(f"{test_user_folders(f)[0]}: a test user")
     engine = Engine.load()
     params = load_params(engine.model_version)
     out = {}
