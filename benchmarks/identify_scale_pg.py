@@ -33,9 +33,10 @@ def simhash_planes(dim: int, bits: int) -> np.ndarray:
     return np.random.default_rng(12345).standard_normal((dim, bits)).astype(np.float32)
 
 
-def simhash_code(v, planes: np.ndarray) -> str:
-    """The code of one vector as a bit string literal."""
-    return "".join("1" if x > 0 else "0" for x in np.asarray(v, np.float32) @ planes)
+def simhash_codes(vectors, planes: np.ndarray) -> list[str]:
+    """The codes of (N, D) vectors (or one vector) as bit string literals."""
+    signs = np.atleast_2d(np.asarray(vectors, np.float32)) @ planes > 0
+    return ["".join("1" if b else "0" for b in row) for row in signs]
 
 
 def index_sql(kind: str, dim: int, prefix: int) -> tuple[str, str, int]:
@@ -99,9 +100,9 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder, bench) -> 
             if simhash:
                 with c.cursor().copy("COPY refs (id, embedding, code) FROM STDIN") as cp:
                     for lo in range(0, len(db), 8192):
-                        signs = (db[lo : lo + 8192] @ planes) > 0
-                        for j, (v, s) in enumerate(zip(db[lo : lo + 8192], signs)):
-                            cp.write_row((lo + j, _literal(v), "".join("1" if b else "0" for b in s)))
+                        block = db[lo : lo + 8192]
+                        for j, (v, code) in enumerate(zip(block, simhash_codes(block, planes))):
+                            cp.write_row((lo + j, _literal(v), code))
             else:
                 with c.cursor().copy("COPY refs (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
                     cp.set_types(["int8", "vector"])
@@ -140,7 +141,7 @@ def run_pgvector(a, db, queries, truth, qids, engine, params, folder, bench) -> 
             c.execute("SET hnsw.iterative_scan = relaxed_order")  # more than ef_search candidates when asked
 
             def fetch(q, k):
-                head = simhash_code(q, planes) if simhash else _literal(q[:qdim])
+                head = simhash_codes(q, planes)[0] if simhash else _literal(q[:qdim])
                 args = (head, _literal(q), k) if reranked else (head, k)
                 rows = c.execute(sql, args).fetchall()
                 vecs = [np.asarray(getattr(r[1], "to_numpy", lambda v=r[1]: v)(), np.float32) for r in rows]

@@ -278,9 +278,9 @@ def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool |
         for w, _, s in (x for grp in groups_ for x in protocol(grp, references, seed, fit, score)):
             for kind, v in s.items():
                 add(w, kind, v)
-            if sampled:
-                q = random_sample(by, w, int(random), seed, groups)
-                add(w, "random", score(fitted["wd"], q) if len(q) else np.zeros((0, 1)))
+            q = random_sample(by, w, int(random), seed, groups) if sampled else ()
+            if len(q):
+                add(w, "random", score(fitted["wd"], q))
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
