@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--random-weight", type=float, default=0.0, help="share of random forgeries among the negatives")
     ap.add_argument("--random-per-writer", type=int, default=60, help="random forgeries per user and seed")
     a = ap.parse_args()
-    globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features == "base+tnorm+global" else []
+    globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features.startswith("base+tnorm+global") else []
     for f in a.val:
         _check_no_test_users(Path(f))
     if a.fixed:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers
 from ml.online.features import extract
-from ml.online.verifier import fit_online, load_params, online_features, online_score
+from ml.online.verifier import fit_online, load_params, online_features, online_score, uses_paths
 
 
 def main():
@@ -41,7 +41,7 @@ def main():
         w = writers[it % len(writers)]
         g = rng.permutation(by[w]["genuine"])
         refs = [extract(smp[i].strokes, params.rate_hz) for i in g[:5]]
-        wd = fit_online(refs, params.window, params.channels, params.rate_hz)
+        wd = fit_online(refs, params.window, params.channels, params.rate_hz, paths=uses_paths(params.features))
         query = smp[g[5]].strokes
         t0, c0 = time.perf_counter(), time.thread_time()
         q = extract(query, params.rate_hz)

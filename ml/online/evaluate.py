@@ -36,8 +36,11 @@ from ml.online.verifier import (
     load_params,
     online_score,
     pair_distances,
+    path_columns,
     per_reference_scale,
     reference_globals,
+    reference_path_stats,
+    uses_paths,
 )
 
 DECISIONS = ("auto", "image", "online", "fused")
@@ -125,15 +128,24 @@ class StrokeScorer:
             by.setdefault(s.writer, {"genuine": [], "forged": []})[s.label].append(i)
         return {w: {k: np.array(v, int) for k, v in d.items()} for w, d in by.items()}
 
-    def distances(self, q_idx, r_idx) -> np.ndarray:
+    def distances(self, q_idx, r_idx, paths: bool = False) -> np.ndarray:
+        """(Q, R) DTW distances; with ``paths`` (3, Q, R): also each best path's bend and shift
+        (``pair_distances``), cached with the distance when the feature set uses them."""
+        with_paths = uses_paths(self.params.features)
         pairs = [(int(q), int(r)) for q in q_idx for r in r_idx]
-        key = lambda a, b: (a, b) if a <= b else (b, a)  # DTW is symmetric
+        key = lambda a, b: (a, b) if a <= b else (b, a)  # DTW is symmetric (a path's bend and shift too)
         todo = sorted({key(a, b) for a, b in pairs if key(a, b) not in self._dist})
         if todo:
             d = pair_distances([self.templates[a] for a, _ in todo], [self.templates[b] for _, b in todo], self.params.window,
-                               self.params.channels)  # fmt: skip
-            self._dist.update(zip(todo, d.tolist()))
-        return np.array([self._dist[key(a, b)] for a, b in pairs]).reshape(len(q_idx), len(r_idx))
+                               self.params.channels, paths=with_paths)  # fmt: skip
+            self._dist.update(zip(todo, d.T.tolist() if with_paths else d.tolist()))
+        v = np.array([self._dist[key(a, b)] for a, b in pairs])
+        if with_paths:
+            v = v.T.reshape(3, len(q_idx), len(r_idx))
+            return v if paths else v[0]
+        if paths:
+            raise ValueError("this feature set keeps no path bends")
+        return v.reshape(len(q_idx), len(r_idx))
 
     def fit(self, refs: np.ndarray) -> dict:
         r = np.asarray(refs, int)
@@ -143,8 +155,10 @@ class StrokeScorer:
         else:
             scale = float("nan")
         wd = {"refs": r, "scale": scale, "per_ref": per_reference_scale(self.distances(r, r)) if len(r) > 1 else None}
-        if self.params.features == "base+tnorm+global":
+        if self.params.features.startswith("base+tnorm+global"):
             wd["globals"] = reference_globals([self.templates[i] for i in r], self.params.rate_hz)
+        if uses_paths(self.params.features):
+            wd["path_stats"] = reference_path_stats(*self.distances(r, r, paths=True))
         if self.engine is not None:
             wd["image"] = self.engine.fit_writer(self.emb[r])
         return wd
@@ -152,10 +166,14 @@ class StrokeScorer:
     def features(self, wd: dict, queries: np.ndarray) -> np.ndarray:
         q = np.asarray(queries, int)
         per_ref = wd.get("per_ref") if self.params.features != "base" else None
-        f = features_from_distances(self.distances(q, wd["refs"]), wd["scale"], per_ref=per_ref)
-        if self.params.features == "base+tnorm+global":
+        paths = uses_paths(self.params.features)
+        dist = self.distances(q, wd["refs"], paths=paths)
+        f = features_from_distances(dist[0] if paths else dist, wd["scale"], per_ref=per_ref)
+        if self.params.features.startswith("base+tnorm+global"):
             tq = [self.templates[i] for i in q]
             f = np.column_stack([f, global_columns(tq, wd["globals"], self.params.globals, self.params.rate_hz)])
+        if paths:
+            f = np.column_stack([f, path_columns(dist[0], dist[1], dist[2], wd["scale"], wd["path_stats"])])
         return f
 
     def image_scores(self, wd: dict, queries: np.ndarray) -> np.ndarray:

@@ -24,7 +24,15 @@ import numpy as np
 from ml.errors import SignatureInputError
 from ml.online.features import CHANNELS, PEN_UP, PRESSURE, RAW_XY, OnlineTemplate, extract, repair_times
 from ml.online.replay import replay_distance
-from ml.online.verifier import CHANNEL_SETS, OnlineParams, fit_online, fused_score, online_features, online_score
+from ml.online.verifier import (
+    CHANNEL_SETS,
+    OnlineParams,
+    fit_online,
+    fused_score,
+    online_features,
+    online_score,
+    uses_paths,
+)
 from ml.strokes import parse_strokes
 
 PROFILE_POINTS = 120  # samples of each review-page profile
@@ -79,7 +87,8 @@ def template_unpack(p, params: OnlineParams) -> OnlineTemplate:
 
 def pad_fit(refs: list[OnlineTemplate], params: OnlineParams) -> dict:
     """A writer's online data (its DTW scale), stored with the enrollment."""
-    return {**fit_online(refs, params.window, params.channels, params.rate_hz), "key": params_key(params)}
+    return {**fit_online(refs, params.window, params.channels, params.rate_hz, paths=uses_paths(params.features)),
+            "key": params_key(params)}  # fmt: skip
 
 
 def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query: OnlineTemplate, image_score: float) -> dict:
@@ -107,7 +116,9 @@ def app_score(params: OnlineParams, references: list, query_strokes, image_score
         return None
     refs = [template_unpack(p, params) for p in references]
     stale = writer is not None and (
-        (params.features != "base" and not writer.get("per_ref")) or (params.globals and not writer.get("globals"))
+        (params.features != "base" and not writer.get("per_ref"))
+        or (params.globals and not writer.get("globals"))
+        or (uses_paths(params.features) and not writer.get("path_stats"))
     )
     wd = pad_fit(refs, params) if writer is None or stale else writer
     return {**pad_score(params, wd, refs, template_unpack(query, params), float(image_score)), "writer": wd}

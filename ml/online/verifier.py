@@ -5,7 +5,12 @@ references (``fit_online``). A query's DTW distances to the references, divided 
 scale, give two features, minimum and mean (``online_features``); ``base+tnorm`` adds the
 same two divided by each reference's own scale, and ``base+tnorm+global`` adds how far the
 query's whole-signature values (duration, pen-down share, speed, path, aspect ratio,
-pressure: ``ml.online.features.global_features``) are from the references' mean. A
+pressure: ``ml.online.features.global_features``) are from the references' mean;
+``base+tnorm+global+path`` adds 9 columns from the same DTW (``path_columns``): the maximum
+distance and the distance to the template reference (Kholmatov and Yanikoglu's minimum,
+maximum and template distances, each also over the references' own average of it), and how
+much the best warping paths bend (share of non-diagonal steps, largest time deviation), raw and
+over the references' own average. A
 logistic model fitted on validation users turns them into a score in [0, 1]
 (``OnlineParams``). Fusion is a second logistic model over the image score's logit and the
 same features.
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.online.dtw import dtw_batch
+from ml.online.dtw import dtw_batch, dtw_batch_paths
 from ml.online.features import DEFAULT_RATE_HZ, GLOBAL_NAMES, PRESSURE, OnlineTemplate, global_features
 
 PARAMS_PATH = Path(__file__).with_name("params.json")
@@ -64,7 +69,8 @@ class OnlineParams:
 
 def feature_count(params: OnlineParams) -> int:
     """How many online features ``params.features`` gives (the length of ``online_w``)."""
-    return {"base": 2, "base+tnorm": 4}.get(params.features, 4 + 2 * len(params.globals))
+    n = {"base": 2, "base+tnorm": 4}.get(params.features, 4 + 2 * len(params.globals))
+    return n + (len(PATH_NAMES) if uses_paths(params.features) else 0)
 
 
 def load_params(model_version: str | None = None, path=PARAMS_PATH) -> OnlineParams:
@@ -93,24 +99,86 @@ def _select(t: OnlineTemplate, with_pressure: bool, channels: str) -> np.ndarray
 
 
 def pair_distances(
-    queries: list[OnlineTemplate], refs: list[OnlineTemplate], window: float | None, channels: str = "full"
-) -> np.ndarray:
-    """DTW distance of each (query, ref) pair; pressure only where both have it."""
+    queries: list[OnlineTemplate], refs: list[OnlineTemplate], window: float | None, channels: str = "full",
+    paths: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """DTW distance of each (query, ref) pair; pressure only where both have it. With ``paths``,
+    (3, pairs): the distances, then the non-diagonal share and the largest time deviation of
+    each pair's best warping path (``ml.online.dtw.dtw_batch_paths``)."""
     qa, ra = [], []
     for q, r in zip(queries, refs):
         both = q.has_pressure and r.has_pressure
         qa.append(_select(q, both, channels))
         ra.append(_select(r, both, channels))
     # group by channel count so each DTW batch is homogeneous
-    out = np.empty(len(qa))
+    out = np.empty((3, len(qa)) if paths else len(qa))
     widths = np.array([a.shape[1] for a in qa])
     for c in np.unique(widths):
         idx = np.nonzero(widths == c)[0]
-        out[idx] = dtw_batch([qa[i] for i in idx], [ra[i] for i in idx], window)
+        if paths:
+            out[:, idx] = np.stack(dtw_batch_paths([qa[i] for i in idx], [ra[i] for i in idx], window))
+        else:
+            out[idx] = dtw_batch([qa[i] for i in idx], [ra[i] for i in idx], window)
     return out
 
 
-FEATURE_SETS = ("base", "base+tnorm", "base+tnorm+global")
+FEATURE_SETS = ("base", "base+tnorm", "base+tnorm+global", "base+tnorm+global+path")
+PATH_NAMES = (
+    "max_over_scale",  # largest distance to a reference / the writer's scale
+    "tmpl_over_scale",  # distance to the template reference (smallest mean distance to the others) / scale
+    "min_over_ref_min",  # smallest distance / the references' mean smallest distance to the others
+    "max_over_ref_max",  # largest distance / the references' mean largest distance to the others
+    "tmpl_over_ref_tmpl",  # distance to the template / the template's mean distance to the others
+    "bend",  # mean share of non-diagonal steps of the best paths to the references
+    "bend_over_ref",  # the same / the references' mean between themselves
+    "shift",  # mean largest time deviation of the paths, max |i / (n - 1) - j / (m - 1)|
+    "shift_over_ref",  # the same / the references' mean between themselves
+)
+
+
+def uses_paths(features: str) -> bool:
+    return features.endswith("+path")
+
+
+def reference_path_stats(dist, bend, shift) -> dict:
+    """(R, R) pairwise reference distances, path bends and time shifts (diagonals ignored) ->
+    what ``path_columns`` divides by: the template reference, the references' mean smallest,
+    largest and template distance to the others, and their mean bend and shift."""
+    d = np.asarray(dist, float)
+    n = len(d)
+    if n < 2:
+        nan = float("nan")
+        return {"tmpl": 0, "ref_min": nan, "ref_max": nan, "ref_tmpl": nan, "ref_bend": nan, "ref_shift": nan}
+    off = ~np.eye(n, dtype=bool)
+    per_ref = np.array(per_reference_scale(d))
+    tmpl = int(np.argmin(per_ref))
+    iu = np.triu_indices(n, 1)
+    return {
+        "tmpl": tmpl,
+        "ref_min": float(np.where(off, d, np.inf).min(1).mean()),
+        "ref_max": float(np.where(off, d, -np.inf).max(1).mean()),
+        "ref_tmpl": float(per_ref[tmpl]),
+        "ref_bend": float(np.asarray(bend, float)[iu].mean()),
+        "ref_shift": float(np.asarray(shift, float)[iu].mean()),
+    }
+
+
+def _ratio(a, b):
+    b = float(b)
+    return np.asarray(a, float) / b if np.isfinite(b) and b > 1e-9 else np.ones_like(np.asarray(a, float))
+
+
+def path_columns(dist, bend, shift, scale: float, stats: dict) -> np.ndarray:
+    """(Q, R) query-to-reference distances, path bends and shifts -> (Q, 9) ``PATH_NAMES``."""
+    dist = np.asarray(dist, float).reshape(len(dist), -1)
+    bend = np.asarray(bend, float).reshape(dist.shape)
+    shift = np.asarray(shift, float).reshape(dist.shape)
+    s = scale if np.isfinite(scale) and scale > 1e-9 else 1.0
+    dt = dist[:, int(stats["tmpl"])]
+    b, sh = bend.mean(1), shift.mean(1)
+    cols = [dist.max(1) / s, dt / s, _ratio(dist.min(1), stats["ref_min"]), _ratio(dist.max(1), stats["ref_max"]),
+            _ratio(dt, stats["ref_tmpl"]), b, _ratio(b, stats["ref_bend"]), sh, _ratio(sh, stats["ref_shift"])]  # fmt: skip
+    return np.column_stack(cols)
 
 
 def per_reference_scale(d: np.ndarray) -> list[float]:
@@ -142,23 +210,31 @@ def global_columns(queries: list[OnlineTemplate], ref_mean, names, rate_hz: floa
     return np.column_stack([np.abs(d), d])
 
 
-def fit_online(refs: list[OnlineTemplate], window: float | None, channels: str = "full", rate_hz: float | None = None) -> dict:
+def fit_online(
+    refs: list[OnlineTemplate], window: float | None, channels: str = "full", rate_hz: float | None = None,
+    paths: bool = False,
+) -> dict:  # fmt: skip
     """A writer's online decision data: its DTW scale (mean pairwise reference distance),
-    each reference's own scale (``per_ref``, for the ``base+tnorm`` features) and, given the
-    templates' ``rate_hz``, the references' mean global features (``globals``)."""
+    each reference's own scale (``per_ref``, for the ``base+tnorm`` features), given the
+    templates' ``rate_hz``, the references' mean global features (``globals``) and, with
+    ``paths``, what the ``+path`` columns divide by (``path_stats``: ``reference_path_stats``)."""
     pairs = [(i, j) for i in range(len(refs)) for j in range(i + 1, len(refs))]
+    n = len(refs)
+    mats = np.zeros((3, n, n))
     if pairs:
-        d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels)
-        scale = float(np.mean(d))
-        m = np.zeros((len(refs), len(refs)))
-        for (i, j), v in zip(pairs, d):
-            m[i, j] = m[j, i] = v
-        per_ref = per_reference_scale(m)
+        d = pair_distances([refs[i] for i, _ in pairs], [refs[j] for _, j in pairs], window, channels, paths=paths)
+        d = d if paths else d[None, :]
+        for k, (i, j) in enumerate(pairs):
+            mats[: len(d), i, j] = mats[: len(d), j, i] = d[:, k]
+        scale = float(np.mean(d[0]))
+        per_ref = per_reference_scale(mats[0])
     else:
-        scale, per_ref = float("nan"), [float("nan")] * len(refs)
-    out = {"n_refs": len(refs), "scale": scale, "per_ref": per_ref}
+        scale, per_ref = float("nan"), [float("nan")] * n
+    out = {"n_refs": n, "scale": scale, "per_ref": per_ref}
     if rate_hz is not None:
         out["globals"] = reference_globals(refs, rate_hz)
+    if paths:
+        out["path_stats"] = reference_path_stats(*mats)
     return out
 
 
@@ -183,13 +259,18 @@ def online_features(
     features: str = "base", globals_=(), rate_hz: float | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The feature set ``features`` of each query; ``base+tnorm+global`` needs ``globals_`` (names),
-    the templates' ``rate_hz`` and ``wd["globals"]`` (``fit_online`` with ``rate_hz``)."""
+    the templates' ``rate_hz`` and ``wd["globals"]`` (``fit_online`` with ``rate_hz``);
+    ``+path`` needs ``wd["path_stats"]`` (``fit_online`` with ``paths=True``)."""
     qs = [q for q in queries for _ in refs]
     rs = [r for _ in queries for r in refs]
-    d = pair_distances(qs, rs, window, channels).reshape(len(queries), len(refs))
+    paths = uses_paths(features)
+    out = pair_distances(qs, rs, window, channels, paths=paths).reshape(3 if paths else 1, len(queries), len(refs))
+    d = out[0]
     f = features_from_distances(d, wd["scale"], per_ref=wd.get("per_ref") if features != "base" else None)
-    if features == "base+tnorm+global":
+    if features.startswith("base+tnorm+global"):
         f = np.column_stack([f, global_columns(queries, wd["globals"], globals_, rate_hz)])
+    if paths:
+        f = np.column_stack([f, path_columns(d, out[1], out[2], wd["scale"], wd["path_stats"])])
     return f
 
 
