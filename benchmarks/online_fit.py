@@ -12,7 +12,8 @@ SVC2004 31-40, SUSIG visual 101-115 and all of SUSIG blind, are refused here). S
 ``--fixed RATE WINDOW CHANNELS`` skips step 1; ``--features base+tnorm`` adds the
 per-reference normalised features (``ml.online.verifier.features_from_distances``);
 ``--features base+tnorm+global`` also the whole-signature features (``--globals``, default
-all of ``ml.online.features.GLOBAL_NAMES``); ``--l2`` is the logistic models' L2 penalty;
+all of ``ml.online.features.GLOBAL_NAMES``); ``--features base+tnorm+global+path`` also the
+9 DTW path columns (``ml.online.verifier.PATH_NAMES``); ``--l2`` is the logistic models' L2 penalty;
 ``--random-weight W`` makes random forgeries (``--random-per-writer`` genuine signatures of
 the folder's other users per user and seed) negatives too, with the share W of the negatives.
 3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
