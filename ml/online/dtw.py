@@ -46,35 +46,41 @@ def dtw_batch_paths(
 
 
 def _path_bends(S: np.ndarray, ln: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Back along every pair's best path at once (ties: diagonal, then up, then left, the first
-    minimum): (2, B) non-diagonal share of the steps and largest |i / (n - 1) - j / (m - 1)|."""
+    """Back along every pair's best path (ties: diagonal, then up, then left, the first minimum):
+    (2, B) non-diagonal share of the steps and largest |i / (n - 1) - j / (m - 1)|. Every cell's
+    step is chosen at once, vectorised; the walk itself reads one byte per step. A pair with
+    no path within the band (an infinite distance) counts as bent as can be: 1 and 1."""
     B = len(ln)
+    out = np.zeros((2, B))
     if B == 0:
-        return np.zeros((2, 0))
-    _, K, N1 = S.shape
-    flat = S.reshape(-1)
-    base = np.arange(B) * K * N1
-    i, j = ln.astype(np.int64).copy(), lm.astype(np.int64).copy()
-    active = np.ones(B, bool)
-    seen_i, seen_j, seen_on, went_diag = [], [], [], []
-    while True:
-        seen_i.append(i)
-        seen_j.append(j)
-        seen_on.append(active)
-        active = active & ((i != 1) | (j != 1))
-        if not active.any():
-            break
-        row = base + (i + j - 1) * N1 + i  # S[b, k - 1, i] = D[i, j - 1]; one row back: D[i - 1, j - 1]
-        step = flat[np.stack([row - N1 - 1, row - 1, row])].argmin(0)  # diagonal, up, left
-        went_diag.append(active & (step == 0))
-        i = i - (active & (step != 2))
-        j = j - (active & (step != 1))
-    on = np.array(seen_on)
-    cells = on.sum(0)
-    diag = np.array(went_diag).sum(0) if went_diag else np.zeros(B)
-    dn, dm = np.maximum(ln - 1, 1), np.maximum(lm - 1, 1)
-    dev = np.where(on, np.abs((np.array(seen_i) - 1) / dn - (np.array(seen_j) - 1) / dm), 0.0).max(0)
-    return np.stack([1.0 - diag / np.maximum(cells - 1, 1), dev])
+        return out
+    # cell (i, j), k = i + j, skewed as S[:, k, i]: diagonal D[i-1, j-1] = S[:, k-2, i-1],
+    # up D[i-1, j] = S[:, k-1, i-1], left D[i, j-1] = S[:, k-1, i]; step[:, k-2, i-1]
+    diag, up, left = S[:, :-2, :-1], S[:, 1:-1, :-1], S[:, 1:-1, 1:]
+    step = np.where((diag <= up) & (diag <= left), 0, np.where(up <= left, 1, 2)).astype(np.uint8)
+    width = step.shape[2]
+    for b in range(B):
+        codes = step[b].tobytes()
+        n, m = int(ln[b]), int(lm[b])
+        if not np.isfinite(S[b, n + m, n]):  # no path within the band: as bent as can be
+            out[:, b] = 1.0
+            continue
+        dn, dm = float(max(n - 1, 1)), float(max(m - 1, 1))
+        i, j, cells, diagonal = n, m, 1, 0
+        dev = abs((i - 1) / dn - (j - 1) / dm)
+        while i != 1 or j != 1:
+            s = codes[(i + j - 2) * width + i - 1]
+            if s == 0:
+                diagonal += 1
+            if s != 2:
+                i -= 1
+            if s != 1:
+                j -= 1
+            cells += 1
+            dev = max(dev, abs((i - 1) / dn - (j - 1) / dm))
+        out[0, b] = 1.0 - diagonal / max(cells - 1, 1)
+        out[1, b] = dev
+    return out
 
 
 def _pad(seqs, n, c):

@@ -107,6 +107,12 @@ def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query:
     }
 
 
+def app_writer(params: OnlineParams, references: list) -> dict | None:
+    """A writer's online data (``pad_fit``) from its stored templates, ahead of its first
+    verification; None without references."""
+    return pad_fit([template_unpack(p, params) for p in references], params) if references else None
+
+
 def app_score(params: OnlineParams, references: list, query_strokes, image_score: float, writer: dict | None = None):
     """What the app asks (``verification.ml_engine.online_score``): ``pad_score`` of the query
     against stored templates, plus ``"writer"`` (the references' DTW scale, ``pad_fit``: pass it

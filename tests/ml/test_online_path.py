@@ -137,3 +137,22 @@ def test_evaluation_scorer_gives_the_app_features():
     want = online_features(app_wd, refs, queries, params.window, params.channels, params.features, params.globals, params.rate_hz)
     assert got.shape == (2, feature_count(params))
     assert np.allclose(got, want, atol=1e-6)
+
+
+def test_a_pair_with_no_path_in_the_band_counts_as_fully_bent():
+    """A one-frame sequence against a long one has no path within the band: infinite distance,
+    bend and shift 1 (not an index error or a NaN)."""
+    long = np.cumsum(np.random.default_rng(3).normal(size=(40, 3)), 0)
+    d, bend, shift = dtw_batch_paths([np.zeros((1, 3)), long], [long, long], 0.3)
+    assert np.isinf(d[0]) and bend[0] == 1.0 and shift[0] == 1.0
+    assert d[1] == 0.0 and bend[1] == 0.0 and shift[1] == 0.0
+
+
+def test_a_scribble_too_short_for_any_path_scores_low_and_finite():
+    """40 ms of pen: one or two frames at the shipped rate, no path to any reference within the band."""
+    params = path_params()
+    stored = [template_pack(demo_strokes("ada", i), params) for i in range(5)]
+    tap = [{"points": [{"x": 10.0 + k, "y": 10.0 + k % 3, "time": 40.0 * k / 9} for k in range(10)]}]
+    got = app_score(params, stored, tap, 0.6)
+    assert got is not None and np.isfinite(got["online"]) and np.isfinite(got["fused"])
+    assert got["online"] < app_score(params, stored, demo_strokes("ada", 9), 0.6)["online"]

@@ -17,6 +17,7 @@ __all__ = [
     "online_score",
     "online_template",
     "online_template_key",
+    "online_writer",
     "pad_dynamics_profile",
     "pad_pace",
 ]
@@ -41,6 +42,11 @@ def online_template_key(engine: SignatureEngine) -> str:
 def online_score(engine: SignatureEngine, *, references: list, query_strokes: Any, image_score: float, writer=None):
     """Online and fused scores, replay distance and ``writer`` (``ml.online.pad.app_score``), or None."""
     return online_pad.app_score(online_params(engine), references, query_strokes, float(image_score), writer)
+
+
+def online_writer(engine: SignatureEngine, *, references: list):
+    """A writer's online data from its stored templates (``ml.online.pad.app_writer``), or None."""
+    return online_pad.app_writer(online_params(engine), references)
 
 
 def pad_pace(strokes: Any) -> dict | None:

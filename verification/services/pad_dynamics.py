@@ -4,6 +4,8 @@ the online part of a verification (decision path, fused score, replay).
 * ``reference_dynamics_store``: a pad reference's online template, computed when the
   reference is embedded; a template made for other online parameters (a model switch) is
   recomputed from the stored strokes when a verification needs it.
+* ``enrollment_online_warm``: the writer's online data (DTW scale, reference-set distances and
+  path bends), fitted and cached when the enrollment is fitted.
 * ``pad_sample_check``: the one pace rule at enrollment: a sample signed much slower or
   faster than the customer's other pad samples gets a message for the signing page.
 * ``verification_dynamics_decide``: which path decides (``decisions.decision_path_resolve``),
@@ -23,7 +25,7 @@ from verification.decisions import decision_path_resolve, pace_bounds, path_thre
 from verification.models import ReferenceDynamics, ReferenceSignature, Verification, VerificationDynamics
 from verification.services.audit import audit_record
 
-WRITER_CACHE_SECONDS = 24 * 3600
+WRITER_CACHE_SECONDS = 30 * 24 * 3600  # the key changes with the templates, so a long life is safe
 PACE_MIN_OTHERS = 2  # the pace check needs this many earlier pad samples to compare with
 
 
@@ -96,6 +98,22 @@ def pad_sample_check(*, customer, strokes: Any, engine, exclude_id: int | None =
     return None
 
 
+def _writer_cache_key(pairs) -> str:
+    """The writer's online data depends only on these templates: fitted once, then cached under this key."""
+    return "sigweb:online-writer:" + ",".join(f"{r.id}.{row.params_key}.{row.updated_at.timestamp()}" for r, row in pairs)
+
+
+def enrollment_online_warm(*, references, engine) -> bool:
+    """Fit and cache the writer's online data when its enrollment is fitted, so that its first
+    pad verification only scores the query; False when it has no pad reference with times."""
+    pairs = enrollment_pad_templates(references=references, engine=engine)
+    writer = ml_engine.online_writer(engine, references=[p for _, p in pairs]) if pairs else None
+    if writer is None:
+        return False
+    cache.set(_writer_cache_key(pairs), writer, WRITER_CACHE_SECONDS)
+    return True
+
+
 def verification_dynamics_decide(
     *, verification: Verification, references, engine, image_score: float, image_threshold: float, enrollment_threshold
 ) -> dict:
@@ -118,8 +136,7 @@ def verification_dynamics_decide(
     out["pad_references"] = len(pairs)
     if not pairs:
         return out
-    # the writer's DTW scale depends only on these templates: fitted once, then cached
-    key = "sigweb:online-writer:" + ",".join(f"{r.id}.{row.params_key}.{row.updated_at.timestamp()}" for r, row in pairs)
+    key = _writer_cache_key(pairs)
     writer = cache.get(key)
     scored = ml_engine.online_score(
         engine, references=[p for _, p in pairs], query_strokes=verification.query_strokes, image_score=image_score, writer=writer

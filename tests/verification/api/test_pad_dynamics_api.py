@@ -130,3 +130,35 @@ def test_erasing_a_customer_erases_its_pen_dynamics_templates(admin_client, enro
     r = admin_client.post(f"/api/customers/{customer.id}/erase/", {"reason": "customer request"}, format="json")
     assert r.status_code == 200, r.content
     assert not ReferenceDynamics.objects.filter(reference__customer=customer).exists()
+
+
+def test_fitting_an_enrollment_caches_its_online_data_for_the_first_verification(admin_client, enrolled_customer, monkeypatch):
+    """The writer's online data is fitted with the enrollment: its first pad verification only
+    scores the query (``ml.online.pad.pad_fit`` is not called again), and decides as before."""
+    from ml.online import pad as online_pad
+
+    customer = enrolled_customer("writer-a")
+    calls = []
+    real_fit = online_pad.pad_fit
+    monkeypatch.setattr(online_pad, "pad_fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    v = _verify(admin_client, customer, demo_strokes("writer-a", 21))
+    assert v["decision_path"] == "fused" and calls == []
+
+
+def test_an_enrollment_whose_online_data_cannot_be_cached_still_activates(admin_client, make_customer, monkeypatch):
+    from verification import ml_engine
+    from verification.models import Enrollment
+    from verification.services.enrollments import enrollment_start
+    from verification.services.references import reference_create
+
+    def broken(*a, **k):
+        raise RuntimeError("cache down")
+
+    monkeypatch.setattr(ml_engine, "online_writer", broken)
+    customer = make_customer()
+    for i in range(4):
+        reference_create(customer=customer, source="pad", strokes=demo_strokes("writer-a", i))
+    enrollment_start(customer=customer)
+    assert Enrollment.objects.get(customer=customer).status == Enrollment.Status.ACTIVE
+    v = _verify(admin_client, customer, demo_strokes("writer-a", 21))
+    assert v["decision_path"] == "fused"
