@@ -54,7 +54,13 @@ def make_checkpoint(net: DetectorNet, *, width: int, fine_width: int, version: s
         "format": FORMAT,
         "version": version,
         "arch": "lite0-centernet",
-        "arch_kwargs": {"size": net.size, "width": int(width), "fine_width": int(fine_width)},
+        "arch_kwargs": {
+            "size": net.size,
+            "width": int(width),
+            "fine_width": int(fine_width),
+            **({"tuned_from": net.tuned_from} if net.tuned_from else {}),
+            **({"extra_heads": len(net.members)} if len(net.members) else {}),
+        },
         "input": {
             "size": net.size,
             "preprocess": PREPROCESS,

@@ -128,6 +128,20 @@ def cmd_detect_refine_merge(a) -> int:
     return 0
 
 
+def cmd_detect_merge_heads(a) -> int:
+    import torch
+
+    from ml.detection.train import merge_heads
+
+    torch.set_num_threads(1)
+    try:
+        path = merge_heads(a.inputs, a.out, refiner=a.refiner, data=a.data or None, log=lambda m: print(m, flush=True))
+    except ValueError as exc:
+        raise FileNotFoundError(str(exc)) from None
+    print(json.dumps({"model": str(path)}))
+    return 0
+
+
 def add_parsers(sub) -> None:
     from ml.detection import MAX_BOXES, MIN_SCORE
 
@@ -156,6 +170,15 @@ def add_parsers(sub) -> None:
     m.add_argument("inputs", nargs="+", metavar="CHECKPOINT", help="detect-refine outputs on the same first stage")
     m.add_argument("--passes", type=int, default=0, help="looks per box (default: as the first input was trained)")
     m.set_defaults(func=cmd_detect_refine_merge)
+
+    h = sub.add_parser(
+        "detect-merge-heads", help="one detector whose first stage averages the heads of several detect-train outputs"
+    )
+    h.add_argument("out", help="the checkpoint to write")
+    h.add_argument("inputs", nargs="+", metavar="CHECKPOINT", help="first-stage checkpoints on the same trunk")
+    h.add_argument("--refiner", help="a two-stage checkpoint whose second stage the result takes")
+    h.add_argument("--data", default="../shared/data/documents/train", help="score its validation pages ('' : do not)")
+    h.set_defaults(func=cmd_detect_merge_heads)
 
     e = sub.add_parser("detect-eval", help="AP@0.5 and recall of the detector on the validation pages")
     e.add_argument("--data", default="../shared/data/documents/train", help="folder with images/ and labels/ (YOLO)")

@@ -42,6 +42,8 @@ DEFAULTS = {
     "version": "detector-lite0-centernet-2026-11-30",
     "limit": 0,  # >0: only this many pages (quick checks)
     "cache_dir": "",  # set: the feature caches are kept there and reused by later trainings with the same views
+    "view_seed": -1,  # seed of the training views' random augmentation (-1: ``seed``); heads of one ensemble share it
+    "average": False,  # true: no epoch picked on the validation pages, the second half's weights averaged (OUT/average.pt)
 }
 
 
@@ -125,7 +127,9 @@ def evaluate_cache(net: DetectorNet, cache: dict, batch: int = 16) -> dict:
 def _cached(cfg: dict, part: str, build) -> dict:
     if not cfg["cache_dir"]:
         return build()
-    key = f"{part}-c345-{cfg['size']}-{'-'.join(cfg['variants']) if part == 'train' else 'plain'}-s{cfg['seed']}-l{cfg['limit']}"
+    key = (
+        f"{part}-c345-{cfg['size']}-{'-'.join(cfg['variants']) if part == 'train' else 'plain'}-s{view_seed(cfg)}-l{cfg['limit']}"
+    )
     path = Path(cfg["cache_dir"]) / f"{key}.pt"
     if path.is_file():
         c = torch.load(path, weights_only=False)  # our own cache file, written below
@@ -134,6 +138,10 @@ def _cached(cfg: dict, part: str, build) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(c, path)
     return c
+
+
+def view_seed(cfg: dict) -> int:
+    return int(cfg["seed"] if cfg.get("view_seed", -1) < 0 else cfg["view_seed"])
 
 
 def start_run(cfg: dict, log=print) -> tuple[Path, list, list]:
@@ -159,10 +167,10 @@ def train(cfg: dict, log=print) -> Path:
     tr = _cached(
         cfg,
         "train",
-        lambda: build_cache(net, [load_page(*p) for p in train_pages], list(cfg["variants"]), cfg["size"], cfg["seed"], log),
+        lambda: build_cache(net, [load_page(*p) for p in train_pages], list(cfg["variants"]), cfg["size"], view_seed(cfg), log),
     )
     va = _cached(
-        cfg, "val", lambda: build_cache(net, [load_page(*p) for p in val_pages], ["plain"], cfg["size"], cfg["seed"], log)
+        cfg, "val", lambda: build_cache(net, [load_page(*p) for p in val_pages], ["plain"], cfg["size"], view_seed(cfg), log)
     )
     add_targets(tr, cfg["size"])
     head = [p for name, p in net.named_parameters() if not name.startswith(("blocks.", "stem."))]
@@ -174,6 +182,8 @@ def train(cfg: dict, log=print) -> Path:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(cfg["seed"])
     best, best_ap, history = out / "best.pt", -1.0, []
+    swa = torch.optim.swa_utils.AveragedModel(net) if cfg["average"] else None
+    kw = {"width": cfg["width"], "fine_width": cfg["fine_width"], "version": cfg["version"]}
     for epoch in range(1, cfg["epochs"] + 1):
         net.train()
         net.stem.eval()
@@ -187,16 +197,94 @@ def train(cfg: dict, log=print) -> Path:
             opt.step()
             sched.step()
             total += float(loss.detach()) * len(idx)
+        if swa is not None and epoch > cfg["epochs"] // 2:
+            swa.update_parameters(net)
         row = {"epoch": epoch, "loss": total / n, "seconds": round(time.time() - t0, 1)}
         if epoch % cfg["eval_every"] == 0 or epoch == cfg["epochs"]:
             m = evaluate_cache(net, va)
             row.update(val_ap50=m["ap"], val_recall=m["recall"])
-            if m["ap"] > best_ap:
+            if m["ap"] > best_ap and swa is None:
                 best_ap = m["ap"]
                 metrics = {"val_ap50": m["ap"], "val_recall": m["recall"], "epoch": epoch, "val_pages": len(val_pages)}
-                kw = {"width": cfg["width"], "fine_width": cfg["fine_width"], "version": cfg["version"]}
                 save_checkpoint(make_checkpoint(net, **kw, config=cfg, metrics=metrics), best)
         history.append(row)
         log(json.dumps(row))
         (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
-    return best
+    if swa is None:
+        return best
+    final = swa.module
+    recompute_head_bn(final, tr, cfg["batch"])
+    m = evaluate_cache(final, va)
+    row = {"epoch": f"average of {cfg['epochs'] // 2 + 1}..{cfg['epochs']}", "val_ap50": m["ap"], "val_recall": m["recall"]}
+    history.append(row)
+    log(json.dumps(row))
+    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    metrics = {"val_ap50": m["ap"], "val_recall": m["recall"], "epoch": row["epoch"], "val_pages": len(val_pages)}
+    path = out / "average.pt"
+    save_checkpoint(make_checkpoint(final, **kw, config=cfg, metrics=metrics), path)
+    return path
+
+
+@torch.no_grad()
+def recompute_head_bn(net: DetectorNet, cache: dict, batch: int) -> None:
+    """Batch-norm statistics of the head's averaged weights: one pass over the cached views (the trunk's stay ImageNet's)."""
+    bns = [
+        m for name, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d) and not name.startswith(("blocks", "stem"))
+    ]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    net.train()
+    net.stem.eval()
+    net.blocks.eval()
+    for idx in torch.arange(len(cache["c4"])).split(batch):
+        net.head(*_batch(cache, idx))
+    net.eval()
+
+
+def merge_heads(paths: list, out: str | Path, refiner: str | Path | None = None, data: str | None = None, log=print) -> Path:
+    """First-stage checkpoints trained on the same trunk (heads of different seeds) -> one detector
+    whose first stage averages their heads (``DetectorNet.members``), with the second stage of the
+    two-stage checkpoint ``refiner`` when given; with ``data`` scored on its validation pages as
+    ``detect-eval`` scores (first stage alone and both stages) into the checkpoint's metrics."""
+    from ml.detection import Detector
+    from ml.detection.cli import evaluate_pages
+
+    cks = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    first = cks[0]
+    kwargs = dict(first["arch_kwargs"])
+    for p, ck in zip(paths, cks):
+        if dict(ck["arch_kwargs"]) != kwargs or ck.get("refiner"):
+            raise ValueError(f"{p} is not a first-stage checkpoint of the architecture of {paths[0]}")
+        trunk = {k: v for k, v in ck["state_dict"].items() if k.startswith(("stem.", "blocks."))}
+        if any(not torch.equal(v, first["state_dict"][k]) for k, v in trunk.items()):
+            raise ValueError(f"{p} does not share the trunk of {paths[0]}")
+    net = DetectorNet(**kwargs, extra_heads=len(cks) - 1)
+    net.load_state_dict(first["state_dict"], strict=False)
+    for member, ck in zip(net.members, cks[1:]):
+        member.load_state_dict({k: v for k, v in ck["state_dict"].items() if not k.startswith(("stem.", "blocks."))})
+    cfg = {"members": [str(p) for p in paths], "configs": [ck.get("config", {}) for ck in cks]}
+    version = f"{first.get('version', 'detector')}-x{len(cks)}"
+    ck = make_checkpoint(net, width=kwargs["width"], fine_width=kwargs["fine_width"], version=version, config=cfg, metrics={})
+    if refiner:
+        src = torch.load(refiner, map_location="cpu", weights_only=True)
+        if not src.get("refiner"):
+            raise ValueError(f"{refiner} has no refiner")
+        ck["refiner"] = src["refiner"]
+        ck["version"] = f"{version}+refine"
+    save_checkpoint(ck, out)
+    if data:
+        detector = Detector.load(out)
+        detector.refiner, refined = None, detector.refiner
+        first_stage = evaluate_pages(detector, data)
+        detector.refiner = refined
+        res = evaluate_pages(detector, data) if refined else first_stage
+        ck["metrics"] = {
+            "val_ap50": res["ap"],
+            "val_recall": res["recall"],
+            "first_stage_val_ap50": first_stage["ap"],
+            "val_pages": res["pages"],
+        }
+        log(json.dumps(ck["metrics"]))
+        save_checkpoint(ck, out)
+    return Path(out)

@@ -159,3 +159,73 @@ def test_cli_missing_checkpoint_is_a_clean_error(tmp_path, capsys):
     page = _save(np.full((50, 50, 3), 255, np.uint8), tmp_path / "p.png", "PNG")
     assert main(["detect", page, "--model", str(tmp_path / "none.pt")]) == 2
     assert "detector checkpoint not found" in capsys.readouterr().err
+
+
+def test_head_ensemble_averages_the_members_probabilities_and_boxes():
+    from ml.detection.model import run_head
+
+    torch.manual_seed(1)
+    net = DetectorNet(size=128, width=16, fine_width=8, extra_heads=2).eval()
+    for m in net.members:  # members differ from the detector's own head
+        for p in m.parameters():
+            p.data.normal_(0, 0.3)
+    with torch.no_grad():
+        feats = net.features(torch.rand(2, 1, 128, 128))
+        heat, box = net.head(*feats)
+        outs = [run_head(net, *feats), *(m(*feats) for m in net.members)]
+    prob = torch.stack([torch.sigmoid(h) for h, _ in outs]).mean(0)
+    assert not torch.allclose(torch.sigmoid(outs[0][0]), prob)
+    torch.testing.assert_close(torch.sigmoid(heat), prob, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(box, torch.stack([b for _, b in outs]).mean(0))
+
+
+def test_merge_heads_keeps_each_head_and_refuses_another_trunk(tmp_path):
+    from ml.detection.train import merge_heads
+
+    paths = []
+    for seed in range(3):
+        torch.manual_seed(0)
+        net = DetectorNet(size=128, width=16, fine_width=8)  # same trunk ...
+        torch.manual_seed(seed + 10)
+        for name, p in net.named_parameters():  # ... different heads
+            if not name.startswith(("stem.", "blocks.")):
+                p.data.normal_(0, 0.2)
+        paths.append(tmp_path / f"h{seed}.pt")
+        save_checkpoint(make_checkpoint(net, width=16, fine_width=8, version="tiny-test", config={}, metrics={}), paths[-1])
+    merged = merge_heads(paths, tmp_path / "merged.pt", log=lambda m: None)
+    det = Detector.load(merged)
+    assert len(det.net.members) == 2 and det.version == "tiny-test-x3"
+    for i, member in enumerate(det.net.members, start=1):
+        state = torch.load(paths[i], weights_only=True)["state_dict"]
+        torch.testing.assert_close(member.fine[0].weight, state["fine.0.weight"])
+    x = torch.rand(1, 1, 128, 128)
+    with torch.no_grad():
+        probs = [torch.sigmoid(Detector.load(p).net(x)[0]) for p in paths]
+        torch.testing.assert_close(torch.sigmoid(det.net(x)[0]), torch.stack(probs).mean(0), rtol=1e-4, atol=1e-5)
+    torch.manual_seed(5)
+    other = DetectorNet(size=128, width=16, fine_width=8)
+    save_checkpoint(make_checkpoint(other, width=16, fine_width=8, version="x", config={}, metrics={}), tmp_path / "o.pt")
+    with pytest.raises(ValueError, match="trunk"):
+        merge_heads([paths[0], tmp_path / "o.pt"], tmp_path / "bad.pt", log=lambda m: None)
+
+
+def test_tuned_blocks_are_the_first_stages_own_copy(tmp_path):
+    torch.manual_seed(0)
+    net = DetectorNet(size=128, width=16, fine_width=8, tuned_from=14).eval()
+    x = torch.rand(1, 1, 128, 128)
+    with torch.no_grad():
+        for a, b in zip(net.page_features(x), net.features(x)):
+            torch.testing.assert_close(a, b)  # the copy starts as the trunk's blocks
+        for p in net.tuned.parameters():
+            p.add_(0.05)
+        c5_tuned, c5 = net.page_features(x)[2], net.features(x)[2]
+    assert not torch.allclose(c5_tuned, c5)
+    path = tmp_path / "tuned.pt"
+    save_checkpoint(make_checkpoint(net, width=16, fine_width=8, version="tuned", config={}, metrics={}), path)
+    det = Detector.load(path)
+    assert det.net.tuned_from == 14
+    with torch.no_grad():
+        torch.testing.assert_close(det.net.page_features(x)[2], c5_tuned)
+        torch.testing.assert_close(det.net.features(x)[2], c5)
+    with pytest.raises(ValueError):
+        DetectorNet(size=128, width=16, fine_width=8, tuned_from=3)

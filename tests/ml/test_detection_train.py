@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ml.cli import main
@@ -94,3 +95,23 @@ def test_refine_command_writes_a_two_stage_detector(yolo_folder, tmp_path, capsy
     assert main(["detect-eval", "--data", str(yolo_folder), "--model", path, "--json", str(tmp_path / "e.json")]) == 0
     assert json.loads((tmp_path / "e.json").read_text())["true_boxes"] == 1
     assert main(["detect-refine", "nonsense=1"]) == 2
+
+
+def test_averaged_heads_of_two_seeds_merge_into_one_detector(yolo_folder, tmp_path, capsys):
+    outs = []
+    for seed in (0, 1):
+        out = tmp_path / f"h{seed}"
+        args = ["detect-train", f"data={yolo_folder}", f"out={out}", "size=128", "width=16", "fine_width=8", "epochs=2",
+                "eval_every=1", "variants=[plain]", "batch=4", f"seed={seed}", "view_seed=0", "average=true",
+                f"cache_dir={tmp_path / 'cache'}"]  # fmt: skip
+        assert main(args) == 0
+        outs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"])
+        history = json.loads((out / "history.json").read_text())
+        assert outs[-1].endswith("average.pt") and history[-1]["epoch"] == "average of 2..2"
+    assert len(list((tmp_path / "cache").glob("train-*.pt"))) == 1  # both seeds read the same cached views
+    merged = tmp_path / "merged.pt"
+    assert main(["detect-merge-heads", str(merged), *outs, "--data", str(yolo_folder)]) == 0
+    det = Detector.load(merged)
+    assert len(det.net.members) == 1 and det.version.endswith("-x2")
+    metrics = torch.load(merged, weights_only=True)["metrics"]
+    assert metrics["val_pages"] == 2 and 0.0 <= metrics["val_ap50"] <= 1.0
