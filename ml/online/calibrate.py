@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ml.metrics import eer
-from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
-from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, fused_score, negative_weights, online_score
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights, validation_rows
+from ml.online.verifier import OnlineParams, fused_score, online_score
 
 
 def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None, random: int = 0) -> dict:

@@ -18,7 +18,6 @@ refused (``FileNotFoundError`` naming the folder).
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,57 +254,3 @@ def evaluate_strokes(
         }
     )
     return report
-
-
-def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool | int = True, groups: dict | None = None) -> dict:
-    """Per seed and writer, image scores and online features of genuine, skilled and random
-    queries, for fitting the calibration and fusion (validation users only).
-
-    ``random``: False, none; True, every other writer's genuine signatures (``ml.writer.protocol``);
-    an int N, N of them drawn per writer and seed (``random_sample``), so that random forgeries
-    can be fitted on without scoring every pair. ``groups`` (writer -> group) restricts a
-    writer's random forgeries to writers of its own group (held-out folds stay apart)."""
-    from ml.writer import protocol
-
-    rows = {"image": [], "feats": [], "label": [], "kind": [], "writer": []}
-    by = scorer.by_writer()
-    sampled = random is not True and int(random) > 0
-
-    def score(wd, q):
-        f = scorer.features(wd, q)
-        im = scorer.image_scores(wd, q) if scorer.engine is not None else np.full(len(q), np.nan)
-        return np.column_stack([im, f])
-
-    def add(w, kind, v):
-        if not len(v):
-            return
-        rows["image"].append(v[:, 0])
-        rows["feats"].append(v[:, 1:])
-        rows["label"].append(np.full(len(v), kind == "genuine", float))
-        rows["kind"].append(np.full(len(v), kind))
-        rows["writer"].append(np.full(len(v), w))
-
-    fitted = {}
-
-    def fit(refs):
-        fitted["wd"] = scorer.fit(refs)
-        return fitted["wd"]
-
-    for seed in seeds:
-        groups_ = [by] if random is True else [{w: d} for w, d in sorted(by.items())]
-        for w, _, s in (x for grp in groups_ for x in protocol(grp, references, seed, fit, score)):
-            for kind, v in s.items():
-                add(w, kind, v)
-            q = random_sample(by, w, int(random), seed, groups) if sampled else ()
-            if len(q):
-                add(w, "random", score(fitted["wd"], q))
-    return {k: np.concatenate(v) for k, v in rows.items()}
-
-
-def random_sample(by: dict, writer: str, n: int, seed: int, groups: dict | None = None) -> np.ndarray:
-    """``n`` genuine signatures of writers other than ``writer`` (of its group, when ``groups``
-    is given), drawn without replacement with a generator fixed by ``seed`` and ``writer``."""
-    pool = [by[o]["genuine"] for o in sorted(by) if o != writer and (groups is None or groups.get(o) == groups.get(writer))]
-    pool = np.concatenate(pool) if pool else np.zeros(0, int)
-    rng = np.random.default_rng([int(seed), zlib.crc32(writer.encode()), 1])
-    return np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False)) if len(pool) else pool

@@ -19,7 +19,7 @@ import json
 import numpy as np
 
 from ml.metrics import eer
-from ml.online.verifier import eer_threshold, fit_logistic, negative_weights
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights
 
 SETS = ("svc", "susig")
 

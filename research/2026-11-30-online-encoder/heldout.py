@@ -21,7 +21,7 @@ import json
 import numpy as np
 
 from ml.metrics import eer
-from ml.online.verifier import eer_threshold, fit_logistic, negative_weights
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights
 
 SETS = ("svc", "susig")
 ENC_NAMES = ("enc_mean_norm", "enc_min_norm", "enc_mean_raw")

@@ -2,7 +2,7 @@
 
     python research/2026-11-30-online-features/variants.py --svc VAL_SVC --susig VAL_SUSIG [--seeds 3]
 
-Per writer and seed: 5 references, genuine and skilled queries (``ml.online.evaluate.validation_rows``).
+Per writer and seed: 5 references, genuine and skilled queries (``ml.online.fitting.validation_rows``).
 Feature sets (each a column group, DTW distances of the shipped online parameters unless named):
   base   min and mean distance / the writer's mean reference distance (shipped);
   tnorm  min and mean of distance / that reference's own mean distance to the other references;
@@ -21,8 +21,9 @@ import numpy as np
 
 from ml.engine import Engine
 from ml.metrics import eer
-from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
-from ml.online.verifier import OnlineParams, fit_logistic, load_params
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
+from ml.online.fitting import fit_logistic, validation_rows
+from ml.online.verifier import OnlineParams, load_params
 
 
 class VariantScorer(StrokeScorer):

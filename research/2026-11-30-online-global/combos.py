@@ -3,7 +3,7 @@
     python research/2026-11-30-online-global/combos.py --rows cache/global_rows.npz [--json OUT]
 
 Users are split in 5 folds per dataset (sorted writer names, i % 5, as in
-research/2026-11-30-online-features/variants.py); logistic models (``ml.online.verifier.fit_logistic``)
+research/2026-11-30-online-features/variants.py); logistic models (``ml.online.fitting.fit_logistic``)
 are fitted on both datasets' users of 4 folds and scored on the 5th; reported: skilled EER (%)
 per dataset on held-out folds (and random-forgery EER where the rows have random forgeries).
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.metrics import eer
 from ml.online.features import GLOBAL_NAMES
-from ml.online.verifier import fit_logistic
+from ml.online.fitting import fit_logistic
 
 NG = len(GLOBAL_NAMES)
 GI = {n: i for i, n in enumerate(GLOBAL_NAMES)}

@@ -3,7 +3,7 @@
     python research/2026-11-30-online-global/rows.py --svc VAL_SVC --susig VAL_SUSIG --out cache/global_rows.npz \
         [--seeds 5] [--random] [--channels SET ...]
 
-Per dataset, writer and seed (5 references, ``ml.online.evaluate.validation_rows``, genuine and
+Per dataset, writer and seed (5 references, ``ml.online.fitting.validation_rows``, genuine and
 skilled queries): the image score, the shipped DTW features (base+tnorm, 4 columns), and for each
 ``ml.online.features.GLOBAL_NAMES`` value of the query: its difference to the references' mean,
 the references' standard deviation and the query's difference to the references' median.
@@ -19,8 +19,9 @@ import numpy as np
 
 from ml.engine import Engine
 from ml.online.convert import test_user_folders
-from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
 from ml.online.features import GLOBAL_NAMES, global_features
+from ml.online.fitting import validation_rows
 from ml.online.verifier import OnlineParams, load_params
 
 NG = len(GLOBAL_NAMES)

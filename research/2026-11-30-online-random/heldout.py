@@ -4,7 +4,7 @@
         [--weights 0 0.1 0.25 0.5] [--l2 1] [--model logistic|monotone|gbm] [--json OUT]
 
 Rows from rows.py (validation users only). For each fold k of 5, the online and fused logistic
-models (``ml.online.verifier.fit_logistic`` with ``negative_weights``: random forgeries take the
+models (``ml.online.fitting.fit_logistic`` with ``negative_weights``: random forgeries take the
 share ``w`` of the negatives' weight) are fitted on both datasets' users of the other 4 folds,
 the operating point is their skilled-forgery EER threshold on those users (as
 ``ml.online.calibrate.fit`` sets it), and the held-out fold's users are scored. Reported per
@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ml.metrics import eer
-from ml.online.verifier import eer_threshold, fit_logistic, negative_weights
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights
 
 SETS = ("svc", "susig")
 

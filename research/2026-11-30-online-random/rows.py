@@ -6,7 +6,7 @@
 Per dataset, writer and seed (5 references, seeds 0-4): image score and the shipped online
 features (``ml/online/params.json``: base+tnorm+global, 26 columns) of genuine queries, skilled
 forgeries and ``--random`` random forgeries, i.e. genuine signatures of other validation users
-(``ml.online.evaluate.validation_rows``). Users are split in 5 folds per dataset (sorted writer
+(``ml.online.fitting.validation_rows``). Users are split in 5 folds per dataset (sorted writer
 names, i % 5, as in research/2026-11-30-online-global/combos.py); a writer's random forgeries
 come from writers of its own fold only, so held-out folds stay apart. Test users are refused.
 """
@@ -18,7 +18,8 @@ import torch
 
 from ml.engine import Engine
 from ml.online.convert import test_user_folders
-from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
+from ml.online.fitting import validation_rows
 from ml.online.verifier import load_params
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pgvector_probe import pgvector_unusable
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -31,8 +31,8 @@ def test_synthetic_vectors_look_like_the_models_embeddings():
 
 @pytest.mark.parametrize("engine", ["embedded", "pgvector"])
 def test_benchmark_reports_the_documented_keys(engine, tmp_path):
-    if engine == "pgvector" and importlib.util.find_spec("pgserver") is None:
-        pytest.skip("pgserver is not installed (requirements-dev.txt)")
+    if engine == "pgvector" and (reason := pgvector_unusable()):
+        pytest.skip(reason)
     out = tmp_path / "r.json"
     args = ["--n", "3000", "--engine", engine, "--threads", "1", "--queries", "40", "--rescore-queries", "10"]
     args += ["--probes", "4,1000", "--kind", "ivf", "--lists", "30", "--json", str(out)]
@@ -47,8 +47,8 @@ def test_benchmark_reports_the_documented_keys(engine, tmp_path):
 
 @pytest.mark.parametrize("pg_index", ["prefix", "bq", "simhash"])
 def test_pgvector_reranked_indexes_are_exact_when_every_candidate_is_reranked(pg_index, tmp_path):
-    if importlib.util.find_spec("pgserver") is None:
-        pytest.skip("pgserver is not installed (requirements-dev.txt)")
+    if reason := pgvector_unusable():
+        pytest.skip(reason)
     out = tmp_path / "r.json"
     args = ["--n", "2000", "--engine", "pgvector", "--threads", "1", "--queries", "30", "--rescore-queries", "5"]
     args += ["--probes", "1,1000", "--lists", "20", "--pg-index", pg_index, "--rerank", "2000", "--json", str(out)]

@@ -6,8 +6,9 @@ import numpy as np
 from test_online import sample
 
 from ml.metrics import eer
-from ml.online.evaluate import StrokeScorer, random_sample, scan_stroke_writers, validation_rows
-from ml.online.verifier import OnlineParams, eer_threshold, fit_logistic, negative_weights
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights, random_sample, validation_rows
+from ml.online.verifier import OnlineParams
 
 
 def test_negative_weights_split_the_negative_half_between_skilled_and_random():

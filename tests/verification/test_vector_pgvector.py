@@ -1,9 +1,11 @@
 """The pgvector backend for real: PostgreSQL with the vector extension from PyPI's pgserver,
-started in a temporary folder (skipped only where it cannot start)."""
+started in a temporary folder (skipped only where it cannot start, or where its bundled pgvector
+cannot run on the CPU: ``pgvector_probe``)."""
 
 from __future__ import annotations
 
 import pytest
+from pgvector_probe import pgvector_unusable
 
 from verification import vector_pg, vector_store
 from verification.demo import demo_strokes
@@ -13,6 +15,8 @@ from verification.models import Enrollment
 @pytest.fixture(scope="session")
 def pgvector_url(tmp_path_factory):
     pgserver = pytest.importorskip("pgserver", reason="pgserver is not installed (pip install -r requirements-dev.txt)")
+    if reason := pgvector_unusable():
+        pytest.skip(reason)
     try:
         server = pgserver.get_server(str(tmp_path_factory.mktemp("pgvector")), cleanup_mode="stop")
         server.psql("CREATE EXTENSION IF NOT EXISTS vector;")

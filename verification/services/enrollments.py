@@ -10,8 +10,6 @@ customer has an active enrollment wait for an admin's approval, and an admin's e
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -26,8 +24,6 @@ from verification.services.jobs import job_create, job_finishing, job_progress, 
 from verification.services.model_versions import active_engine
 from verification.services.pad_dynamics import enrollment_online_warm
 from verification.services.references import customer_require_active, reference_source, signing_token_check_may_enroll
-
-logger = logging.getLogger(__name__)
 
 
 def reenrollment_open(*, customer: Customer, opened_by, note: str = "") -> Customer:
@@ -219,10 +215,7 @@ def enrollment_fit(*, job: Job) -> None:
         )
         _threshold_carry(enrollment=enrollment)
         job_succeed(job=locked, result={"enrollment_id": enrollment.id, "references": len(refs), "model_version": mv.name})
-    try:  # an optimisation only: the first verification fits the same data when this fails
-        enrollment_online_warm(references=refs, engine=engine)
-    except Exception:
-        logger.exception("online data of enrollment %s not cached ahead of its first verification", enrollment.id)
+    enrollment_online_warm(references=refs, engine=engine)
 
 
 def _threshold_carry(*, enrollment: Enrollment) -> None:

@@ -15,6 +15,7 @@ the online part of a verification (decision path, fused score, replay).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ from verification import ml_engine
 from verification.decisions import decision_path_resolve, pace_bounds, path_threshold_resolve, replay_tolerance
 from verification.models import ReferenceDynamics, ReferenceSignature, Verification, VerificationDynamics
 from verification.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
 
 WRITER_CACHE_SECONDS = 30 * 24 * 3600  # the key changes with the templates, so a long life is safe
 PACE_MIN_OTHERS = 2  # the pace check needs this many earlier pad samples to compare with
@@ -105,13 +108,17 @@ def _writer_cache_key(pairs) -> str:
 
 def enrollment_online_warm(*, references, engine) -> bool:
     """Fit and cache the writer's online data when its enrollment is fitted, so that its first
-    pad verification only scores the query; False when it has no pad reference with times."""
-    pairs = enrollment_pad_templates(references=references, engine=engine)
-    writer = ml_engine.online_writer(engine, references=[p for _, p in pairs]) if pairs else None
-    if writer is None:
+    pad verification only scores the query; False when it has no pad reference with times, or
+    when this fails (an optimisation only: the first verification fits the same data)."""
+    try:
+        pairs = enrollment_pad_templates(references=references, engine=engine)
+        writer = ml_engine.online_writer(engine, references=[p for _, p in pairs]) if pairs else None
+        if writer is not None:
+            cache.set(_writer_cache_key(pairs), writer, WRITER_CACHE_SECONDS)
+    except Exception:
+        logger.exception("online data not cached ahead of the first verification")
         return False
-    cache.set(_writer_cache_key(pairs), writer, WRITER_CACHE_SECONDS)
-    return True
+    return writer is not None
 
 
 def verification_dynamics_decide(
