@@ -110,10 +110,33 @@ def held_out(data, kind, weight=0.5, l2=1.0):
             z, loo, sub = logits(r, m, kind, w, b)
             s = scores(z, loo, sub)
             s["learned"] = stage2(z, loo) @ np.asarray(w2) + b2
+            s["_loo_mean"] = loo.mean(1)
             for name, v in s.items():
                 held.setdefault(name, {}).setdefault(n, np.zeros(len(r["label"])))[m] = v
-                thr.setdefault(name, {}).setdefault(n, np.zeros(len(r["label"])))[m] = t_op[name]
-    return {name: {n: summary(held[name][n], thr[name][n], data[n]) for n in data} for name in held}, w2
+                thr.setdefault(name, {}).setdefault(n, np.zeros(len(r["label"])))[m] = t_op.get(name, np.nan)
+    res = {name: {n: summary(held[name][n], thr[name][n], data[n]) for n in data} for name in held if name[0] != "_"}
+    diag = {n: offsets(held["plain"][n], held["_loo_mean"][n], data[n]) for n in data}
+    return res, w2, diag
+
+
+def offsets(z, mu, r):
+    """Per enrollment (held-out): does the LOO mean logit follow where the writer's genuine and
+    skilled logits sit? Pearson correlations over enrollments, and the mean gap genuine - LOO."""
+    kd, en = r["kind"], r["enrol"]
+    es = np.unique(en[kd == "skilled"])
+    g = np.array([z[(en == e) & (kd == "genuine")].mean() for e in es])
+    sk = np.array([z[(en == e) & (kd == "skilled")].mean() for e in es])
+    m = np.array([mu[en == e][0] for e in es])
+    c = lambda a, b: round(float(np.corrcoef(a, b)[0, 1]), 3)
+    return {
+        "corr_loo_genuine": c(m, g),
+        "corr_loo_skilled": c(m, sk),
+        "corr_loo_midpoint": c(m, (g + sk) / 2),
+        "corr_genuine_skilled": c(g, sk),
+        "mean_genuine_minus_loo": round(float((g - m).mean()), 3),
+        "sd_loo_mean": round(float(m.std()), 3),
+        "sd_genuine_mean": round(float(g.std()), 3),
+    }
 
 
 def summary(s, t, r):
@@ -155,8 +178,10 @@ def main():
     for n, r in data.items():  # how the LOO logits sit: spread within and between enrollments (plain fused model)
         print(n, "enrollments", int(r["enrol"].max()), "rows", len(r["label"]), flush=True)
     for kind in ("online", "fused"):
-        res, w2 = held_out(data, kind)
+        res, w2, diag = held_out(data, kind)
         out[kind] = res
+        out[f"{kind}_offsets"] = diag
+        print(kind, "offsets", json.dumps(diag), flush=True)
         out[f"{kind}_learned_weights_last_fold"] = [round(float(v), 3) for v in w2]
         for name, v in res.items():
             print(fmt(f"{kind} {name}", v), flush=True)
