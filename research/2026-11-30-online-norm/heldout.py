@@ -43,9 +43,14 @@ def logit(p):
     return np.log(p / (1 - p))
 
 
-def load(path):
+def load(path, image5=None):
     z = np.load(path)
     data = {n: {k: z[f"{n}_{k}"] for k in KEYS} for n in SETS}
+    if image5:  # 4-reference image scores calibrated as 5-reference ones (image_loo.py)
+        z5 = np.load(image5)
+        data = {n: r for n, r in data.items() if f"{n}_loo_image" in z5.files}
+        for n, r in data.items():
+            r["loo_image"], r["sub_image"] = z5[f"{n}_loo_image"], z5[f"{n}_sub_image"]
     for r in data.values():
         ref_key = np.array([f"{w}:{','.join(map(str, x))}" for w, x in zip(r["writer"], r["refs"])])
         r["enrol"] = np.cumsum(np.r_[True, ref_key[1:] != ref_key[:-1]])  # rows come in enrollment blocks
@@ -57,18 +62,22 @@ def design(image, feats, kind):
 
 
 def logits(r, m, kind, w, b):
-    """Plain logit (N,), LOO reference logits (N, 5) and 4-reference query logits (N, 5)."""
+    """Plain logit (N,), LOO reference logits (N, 5), 4-reference query logits (N, 5), and the
+    LOO logits' online part (N, 5: the image term left out; the same as the LOO logits online)."""
     w = np.asarray(w)
     z = design(r["image"][m], r["feats"][m], kind) @ w + b
-    loo = design(r["loo_image"][m], r["loo_feats"][m].astype(float), kind) @ w + b
+    lf = r["loo_feats"][m].astype(float)
+    loo = design(r["loo_image"][m], lf, kind) @ w + b
     sub = design(r["sub_image"][m], r["sub_feats"][m].astype(float), kind) @ w + b
-    return z, loo, sub
+    return z, loo, sub, lf @ w[-lf.shape[-1] :] + b
 
 
-def scores(z, loo, sub):
+def scores(z, loo, sub, onl):
     mu, sd = loo.mean(1), loo.std(1)
     out = {
         "plain": z,
+        "sub_mean_online_part": z - onl.mean(1),
+        "sub_min_online_part": z - onl.min(1),
         "sub_mean": z - mu,
         "sub_half": z - mu / 2,
         "sub_min": z - loo.min(1),
@@ -98,6 +107,9 @@ def held_out(data, kind, weight=0.5, l2=1.0):
         w, b = fit_logistic(X, y, l2=l2, weights=wts)
         tr = [logits(r, r["fold"] != f, kind, w, b) for r in data.values()]
         tr_s = [scores(*t) for t in tr]
+        if kind == "online":  # the online part is the whole logit
+            for x in tr_s:
+                x.pop("sub_mean_online_part"), x.pop("sub_min_online_part")
         w2, b2 = fit_logistic(np.concatenate([stage2(t[0], t[1]) for t in tr]), y, l2=l2, weights=wts)
         for s, t in zip(tr_s, tr):
             s["learned"] = stage2(t[0], t[1]) @ np.asarray(w2) + b2
@@ -107,9 +119,11 @@ def held_out(data, kind, weight=0.5, l2=1.0):
             t_op[name] = eer_threshold(s[kd == "genuine"], s[kd == "skilled"])
         for n, r in data.items():
             m = r["fold"] == f
-            z, loo, sub = logits(r, m, kind, w, b)
-            s = scores(z, loo, sub)
+            z, loo, sub, onl = logits(r, m, kind, w, b)
+            s = scores(z, loo, sub, onl)
             s["learned"] = stage2(z, loo) @ np.asarray(w2) + b2
+            if kind == "online":
+                s.pop("sub_mean_online_part"), s.pop("sub_min_online_part")
             s["_loo_mean"] = loo.mean(1)
             for name, v in s.items():
                 held.setdefault(name, {}).setdefault(n, np.zeros(len(r["label"])))[m] = v
@@ -165,9 +179,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", required=True)
     ap.add_argument("--fold-seed", type=int, help="users dealt into 5 other folds (random forgeries stay as drawn)")
+    ap.add_argument("--image5", help="image_loo.py output: its 4-reference image scores replace the rows' own")
     ap.add_argument("--json")
     a = ap.parse_args()
-    data = load(a.rows)
+    data = load(a.rows, a.image5)
     if a.fold_seed is not None:
         for r in data.values():
             ws = sorted(set(r["writer"]))
