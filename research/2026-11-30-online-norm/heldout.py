@@ -31,7 +31,7 @@ import json
 import numpy as np
 
 from ml.metrics import eer
-from ml.online.verifier import eer_threshold, fit_logistic, negative_weights
+from ml.online.fitting import eer_threshold, fit_logistic, negative_weights
 
 SETS = ("svc", "susig")
 KEYS = ("image", "feats", "label", "writer", "kind", "fold", "refs", "loo_image", "loo_feats", "sub_image", "sub_feats")

@@ -24,7 +24,8 @@ import torch
 
 from ml.engine import Engine
 from ml.online.convert import test_user_folders
-from ml.online.evaluate import StrokeScorer, scan_stroke_writers, validation_rows
+from ml.online.evaluate import StrokeScorer, scan_stroke_writers
+from ml.online.fitting import validation_rows
 from ml.online.verifier import load_params
 
 
