@@ -29,13 +29,11 @@ from ml.online.features import extract
 from ml.online.verifier import (
     MIN_PAD_REFERENCES,
     OnlineParams,
-    features_from_distances,
+    feature_columns,
     fused_score,
-    global_columns,
     load_params,
     online_score,
     pair_distances,
-    path_columns,
     per_reference_scale,
     reference_globals,
     reference_path_stats,
@@ -148,32 +146,27 @@ class StrokeScorer:
 
     def fit(self, refs: np.ndarray) -> dict:
         r = np.asarray(refs, int)
+        paths = uses_paths(self.params.features)
+        wd = {"refs": r, "scale": float("nan"), "per_ref": None}
+        m = self.distances(r, r, paths=paths)
+        d = m[0] if paths else m
         if len(r) > 1:
-            d = self.distances(r, r)
-            scale = float(d[np.triu_indices(len(r), 1)].mean())
-        else:
-            scale = float("nan")
-        wd = {"refs": r, "scale": scale, "per_ref": per_reference_scale(self.distances(r, r)) if len(r) > 1 else None}
+            wd.update(scale=float(d[np.triu_indices(len(r), 1)].mean()), per_ref=per_reference_scale(d))
         if self.params.features.startswith("base+tnorm+global"):
             wd["globals"] = reference_globals([self.templates[i] for i in r], self.params.rate_hz)
-        if uses_paths(self.params.features):
-            wd["path_stats"] = reference_path_stats(*self.distances(r, r, paths=True))
+        if paths:
+            wd["path_stats"] = reference_path_stats(*m)
         if self.engine is not None:
             wd["image"] = self.engine.fit_writer(self.emb[r])
         return wd
 
     def features(self, wd: dict, queries: np.ndarray) -> np.ndarray:
         q = np.asarray(queries, int)
-        per_ref = wd.get("per_ref") if self.params.features != "base" else None
         paths = uses_paths(self.params.features)
         dist = self.distances(q, wd["refs"], paths=paths)
-        f = features_from_distances(dist[0] if paths else dist, wd["scale"], per_ref=per_ref)
-        if self.params.features.startswith("base+tnorm+global"):
-            tq = [self.templates[i] for i in q]
-            f = np.column_stack([f, global_columns(tq, wd["globals"], self.params.globals, self.params.rate_hz)])
-        if paths:
-            f = np.column_stack([f, path_columns(dist[0], dist[1], dist[2], wd["scale"], wd["path_stats"])])
-        return f
+        tq = [self.templates[i] for i in q]
+        p = self.params
+        return feature_columns(dist if paths else dist[None], tq, wd, p.features, p.globals, p.rate_hz)
 
     def image_scores(self, wd: dict, queries: np.ndarray) -> np.ndarray:
         return self.engine.score(wd["image"], self.emb[np.asarray(queries, int)])[0]

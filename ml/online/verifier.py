@@ -265,12 +265,18 @@ def online_features(
     rs = [r for _ in queries for r in refs]
     paths = uses_paths(features)
     out = pair_distances(qs, rs, window, channels, paths=paths).reshape(3 if paths else 1, len(queries), len(refs))
-    d = out[0]
+    return feature_columns(out, queries, wd, features, globals_, rate_hz)
+
+
+def feature_columns(dist, queries: list[OnlineTemplate], wd: dict, features: str, globals_=(), rate_hz=None) -> np.ndarray:
+    """(1, Q, R) query-to-reference DTW distances, or (3, Q, R) with the paths' bends and shifts for
+    ``+path`` -> the columns of the set ``features`` (``online_features``, and evaluation's cached pairs)."""
+    d = dist[0]
     f = features_from_distances(d, wd["scale"], per_ref=wd.get("per_ref") if features != "base" else None)
     if features.startswith("base+tnorm+global"):
         f = np.column_stack([f, global_columns(queries, wd["globals"], globals_, rate_hz)])
-    if paths:
-        f = np.column_stack([f, path_columns(d, out[1], out[2], wd["scale"], wd["path_stats"])])
+    if uses_paths(features):
+        f = np.column_stack([f, path_columns(d, dist[1], dist[2], wd["scale"], wd["path_stats"])])
     return f
 
 
