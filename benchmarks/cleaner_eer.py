@@ -31,10 +31,13 @@ def main():
     ap.add_argument("--references", type=int, default=10)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--model", help="embedding checkpoint (default: the shipped model)")
+    ap.add_argument("--weights", nargs="*", default=[], help="candidate cleaner weights, each usable by its version in --cleaner")
     ap.add_argument("--gate", type=float, help="override the cleaners' gate (0: clean every image, the cleaner before the gate)")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    for w in a.weights:
+        cleaning.register(w)
     if a.gate is not None:  # the loaded cleaner is shared by every Engine of this process
         for c in a.cleaner:
             if c != "none":

@@ -23,12 +23,16 @@ import numpy as np
 import torch
 
 from ml import cleaner as cleaning
-from ml.preprocess import _maybe_downscale, load_gray
+from ml.preprocess import _maybe_downscale, load_image
 
 
 def measures(cleaner, folder: str) -> list[float]:
     files = sorted(p for p in Path(folder).glob("*/*/*.png") if p.parent.name in ("genuine", "forged"))
-    return [cleaner.measure(_maybe_downscale(load_gray(str(p))[0])) for p in files]
+    out = []
+    for p in files:
+        gray, rgb, _ = load_image(str(p), colour=cleaner.colour)
+        out.append(cleaner.measure(_maybe_downscale(gray), None if rgb is None else _maybe_downscale(rgb)))
+    return out
 
 
 def summary(values: list[float]) -> dict:
@@ -42,10 +46,11 @@ def main():
     ap.add_argument("--clean", nargs="+", required=True)
     ap.add_argument("--overlay", nargs="+", required=True)
     ap.add_argument("--quantile", type=float, default=99.0, help="percentile of the clean values that becomes the gate")
+    ap.add_argument("--weights", help="candidate cleaner weights (default: the shipped cleaner)")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    cleaner = cleaning.get(cleaning.DEFAULT_CLEANER)
+    cleaner = cleaning.get(cleaning.register(a.weights) if a.weights else cleaning.DEFAULT_CLEANER)
     clean = {f: measures(cleaner, f) for f in a.clean}
     over = {f: measures(cleaner, f) for f in a.overlay}
     all_clean = np.concatenate([np.asarray(v) for v in clean.values()])

@@ -30,7 +30,10 @@ from torch import nn
 
 from ml.errors import CheckpointError
 
-__all__ = ["CLEANER_VERSION", "DEFAULT_CLEANER", "DEFAULT_GATE", "KIND", "Cleaner", "CleanerNet", "get", "working_input"]
+__all__ = [
+    "CLEANER_VERSION", "DEFAULT_CLEANER", "DEFAULT_GATE", "KIND", "Cleaner", "CleanerNet", "chroma_input", "get", "register",
+    "working_input",
+]  # fmt: skip
 
 KIND = "sigweb-cleaner"
 CLEANER_VERSION = "sigweb-clean-1"
@@ -49,13 +52,14 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class CleanerNet(nn.Module):
-    """U-Net: (N, 1, H, W) ink darkness in [0, 1] -> (N, 1, H, W) logits of "signature ink".
+    """U-Net: (N, C, H, W) ink darkness in [0, 1] (C = 1), or darkness and two chroma planes
+    (C = 3, ``chroma_input``) -> (N, 1, H, W) logits of "signature ink".
     H and W must be multiples of 2 ** (levels - 1)."""
 
-    def __init__(self, channels=CHANNELS):
+    def __init__(self, channels=CHANNELS, in_channels: int = 1):
         super().__init__()
         ch = list(channels)
-        self.down = nn.ModuleList([_block(1, ch[0])] + [_block(a, b) for a, b in zip(ch[:-1], ch[1:])])
+        self.down = nn.ModuleList([_block(in_channels, ch[0])] + [_block(a, b) for a, b in zip(ch[:-1], ch[1:])])
         self.up = nn.ModuleList([_block(b + a, a) for a, b in zip(ch[:-1], ch[1:])])
         self.head = nn.Conv2d(ch[0], 1, 1)
 
@@ -86,6 +90,15 @@ def working_input(gray: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, 
     return flat, small
 
 
+def chroma_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(2, h, w) float32 chroma (YCrCb's Cr and Cb) of ``rgb`` at ``size`` = (w, h), the paper's
+    own tint (the median) taken off and scaled to about [-1, 1]: zero on grey ink and paper."""
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    c = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(np.float32)
+    c -= np.median(c.reshape(-1, 2), axis=0)
+    return np.clip(c / 64.0, -1.0, 1.0).transpose(2, 0, 1)
+
+
 class Cleaner:
     """Loaded weights and the erase rule; ``cleaner(gray)`` returns the cleaned grey image."""
 
@@ -96,29 +109,35 @@ class Cleaner:
         self.side = int(ck["work_side"])
         self.threshold = float(ck["threshold"])
         self.gate = float(ck.get("gate", DEFAULT_GATE))
-        self.net = CleanerNet(tuple(ck["channels"]))
+        self.colour = ck.get("input", "grey") == "grey+chroma"  # reads the image's colour too
+        self.net = CleanerNet(tuple(ck["channels"]), 3 if self.colour else 1)
         self.net.load_state_dict(ck["state_dict"])
         self.net.eval()
         self._lock = threading.Lock()
 
     @torch.inference_mode()
-    def probability(self, small: np.ndarray) -> np.ndarray:
-        """Ink probability (float32, the shape of ``small``) of a flat-fielded working-size image."""
+    def probability(self, small: np.ndarray, chroma: np.ndarray | None = None) -> np.ndarray:
+        """Ink probability (float32, the shape of ``small``) of a flat-fielded working-size image;
+        ``chroma`` (``chroma_input`` at that size) for a cleaner that reads colour, None: no colour."""
         h, w = small.shape
         m = 2 ** (len(self.net.down) - 1)
         ph, pw = -h % m, -w % m
-        x = np.pad(small, ((0, ph), (0, pw)), constant_values=255)
-        t = torch.from_numpy(1.0 - x.astype(np.float32) / 255.0)[None, None]
+        x = 1.0 - np.pad(small, ((0, ph), (0, pw)), constant_values=255).astype(np.float32) / 255.0
+        if self.colour:
+            c = np.zeros((2, h, w), np.float32) if chroma is None else chroma
+            x = np.concatenate([x[None], np.pad(c, ((0, 0), (0, ph), (0, pw)))])
+        t = torch.from_numpy(np.ascontiguousarray(x)).reshape(1, -1, h + ph, w + pw)
         with self._lock:
             p = torch.sigmoid(self.net(t))[0, 0, :h, :w]
         return p.numpy()
 
-    def _working(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _working(self, gray: np.ndarray, rgb: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(flat-fielded grey, the same at the working size, ink probability there or None when nothing is dark)."""
         flat, small = working_input(gray, self.side)
         if int(small.min()) > 200:  # nothing dark at all: nothing to erase
             return flat, small, None
-        return flat, small, self.probability(small)
+        chroma = chroma_input(rgb, small.shape[::-1]) if self.colour and rgb is not None else None
+        return flat, small, self.probability(small, chroma)
 
     def _full_mask(self, flat: np.ndarray, prob: np.ndarray | None) -> np.ndarray:
         if prob is None:
@@ -128,9 +147,9 @@ class Cleaner:
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
         return prob >= self.threshold
 
-    def ink_mask(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def ink_mask(self, gray: np.ndarray, rgb: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(flat-fielded grey, boolean mask of pixels kept as signature ink), at the input's size."""
-        flat, _, prob = self._working(gray)
+        flat, _, prob = self._working(gray, rgb)
         return flat, self._full_mask(flat, prob)
 
     def erased_fraction(self, small: np.ndarray, prob: np.ndarray | None) -> float:
@@ -142,13 +161,14 @@ class Cleaner:
         n = int(ink.sum())
         return float((ink & (prob < self.threshold)).sum() / n) if n else 0.0
 
-    def measure(self, gray: np.ndarray) -> float:
+    def measure(self, gray: np.ndarray, rgb: np.ndarray | None = None) -> float:
         """The gate's measure on ``gray``: ``erased_fraction`` of its working-size image."""
-        _, small, prob = self._working(gray)
+        _, small, prob = self._working(gray, rgb)
         return self.erased_fraction(small, prob)
 
-    def __call__(self, gray: np.ndarray) -> np.ndarray:
-        flat, small, prob = self._working(gray)
+    def __call__(self, gray: np.ndarray, rgb: np.ndarray | None = None) -> np.ndarray:
+        """The cleaned grey image; ``rgb``: the same image in colour, for a cleaner that reads it."""
+        flat, small, prob = self._working(gray, rgb)
         if self.erased_fraction(small, prob) < self.gate:  # looks clean: the no-cleaner path, pixel for pixel
             return gray
         keep = self._full_mask(flat, prob)
@@ -159,6 +179,16 @@ class Cleaner:
 
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def register(path: str | Path) -> str:
+    """Load the cleaner weights at ``path`` and make ``get(<their version>)`` return them in this
+    process (candidate weights in benchmarks); returns that version."""
+    ck = torch.load(Path(path), map_location="cpu", weights_only=True)
+    cleaner = Cleaner(ck)
+    with _CACHE_LOCK:
+        _CACHE[(cleaner.version, str(WEIGHTS))] = cleaner
+    return cleaner.version
 
 
 def get(version: str | None, path: str | Path | None = None) -> Cleaner | None:

@@ -24,7 +24,8 @@ import torch
 from PIL import Image
 
 from ml import overlay as ov
-from ml.cleaner import CHANNELS, CLEANER_VERSION, KIND, WORK_SIDE, CleanerNet, working_input
+from ml.backbones import bf16_supported
+from ml.cleaner import CHANNELS, CLEANER_VERSION, KIND, WORK_SIDE, CleanerNet, chroma_input, working_input
 from ml.data import training_writers
 
 DATASETS = ("cedar", "bhsig_bengali", "sigcomp2011_dutch", "cross_media_chinese")
@@ -33,47 +34,71 @@ SEED_OFFSET = 7919  # training sheets use seeds far from the evaluation overlay'
 CROP = 128
 
 
-def make_pair(path: str, rng: np.random.Generator, material: ov.Material) -> tuple[np.ndarray, np.ndarray]:
-    """(working-size flat-fielded grey sheet, float32 target: 1 on the signature's ink)."""
+def pen_colour(rng: np.random.Generator) -> tuple | None:
+    """A signature's ink: its own grey (two in five), a blue ballpoint, or another dark pen."""
+    r = rng.random()
+    if r < 0.4:
+        return None
+    if r < 0.85:
+        return (int(rng.uniform(15, 70)), int(rng.uniform(25, 90)), int(rng.uniform(100, 200)))
+    return tuple(int(v) for v in np.clip(rng.normal(50, 35, 3), 0, 150))
+
+
+def make_pair(
+    path: str, rng: np.random.Generator, material: ov.Material, box: float = 0.0, colour: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """((C, h, w) uint8 working-size sheet: flat-fielded grey, then with ``colour`` the two
+    chroma planes of ``ml.cleaner.chroma_input`` stored as 128 + 64 x value; float32 target: 1
+    on the signature's ink). ``box``: the share of overlaid sheets that also get form rules."""
     gray = np.asarray(Image.open(path).convert("L"))
     if rng.random() < 0.3:  # lighter or darker pens than the data's
         gray = np.clip(255 - (255 - gray.astype(np.float32)) * rng.uniform(0.6, 1.3), 0, 255).astype(np.uint8)
+    pen = pen_colour(rng) if colour else None
     if rng.random() < 0.1:
-        sheet, ink = ov.overlay(gray, rng, material, parts=())
+        sheet, ink = ov.overlay(gray, rng, material, parts=(), pen=pen)
     else:
         parts = tuple(p for p in ("line", "text", "stamp") if rng.random() < 0.75) or ("stamp",)
-        sheet, ink = ov.overlay(gray, rng, material, parts=parts)
+        if rng.random() < box:
+            parts += ("box",)
+        sheet, ink = ov.overlay(gray, rng, material, parts=parts, pen=pen)
+    if colour and rng.random() < 0.5:  # tinted paper
+        sheet = (sheet * rng.uniform(0.85, 1.0, 3)).astype(np.uint8)
     g = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
     _, small = working_input(g, int(WORK_SIDE * rng.uniform(0.8, 1.25)))  # scale jitter around the working size
     target = cv2.resize(ink.astype(np.float32), small.shape[::-1], interpolation=cv2.INTER_AREA)
-    return small, (target > 0.35).astype(np.float32)
+    planes = [small]
+    if colour:
+        planes += list(np.clip(chroma_input(sheet, small.shape[::-1]) * 64 + 128, 0, 255).astype(np.uint8))
+    return np.stack(planes), (target > 0.35).astype(np.float32)
 
 
 def crops(small, target, rng, n: int):
-    h, w = small.shape
+    """``n`` random CROP x CROP windows of a (C, h, w) sheet and its target, most near dark pixels."""
+    h, w = small.shape[1:]
     ph, pw = max(0, CROP - h), max(0, CROP - w)
-    x = np.pad(small, ((0, ph), (0, pw)), constant_values=255)
+    x = np.concatenate([np.pad(small[:1], ((0, 0), (0, ph), (0, pw)), constant_values=255),
+                        np.pad(small[1:], ((0, 0), (0, ph), (0, pw)), constant_values=128)])  # fmt: skip
     t = np.pad(target, ((0, ph), (0, pw)))
-    ys, xs = np.nonzero(x < 200)
+    ys, xs = np.nonzero(x[0] < 200)
     out = []
     for _ in range(n):
         if len(ys) and rng.random() < 0.9:  # centred near a dark pixel
             k = int(rng.integers(len(ys)))
-            y0 = int(np.clip(ys[k] - rng.integers(CROP), 0, x.shape[0] - CROP))
-            x0 = int(np.clip(xs[k] - rng.integers(CROP), 0, x.shape[1] - CROP))
+            y0 = int(np.clip(ys[k] - rng.integers(CROP), 0, x.shape[1] - CROP))
+            x0 = int(np.clip(xs[k] - rng.integers(CROP), 0, x.shape[2] - CROP))
         else:
-            y0, x0 = int(rng.integers(x.shape[0] - CROP + 1)), int(rng.integers(x.shape[1] - CROP + 1))
-        out.append((x[y0 : y0 + CROP, x0 : x0 + CROP], t[y0 : y0 + CROP, x0 : x0 + CROP]))
+            y0, x0 = int(rng.integers(x.shape[1] - CROP + 1)), int(rng.integers(x.shape[2] - CROP + 1))
+        out.append((x[:, y0 : y0 + CROP, x0 : x0 + CROP], t[y0 : y0 + CROP, x0 : x0 + CROP]))
     return out
 
 
-def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, log=print):
+def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, box: float = 0.0, colour: bool = False, log=print):
     material = ov.load_pages(ov.Material(ov.TRAIN.name, ov.TRAIN.fonts))
     paths = [s.path for s in training_writers(SIG_ROOT, list(DATASETS)) if s.label == "genuine"]
     rng = np.random.default_rng(SEED_OFFSET + seed)
     xs, ts = [], []
     for i in range(n_sheets):
-        small, target = make_pair(paths[int(rng.integers(len(paths)))], rng, material)
+        small, target = make_pair(paths[int(rng.integers(len(paths)))], rng, material, box, colour)
         for x, t in crops(small, target, rng, per_sheet):
             xs.append(x)
             ts.append(t)
@@ -83,15 +108,32 @@ def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, log=print):
 
 
 def train(
-    out: str, steps: int, seed: int = 0, sheets: int = 3000, batch: int = 16, lr: float = 2e-3, stop: int | None = None, log=print
+    out: str,
+    steps: int,
+    seed: int = 0,
+    sheets: int = 3000,
+    batch: int = 16,
+    lr: float = 2e-3,
+    stop: int | None = None,
+    channels: tuple = CHANNELS,
+    version: str = CLEANER_VERSION,
+    box: float = 0.0,
+    bf16: bool | None = None,
+    colour: bool = False,
+    log=print,
 ) -> dict:
-    """Train for ``steps`` (the learning-rate schedule's length); ``stop`` ends earlier, keeping that schedule."""
+    """Train for ``steps`` (the learning-rate schedule's length); ``stop`` ends earlier, keeping that schedule.
+    ``bf16``: autocast to bfloat16 with channels-last memory (None: where ``bf16_supported``);
+    the saved weights are fp32 and inference runs in fp32."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
+    bf16 = bf16_supported() if bf16 is None else bf16
     t0 = time.time()
-    X, T, n_sources = build_pool(sheets, seed, log=log)
+    X, T, n_sources = build_pool(sheets, seed, box=box, colour=colour, log=log)
     log(f"pool: {len(X)} crops from {sheets} sheets of {n_sources} signatures in {time.time() - t0:.0f} s")
-    net = CleanerNet(CHANNELS)
+    net = CleanerNet(tuple(channels), X.shape[1])
+    fmt = torch.channels_last if bf16 else torch.contiguous_format
+    net = net.to(memory_format=fmt)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     rng = np.random.default_rng(seed + 1)
@@ -99,12 +141,15 @@ def train(
     run = 0.0
     for step in range(min(steps, stop or steps)):
         idx = rng.integers(len(X), size=batch)
-        x = torch.from_numpy(1.0 - X[idx].astype(np.float32) / 255.0)[:, None]
+        xb = X[idx].astype(np.float32)
+        x = torch.from_numpy(np.concatenate([1.0 - xb[:, :1] / 255.0, (xb[:, 1:] - 128.0) / 64.0], 1))
         t = torch.from_numpy(T[idx].astype(np.float32))[:, None]
         if rng.random() < 0.5:
             x, t = x.flip(-1), t.flip(-1)
-        logits = net(x)
-        dark = (x > 0.2).float()
+        x = x.contiguous(memory_format=fmt)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = net(x).float()
+        dark = (x[:, :1] > 0.2).float()
         w = dark + 0.05
         loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, t, reduction="none") * w).sum() / w.sum()
         opt.zero_grad()
@@ -116,15 +161,18 @@ def train(
         if step % 100 == 0 or step == steps - 1:
             log(f"step {step} loss {run:.4f} {time.time() - t0:.0f} s")
         if step % 200 == 199 or step == steps - 1 or step + 1 == stop:
-            _save(net, out, {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr,
-                             "loss": round(run, 5), "seconds": round(time.time() - t0), "datasets": list(DATASETS)})  # fmt: skip
+            meta = {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr, "box": box, "bf16": bf16,
+                    "colour": colour, "loss": round(run, 5), "seconds": round(time.time() - t0),
+                    "datasets": list(DATASETS)}  # fmt: skip
+            _save(net, out, meta, tuple(channels), version, colour)
     return {"out": out, "loss": run, "seconds": time.time() - t0}
 
 
-def _save(net, out: str, meta: dict) -> None:
+def _save(net, out: str, meta: dict, channels: tuple, version: str, colour: bool = False) -> None:
     net.eval()
-    ck = {"kind": KIND, "version": CLEANER_VERSION, "work_side": WORK_SIDE, "channels": list(CHANNELS), "threshold": 0.5,
-          "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}, "train": meta}  # fmt: skip
+    state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    ck = {"kind": KIND, "version": version, "work_side": WORK_SIDE, "channels": list(channels), "threshold": 0.5,
+          "input": "grey+chroma" if colour else "grey", "state_dict": state, "train": meta}  # fmt: skip
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(out).with_suffix(".tmp")
     torch.save(ck, tmp)
@@ -139,8 +187,16 @@ def main(argv=None) -> int:
     p.add_argument("--sheets", type=int, default=3000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop", type=int, help="stop after this many steps (the schedule still spans --steps)")
+    p.add_argument("--channels", type=int, nargs="+", default=list(CHANNELS), help="U-Net widths, one per level")
+    p.add_argument("--version", default=CLEANER_VERSION, help="the cleaner version the weights are saved as")
+    p.add_argument("--box", type=float, default=0.0, help="share of overlaid sheets that also get form rules")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="training arithmetic")
+    p.add_argument("--colour", action="store_true", help="read the image's chroma too (signatures get pen colours)")
     a = p.parse_args(argv)
-    print(json.dumps(train(a.out, a.steps, a.seed, a.sheets, stop=a.stop), default=str))
+    bf16 = None if a.precision == "auto" else a.precision == "bf16"
+    r = train(a.out, a.steps, a.seed, a.sheets, stop=a.stop, channels=tuple(a.channels), version=a.version, box=a.box,
+              bf16=bf16, colour=a.colour)  # fmt: skip
+    print(json.dumps(r, default=str))
     return 0
 
 

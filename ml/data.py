@@ -21,7 +21,7 @@ import numpy as np
 
 from ml import cleaner as cleaning
 from ml.errors import SignatureInputError
-from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_gray, preprocess_gray
+from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_image, preprocess_gray
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 LABELS = ("genuine", "forged")
@@ -153,8 +153,9 @@ def group_by_writer(samples: list[Sample], emb: np.ndarray) -> dict[str, dict[st
 
 def _prep_one(path: str, canvas: tuple[int, int] = CANVAS, cleaner: str | None = None) -> np.ndarray | None:
     try:
-        gray, _ = load_gray(path)
-        return preprocess_gray(gray, canvas, cleaner=cleaning.get(cleaner) if cleaner else None)
+        c = cleaning.get(cleaner) if cleaner else None
+        gray, rgb, _ = load_image(path, colour=getattr(c, "colour", False))
+        return preprocess_gray(gray, canvas, cleaner=c, rgb=rgb)
     except SignatureInputError:
         return None
 

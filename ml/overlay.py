@@ -209,6 +209,23 @@ def draw_stamp(sheet, rng, material, cx, cy, size):
 # --------------------------------------------------------------------------- whole images
 
 
+def draw_box(sheet, rng, y0, y1, x0, x1):
+    """Form rules round the ink box (inclusive): a field box whose edges cut the signature, or
+    table rules (a vertical rule through it, a horizontal one above); used by training only."""
+    h, w = y1 - y0 + 1, x1 - x0 + 1
+    thick = max(1, int(round(h * rng.uniform(0.008, 0.03))))
+    color = _ink(rng, gray_only=rng.random() < 0.7)
+    if rng.random() < 0.6:  # a field box, its sides inside or just outside the signature's ends
+        bx0, bx1 = int(x0 + w * rng.uniform(-0.15, 0.15)), int(x1 + w * rng.uniform(-0.15, 0.15))
+        by0, by1 = int(y0 + h * rng.uniform(-0.3, 0.2)), int(y1 + h * rng.uniform(-0.2, 0.3))
+        cv2.rectangle(sheet, (bx0, by0), (bx1, by1), color, thick, cv2.LINE_AA)
+    else:  # table rules
+        x = int(x0 + w * rng.uniform(-0.1, 1.1))
+        cv2.line(sheet, (x, 0), (x, sheet.shape[0] - 1), color, thick, cv2.LINE_AA)
+        y = int(y0 + h * rng.uniform(-0.2, 0.3))
+        cv2.line(sheet, (0, y), (sheet.shape[1] - 1, y), color, thick, cv2.LINE_AA)
+
+
 def blank_sheet(gray: np.ndarray, top: int, bottom: int, left: int, right: int):
     """(white RGB sheet with these margins round the signature, the signature's ink mask on it,
     the ink's bounding box (y0, y1, x0, x1), inclusive): where both overlay styles start."""
@@ -221,8 +238,9 @@ def blank_sheet(gray: np.ndarray, top: int, bottom: int, left: int, right: int):
     return sheet, ink, (ys.min(), ys.max(), xs.min(), xs.max())
 
 
-def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVAL, parts=("line", "text", "stamp")):
-    """(RGB sheet with the signature and printed material, the signature's ink mask on that sheet)."""
+def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVAL, parts=("line", "text", "stamp"), pen=None):
+    """(RGB sheet with the signature and printed material, the signature's ink mask on that sheet).
+    ``pen``: an RGB colour for the signature's ink (None: its own grey); it draws nothing from ``rng``."""
     h, w = gray.shape
     top, bottom = int(h * rng.uniform(0.05, 0.3)), int(h * rng.uniform(0.35, 0.7))
     left, right = int(w * rng.uniform(0.05, 0.4)), int(w * rng.uniform(0.05, 0.3))
@@ -246,10 +264,15 @@ def overlay(gray: np.ndarray, rng: np.random.Generator, material: Material = EVA
     if "stamp" in parts:
         size = int(ih * rng.uniform(0.7, 1.3))
         draw_stamp(sheet, rng, material, ix0 + (ix1 - ix0) * rng.uniform(0.1, 0.9), iy0 + ih * rng.uniform(0.2, 0.8), size)
+    if "box" in parts:  # after the others, so that overlays without it keep their random draws
+        draw_box(sheet, rng, iy0, iy1, ix0, ix1)
     sig = np.full((H, W), 255, np.uint8)
     sig[top : top + h, left : left + w] = gray
-    sheet = np.minimum(sheet, sig[..., None])
-    return sheet, ink
+    if pen is None:
+        return np.minimum(sheet, sig[..., None]), ink
+    dark = (255.0 - sig.astype(np.float32))[..., None] / 255.0
+    layer = 255.0 - dark * (255.0 - np.asarray(pen, np.float32))
+    return np.minimum(sheet, layer.astype(np.uint8)), ink
 
 
 def write_overlays(

@@ -34,7 +34,8 @@ from ml.strokes import MIN_STROKE_POINTS, parse_strokes, render_strokes, stroke_
 
 __all__ = [
     "CANVAS", "MAX_PIXELS", "MIN_INK_PIXELS", "MIN_STROKE_POINTS", "PREPROCESS_VERSION", "Prepared", "clean_gray",
-    "flat_field", "load_gray", "parse_strokes", "prepare", "preprocess_gray", "render_strokes", "stroke_quality", "to_png",
+    "flat_field", "load_gray", "load_image", "parse_strokes", "prepare", "preprocess_gray", "render_strokes", "stroke_quality",
+    "to_png",
 ]  # fmt: skip
 
 PREPROCESS_VERSION = "sigweb-pp-1"
@@ -83,8 +84,8 @@ def _open_image(source) -> Image.Image:
     return im
 
 
-def _to_gray(im: Image.Image) -> np.ndarray:
-    """Decode fully and return uint8 grey (ink dark, paper light)."""
+def _to_gray(im: Image.Image, colour: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode fully: (uint8 grey, ink dark, paper light; uint8 RGB when ``colour`` and the image has colour channels)."""
     w, h = im.size
     if w * h > MAX_PIXELS:
         raise SignatureInputError("too_large", f"image is {w}x{h} = {w * h:,} pixels, over the {MAX_PIXELS:,} pixel limit")
@@ -103,9 +104,9 @@ def _to_gray(im: Image.Image) -> np.ndarray:
             top = 65535.0 if hi > 255 else 255.0
             if mode == "F" and hi <= 1.0:
                 top = 1.0
-            return np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            return np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), None
         if mode == "1":
-            return np.asarray(im.convert("L"), dtype=np.uint8)
+            return np.asarray(im.convert("L"), dtype=np.uint8), None
         if mode == "P":
             im = im.convert("RGBA")
             mode = "RGBA"
@@ -117,7 +118,8 @@ def _to_gray(im: Image.Image) -> np.ndarray:
             im = Image.alpha_composite(white, im)
         if mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
             im = im.convert("RGB")
-        return np.asarray(im.convert("L"), dtype=np.uint8)
+        rgb = np.asarray(im.convert("RGB"), dtype=np.uint8) if colour and im.mode in ("RGB", "RGBA") else None
+        return np.asarray(im.convert("L"), dtype=np.uint8), rgb
     except SignatureInputError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
@@ -203,35 +205,47 @@ def _is_strokes(source) -> bool:
 
 def load_gray(source: Source) -> tuple[np.ndarray, str]:
     """Decode any accepted source to a uint8 grey image (ink dark) and its kind."""
+    gray, _, kind = load_image(source)
+    return gray, kind
+
+
+def load_image(source: Source, colour: bool = False) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(uint8 grey image, ink dark; uint8 RGB of a colour image when ``colour``, else None; kind).
+    The grey image is the same whether or not the colour is asked for."""
     if _is_strokes(source):
-        return render_strokes(source), "strokes"
+        return render_strokes(source), None, "strokes"
     if isinstance(source, np.ndarray):
-        arr = source
+        arr, rgb = source, None
         if arr.ndim == 3:
-            arr = cv2.cvtColor(arr[..., :3].astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            rgb = arr[..., :3].astype(np.uint8)
+            arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         if arr.dtype != np.uint8:
             arr = np.clip(arr, 0, 255).astype(np.uint8)
         if arr.size > MAX_PIXELS:
             raise SignatureInputError("too_large", f"image is over the {MAX_PIXELS:,} pixel limit")
-        return arr, "image"
-    return _to_gray(_open_image(source)), "image"
+        return arr, rgb if colour else None, "image"
+    gray, rgb = _to_gray(_open_image(source), colour)
+    return gray, rgb, "image"
 
 
-def preprocess_gray(gray: np.ndarray, canvas: tuple[int, int] = CANVAS, cleaner=None) -> np.ndarray:
+def preprocess_gray(
+    gray: np.ndarray, canvas: tuple[int, int] = CANVAS, cleaner=None, rgb: np.ndarray | None = None
+) -> np.ndarray:
     """uint8 grey (ink dark) to uint8 (H, W) with ink bright on black, fitted to ``canvas``.
-    ``cleaner`` (``ml.cleaner.Cleaner``) first erases printed lines, text and stamps."""
-    cleaned = _cleaned(gray, cleaner)
+    ``cleaner`` (``ml.cleaner.Cleaner``) first erases printed lines, text and stamps, seeing the
+    colour ``rgb`` of the same image when given and when it reads colour."""
+    cleaned = _cleaned(gray, cleaner, rgb)
     ink, mask = clean_gray(gray if cleaned is None else cleaned)
     return _fit_canvas(ink, mask, canvas)
 
 
-def _cleaned(gray: np.ndarray, cleaner) -> np.ndarray | None:
+def _cleaned(gray: np.ndarray, cleaner, rgb: np.ndarray | None = None) -> np.ndarray | None:
     """The cleaner's output on a scan or photo, or None: no cleaner, or its gate passed the image
     through unchanged (then the image takes the no-cleaner path, at its own size)."""
     if cleaner is None:
         return None
     small = _maybe_downscale(gray)
-    cleaned = cleaner(small)
+    cleaned = cleaner(small, None if rgb is None else _maybe_downscale(rgb))
     return None if cleaned is small else cleaned
 
 
@@ -248,8 +262,8 @@ def prepare(source: Source, canvas: tuple[int, int] = CANVAS, cleaner=None) -> P
     ``cleaner`` (``ml.cleaner.Cleaner``) is applied to scans and photos, never to strokes;
     the cleaned grey image is then in ``quality["cleaned"]`` (True) and ``Prepared.cleaned``,
     unless the cleaner's gate passed the image through unchanged (then neither is set)."""
-    gray, kind = load_gray(source)
-    cleaned = _cleaned(gray, cleaner) if kind == "image" else None
+    gray, rgb, kind = load_image(source, colour=getattr(cleaner, "colour", False))
+    cleaned = _cleaned(gray, cleaner, rgb) if kind == "image" else None
     ink, mask = clean_gray(gray if cleaned is None else cleaned)
     out = _fit_canvas(ink, mask, canvas)
     _, _, bw, bh = cv2.boundingRect(mask.view(np.uint8))

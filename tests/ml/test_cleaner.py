@@ -126,3 +126,71 @@ def test_unseen_style_and_cli(tmp_path, capsys):
     assert all(f.read_bytes() == (tmp_path / "v" / f.relative_to(tmp_path / "u")).read_bytes() for f in files)
     assert np.asarray(Image.open(files[0])).shape[2] == 3  # RGB: stamps may be coloured
     assert main(["overlay", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "w")]) == 2
+
+
+def test_form_rules_are_printed_material_only():
+    gray = _signature(6)
+    sheet, ink = ov.overlay(gray, np.random.default_rng(4), ov.TRAIN, parts=("box",))
+    plain, ink0 = ov.overlay(gray, np.random.default_rng(4), ov.TRAIN, parts=())
+    assert np.array_equal(ink, ink0)  # same placement: the rules come after every other draw
+    added = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY) < cv2.cvtColor(plain, cv2.COLOR_RGB2GRAY)
+    assert added.sum() > 0.02 * ink.sum()  # something was ruled
+    assert (added & ~ink).sum() > 0.9 * added.sum()  # rules, not changes to the signature's ink
+
+
+def test_candidate_weights_register_under_their_version(tmp_path):
+    ck = torch.load(cleaning.WEIGHTS, map_location="cpu", weights_only=True)
+    ck = dict(ck, version="sigweb-clean-test")
+    torch.save(ck, tmp_path / "c.pt")
+    try:
+        assert cleaning.register(tmp_path / "c.pt") == "sigweb-clean-test"
+        assert cleaning.get("sigweb-clean-test").version == "sigweb-clean-test"
+    finally:
+        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.WEIGHTS)), None)
+
+
+def test_colour_decoding_keeps_the_grey_image(tmp_path):
+    from ml.preprocess import load_gray, load_image
+
+    sheet, _ = ov.overlay(_signature(9), np.random.default_rng(5), ov.EVAL)
+    path = tmp_path / "s.png"
+    Image.fromarray(sheet, "RGB").save(path)
+    gray, rgb, kind = load_image(str(path), colour=True)
+    assert kind == "image" and rgb is not None and rgb.shape == (*gray.shape, 3)
+    assert np.array_equal(gray, load_gray(str(path))[0])  # asking for colour never changes the grey
+    assert load_image(str(path))[1] is None
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    assert load_image(str(tmp_path / "g.png"), colour=True)[1] is None  # a grey scan has no colour to read
+
+
+def test_chroma_is_zero_on_grey_and_signed_on_colour():
+    rgb = np.full((60, 80, 3), 240, np.uint8)
+    rgb[10:20, :, :] = 30  # grey ink
+    rgb[40:50, :, :] = (200, 30, 40)  # a red stamp's ink
+    c = cleaning.chroma_input(rgb, (80, 60))
+    assert c.shape == (2, 60, 80)
+    assert np.abs(c[:, 10:20]).max() < 1e-6 and np.abs(c[:, 0:5]).max() < 1e-6
+    assert c[0, 40:50].mean() > 0.5  # Cr: red is far from grey
+
+
+@pytest.mark.skipif(not ov.PAGES.parent.parent.joinpath("signatures").is_dir(), reason="shared data not found")
+def test_training_a_colour_cleaner_is_deterministic_and_loads(tmp_path):
+    from ml import cleaner_train
+
+    kw = dict(
+        steps=20, sheets=6, channels=(8, 8, 8), version="sigweb-clean-test", box=0.5, bf16=False, colour=True, log=lambda m: None
+    )
+    cleaner_train.train(str(tmp_path / "a.pt"), **kw)
+    cleaner_train.train(str(tmp_path / "b.pt"), **kw)
+    a = torch.load(tmp_path / "a.pt", weights_only=True)
+    b = torch.load(tmp_path / "b.pt", weights_only=True)
+    assert a["input"] == "grey+chroma" and a["train"]["colour"] is True
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    try:
+        c = cleaning.get(cleaning.register(tmp_path / "a.pt"))
+        assert c.colour and c.net.down[0][0].in_channels == 3
+        sheet, _ = ov.overlay(_signature(2), np.random.default_rng(0), ov.EVAL)
+        gray = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
+        assert c(gray, sheet).shape == gray.shape and c(gray).shape == gray.shape  # colour or not
+    finally:
+        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.WEIGHTS)), None)
