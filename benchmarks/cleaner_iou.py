@@ -89,14 +89,17 @@ def main() -> int:
     ap.add_argument("--data", nargs="+", required=True)
     ap.add_argument("--weights", help="candidate cleaner weights (default: the shipped cleaner)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gate", type=float, help="override the cleaner's gate (0: clean every image)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many images per folder (0: all)")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(1)
     version = cleaning.register(a.weights) if a.weights else cleaning.DEFAULT_CLEANER
     cleaner = cleaning.get(version)
+    if a.gate is not None:
+        cleaner.gate = a.gate
     material = ov.load_pages(ov.Material(ov.EVAL.name, ov.EVAL.fonts))  # as `python -m ml overlay` does
-    result = {"cleaner": version, "weights": a.weights or str(cleaning.WEIGHTS), "seed": a.seed, "sets": {}}
+    result = {"cleaner": version, "weights": a.weights or str(cleaning.WEIGHTS), "gate": cleaner.gate, "seed": a.seed, "sets": {}}
     for data in a.data:
         samples = scan_writers(Path(data))
         if a.limit:

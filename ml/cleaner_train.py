@@ -120,6 +120,7 @@ def train(
     box: float = 0.0,
     bf16: bool | None = None,
     colour: bool = False,
+    recal_batches: int = 100,
     log=print,
 ) -> dict:
     """Train for ``steps`` (the learning-rate schedule's length); ``stop`` ends earlier, keeping that schedule.
@@ -141,8 +142,7 @@ def train(
     run = 0.0
     for step in range(min(steps, stop or steps)):
         idx = rng.integers(len(X), size=batch)
-        xb = X[idx].astype(np.float32)
-        x = torch.from_numpy(np.concatenate([1.0 - xb[:, :1] / 255.0, (xb[:, 1:] - 128.0) / 64.0], 1))
+        x = _inputs(X[idx])
         t = torch.from_numpy(T[idx].astype(np.float32))[:, None]
         if rng.random() < 0.5:
             x, t = x.flip(-1), t.flip(-1)
@@ -160,12 +160,53 @@ def train(
         run = 0.98 * run + 0.02 * lv if step else lv
         if step % 100 == 0 or step == steps - 1:
             log(f"step {step} loss {run:.4f} {time.time() - t0:.0f} s")
-        if step % 200 == 199 or step == steps - 1 or step + 1 == stop:
+        last = step == steps - 1 or step + 1 == stop
+        if last:
+            recalibrate(net, X, recal_batches)
+        if step % 200 == 199 or last:
             meta = {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr, "box": box, "bf16": bf16,
                     "colour": colour, "loss": round(run, 5), "seconds": round(time.time() - t0),
-                    "datasets": list(DATASETS)}  # fmt: skip
+                    "datasets": list(DATASETS), "bn_recalibrated": last}  # fmt: skip
             _save(net, out, meta, tuple(channels), version, colour)
     return {"out": out, "loss": run, "seconds": time.time() - t0}
+
+
+def _inputs(xb: np.ndarray) -> torch.Tensor:
+    """Pool crops (N, C, h, w) uint8 -> the net's input: darkness, then chroma in about [-1, 1]."""
+    x = xb.astype(np.float32)
+    return torch.from_numpy(np.concatenate([1.0 - x[:, :1] / 255.0, (x[:, 1:] - 128.0) / 64.0], 1))
+
+
+@torch.no_grad()
+def recalibrate(net, X: np.ndarray, batches: int = 100, batch: int = 16, seed: int = 0) -> None:
+    """Recompute the batch-norm running statistics in fp32 as a plain average over ``batches``
+    pool batches. With bf16 training the running averages lag the weights (measured: validation
+    loss in eval mode 0.197 against 0.131 in train mode at step 1400; 0.135 after this)."""
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    net.train()
+    rng = np.random.default_rng(seed)
+    for _ in range(batches):
+        net(_inputs(X[rng.integers(len(X), size=batch)]))
+    for m in bns:
+        m.momentum = 0.1
+    net.eval()
+
+
+def recalibrate_file(path: str, out: str, log=print) -> dict:
+    """``recalibrate`` saved weights on their own training pool (drawn again from the seed, sheet
+    count and options they record): what ``train`` now does after its last step."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    meta = dict(ck["train"])
+    colour = ck.get("input", "grey") == "grey+chroma"
+    net = CleanerNet(tuple(ck["channels"]), 3 if colour else 1)
+    net.load_state_dict(ck["state_dict"])
+    X, _, _ = build_pool(int(meta["sheets"]), int(meta["seed"]), box=float(meta.get("box", 0.0)), colour=colour, log=log)
+    recalibrate(net, X)
+    _save(net, out, {**meta, "bn_recalibrated": True}, tuple(ck["channels"]), ck["version"], colour)
+    return {"out": out, "from": path}
 
 
 def _save(net, out: str, meta: dict, channels: tuple, version: str, colour: bool = False) -> None:
@@ -192,7 +233,11 @@ def main(argv=None) -> int:
     p.add_argument("--box", type=float, default=0.0, help="share of overlaid sheets that also get form rules")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="training arithmetic")
     p.add_argument("--colour", action="store_true", help="read the image's chroma too (signatures get pen colours)")
+    p.add_argument("--recalibrate", metavar="WEIGHTS", help="only recompute the batch-norm statistics of WEIGHTS into --out")
     a = p.parse_args(argv)
+    if a.recalibrate:
+        print(json.dumps(recalibrate_file(a.recalibrate, a.out)))
+        return 0
     bf16 = None if a.precision == "auto" else a.precision == "bf16"
     r = train(a.out, a.steps, a.seed, a.sheets, stop=a.stop, channels=tuple(a.channels), version=a.version, box=a.box,
               bf16=bf16, colour=a.colour)  # fmt: skip

@@ -177,9 +177,8 @@ def test_chroma_is_zero_on_grey_and_signed_on_colour():
 def test_training_a_colour_cleaner_is_deterministic_and_loads(tmp_path):
     from ml import cleaner_train
 
-    kw = dict(
-        steps=20, sheets=6, channels=(8, 8, 8), version="sigweb-clean-test", box=0.5, bf16=False, colour=True, log=lambda m: None
-    )
+    kw = dict(steps=20, sheets=6, channels=(8, 8, 8), version="sigweb-clean-test", box=0.5, bf16=False, colour=True)
+    kw.update(recal_batches=4, log=lambda m: None)
     cleaner_train.train(str(tmp_path / "a.pt"), **kw)
     cleaner_train.train(str(tmp_path / "b.pt"), **kw)
     a = torch.load(tmp_path / "a.pt", weights_only=True)
