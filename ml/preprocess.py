@@ -250,7 +250,8 @@ def _cleaned(gray: np.ndarray, cleaner, rgb: np.ndarray | None = None) -> np.nda
 
 
 def _maybe_downscale(gray: np.ndarray) -> np.ndarray:
-    h, w = gray.shape
+    """``gray`` (or an RGB image) with its longest side at most WORK_MAX_SIDE."""
+    h, w = gray.shape[:2]
     if max(h, w) <= WORK_MAX_SIDE:
         return gray
     s = WORK_MAX_SIDE / max(h, w)
