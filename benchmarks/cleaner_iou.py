@@ -99,7 +99,13 @@ def main() -> int:
     if a.gate is not None:
         cleaner.gate = a.gate
     material = ov.load_pages(ov.Material(ov.EVAL.name, ov.EVAL.fonts))  # as `python -m ml overlay` does
-    result = {"cleaner": version, "weights": a.weights or str(cleaning.WEIGHTS), "gate": cleaner.gate, "seed": a.seed, "sets": {}}
+    result = {
+        "cleaner": version,
+        "weights": a.weights or str(cleaning.weights_path(version)),
+        "gate": cleaner.gate,
+        "seed": a.seed,
+        "sets": {},
+    }
     for data in a.data:
         samples = scan_writers(Path(data))
         if a.limit:

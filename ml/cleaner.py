@@ -12,10 +12,11 @@ cleaner would erase is under ``gate`` (checkpoint key ``gate``, else ``DEFAULT_G
 input is returned unchanged, exactly the no-cleaner path. ``gate`` was chosen on validation
 writers (``benchmarks/cleaner_gate.py``, docs/BENCHMARKS.md).
 
-Versioned with preprocessing: ``CLEANER_VERSION`` names the weights' behaviour; an
-embedding checkpoint records the cleaner it expects in ``preprocess["cleaner"]``, and a
-checkpoint without that key (the shipped ``sigweb.pt`` predates the cleaner) gets
-``DEFAULT_CLEANER``. ``"none"`` turns cleaning off. Trained by ``ml.cleaner_train``.
+Versioned with preprocessing: a version names the weights' behaviour and ``FILES`` where each
+shipped version's weights are; an embedding checkpoint records the cleaner it expects in
+``preprocess["cleaner"]``, and a checkpoint without that key (made before the cleaner
+existed) gets ``DEFAULT_CLEANER``, the first version. ``CLEANER_VERSION`` is the newest, the one
+``ml.cleaner_train`` writes. ``"none"`` turns cleaning off.
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ from torch import nn
 from ml.errors import CheckpointError
 
 __all__ = [
-    "CLEANER_VERSION", "DEFAULT_CLEANER", "DEFAULT_GATE", "KIND", "Cleaner", "CleanerNet", "chroma_input", "get", "register",
-    "working_input",
+    "CLEANER_VERSION", "DEFAULT_CLEANER", "DEFAULT_GATE", "FILES", "KIND", "Cleaner", "CleanerNet", "chroma_input", "get",
+    "register", "weights_path", "working_input",
 ]  # fmt: skip
 
 KIND = "sigweb-cleaner"
-CLEANER_VERSION = "sigweb-clean-1"
-DEFAULT_CLEANER = CLEANER_VERSION  # what a checkpoint without preprocess["cleaner"] expects
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "cleaner.pt"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+FILES = {"sigweb-clean-1": "cleaner.pt"}  # shipped version -> file in WEIGHTS_DIR
+CLEANER_VERSION = "sigweb-clean-1"  # the newest
+DEFAULT_CLEANER = "sigweb-clean-1"  # what a checkpoint without preprocess["cleaner"] expects
+WEIGHTS = WEIGHTS_DIR / FILES[DEFAULT_CLEANER]
 WORK_SIDE = 512
 CHANNELS = (16, 32, 48, 64)
 DEFAULT_GATE = 0.10  # 99th percentile of the measure on clean validation signatures (docs/BENCHMARKS.md)
@@ -181,13 +184,18 @@ _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def weights_path(version: str) -> Path:
+    """Where the shipped weights of ``version`` are (a file that may not exist for an unknown one)."""
+    return WEIGHTS_DIR / FILES.get(version, f"cleaner-{version}.pt")
+
+
 def register(path: str | Path) -> str:
     """Load the cleaner weights at ``path`` and make ``get(<their version>)`` return them in this
     process (candidate weights in benchmarks); returns that version."""
     ck = torch.load(Path(path), map_location="cpu", weights_only=True)
     cleaner = Cleaner(ck)
     with _CACHE_LOCK:
-        _CACHE[(cleaner.version, str(WEIGHTS))] = cleaner
+        _CACHE[(cleaner.version, str(weights_path(cleaner.version)))] = cleaner
     return cleaner.version
 
 
@@ -195,10 +203,10 @@ def get(version: str | None, path: str | Path | None = None) -> Cleaner | None:
     """The cleaner for ``version`` (None or "none": no cleaning), loaded once per process."""
     if not version or version == "none":
         return None
-    key = (version, str(path or WEIGHTS))
+    key = (version, str(path or weights_path(version)))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            p = Path(path or WEIGHTS)
+            p = Path(key[1])
             if not p.is_file():
                 raise CheckpointError(f"cleaner weights not found: {p}")
             ck = torch.load(p, map_location="cpu", weights_only=True)

@@ -29,13 +29,16 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 
-def test_checkpoint_loads_with_all_keys():
-    ck = torch.load(cleaning.WEIGHTS, map_location="cpu", weights_only=True)
+@pytest.mark.parametrize("version", sorted(cleaning.FILES))
+def test_checkpoint_loads_with_all_keys(version):
+    path = cleaning.weights_path(version)
+    ck = torch.load(path, map_location="cpu", weights_only=True)
     assert {"kind", "version", "work_side", "channels", "threshold", "state_dict", "train"} <= set(ck)
-    assert ck["kind"] == cleaning.KIND and ck["version"] == cleaning.CLEANER_VERSION
-    net = cleaning.CleanerNet(tuple(ck["channels"]))
+    assert ck["kind"] == cleaning.KIND and ck["version"] == version
+    net = cleaning.CleanerNet(tuple(ck["channels"]), 3 if ck.get("input") == "grey+chroma" else 1)
     net.load_state_dict(ck["state_dict"], strict=True)  # every key, no spare ones
-    assert cleaning.WEIGHTS.stat().st_size < 5_000_000
+    assert path.stat().st_size < 5_000_000
+    assert cleaning.get(version).version == version
 
 
 def test_shipped_embedding_checkpoint_gets_the_default_cleaner():
@@ -146,7 +149,7 @@ def test_candidate_weights_register_under_their_version(tmp_path):
         assert cleaning.register(tmp_path / "c.pt") == "sigweb-clean-test"
         assert cleaning.get("sigweb-clean-test").version == "sigweb-clean-test"
     finally:
-        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.WEIGHTS)), None)
+        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.weights_path("sigweb-clean-test"))), None)
 
 
 def test_colour_decoding_keeps_the_grey_image(tmp_path):
@@ -192,4 +195,24 @@ def test_training_a_colour_cleaner_is_deterministic_and_loads(tmp_path):
         gray = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
         assert c(gray, sheet).shape == gray.shape and c(gray).shape == gray.shape  # colour or not
     finally:
-        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.WEIGHTS)), None)
+        cleaning._CACHE.pop(("sigweb-clean-test", str(cleaning.weights_path("sigweb-clean-test"))), None)
+
+
+def test_a_large_colour_scan_reaches_a_colour_cleaner(tmp_path):
+    """A colour image over the working size is downscaled in colour too, then cleaned."""
+    seen = {}
+
+    class Spy:
+        colour = True
+
+        def __call__(self, gray, rgb=None):
+            seen["shapes"] = (gray.shape, None if rgb is None else rgb.shape)
+            return gray
+
+    sheet, _ = ov.overlay(_signature(3), np.random.default_rng(3), ov.EVAL)
+    big = cv2.resize(sheet, (sheet.shape[1] * 2, sheet.shape[0] * 2))
+    path = tmp_path / "big.png"
+    Image.fromarray(big, "RGB").save(path)
+    prepare(path.read_bytes(), cleaner=Spy())
+    g, c = seen["shapes"]
+    assert max(g) <= 800 and c == (*g, 3)

@@ -261,7 +261,9 @@ def test_template_round_trips_through_json_and_params_are_stored_for_the_shipped
     back = OnlineTemplate.from_dict(json.loads(json.dumps(t.to_dict())))
     assert back.has_pressure and back.frames.shape == t.frames.shape
     assert np.abs(back.frames - t.frames).max() < 1e-3
-    shipped = load_params("sigfast-1eedf5a0")
+    from ml import checkpoint
+
+    shipped = load_params("sigfast-" + checkpoint.file_hash(checkpoint.DEFAULT_PATH)[:8])
     n_feats = feature_count(shipped)  # fusion: [image logit] + the online features
     assert len(shipped.online_w) == n_feats and len(shipped.fused_w) == 1 + n_feats and 0 < shipped.fused_threshold < 1
     assert load_params("no-such-model").rate_hz == shipped.rate_hz  # the "default" entry
