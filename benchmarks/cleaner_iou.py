@@ -36,20 +36,13 @@ from PIL import Image
 from ml import cleaner as cleaning
 from ml import overlay as ov
 from ml.data import scan_writers
+from ml.detection.boxes import iou_matrix
 from ml.preprocess import SignatureInputError, clean_gray, flat_field
 
 
 def _box(mask: np.ndarray) -> tuple:
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     return x, y, x + w, y + h
-
-
-def _box_iou(a: tuple, b: tuple) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / max(union, 1)
 
 
 def _crop_box(gray: np.ndarray) -> tuple | None:
@@ -66,15 +59,16 @@ def measure(cleaner, gray: np.ndarray, rng, material: ov.Material) -> dict:
     sheet, sig = ov.overlay(gray, rng, material)
     g = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
     out = cleaner(g, sheet)
-    kept = flat_field(out) < 200 if out is not g else flat_field(g) < 200
-    sig_ink = sig & (flat_field(g) < 200)
+    dark = flat_field(g) < 200
+    kept = dark if out is g else flat_field(out) < 200
+    sig_ink = sig & dark
     n = max(1, int(sig_ink.sum()))
     crop = _crop_box(out)
     row = {
         "iou": float((kept & sig_ink).sum() / max(1, (kept | sig_ink).sum())),
         "kept_signature": float((kept & sig_ink).sum() / n),
         "left_print": float((kept & ~sig).sum() / n),
-        "box_iou": _box_iou(crop, _box(sig_ink)) if crop else 0.0,
+        "box_iou": float(iou_matrix(crop, _box(sig_ink))[0, 0]) if crop else 0.0,
     }
     clean = cleaner(gray)
     ink = flat_field(gray) < 200
