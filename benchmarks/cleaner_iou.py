@@ -38,6 +38,7 @@ from ml import overlay as ov
 from ml.data import scan_writers
 from ml.detection.boxes import iou_matrix
 from ml.preprocess import SignatureInputError, clean_gray, flat_field
+from ml.selection import write_json
 
 
 def _box(mask: np.ndarray) -> tuple:
@@ -113,11 +114,7 @@ def main() -> int:
         means = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
         result["sets"][data] = {"images": len(rows), **means}
         print(json.dumps({data: result["sets"][data]}), file=sys.stderr, flush=True)
-    text = json.dumps(result, indent=2)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
-    print(text)
+    print(write_json(result, a.json))
     return 0
 
 
