@@ -210,17 +210,18 @@ def draw_stamp(sheet, rng, material, cx, cy, size):
 
 
 def draw_box(sheet, rng, y0, y1, x0, x1):
-    """Training-only form rules round the ink box (inclusive): a field box cutting the signature, or table
-    rules. Their rules cross the ink's top band, where a net learnt to erase Bengali headlines (BENCHMARKS)."""
+    """Training-only form rules round the ink box (inclusive): a field box or table rules. No horizontal rule
+    in the ink's top band (5-55% of its height), where it looks like a Bengali headline (BENCHMARKS)."""
     h, w = y1 - y0 + 1, x1 - x0 + 1
     thick = max(1, int(round(h * rng.uniform(0.008, 0.03))))
     color = _ink(rng, gray_only=rng.random() < 0.7)
     if rng.random() < 0.6:  # a field box, its sides inside or just outside the signature's ends
         bx0, bx1 = int(x0 + w * rng.uniform(-0.15, 0.15)), int(x1 + w * rng.uniform(-0.15, 0.15))
-        by0, by1 = int(y0 + h * rng.uniform(-0.3, 0.2)), int(y1 + h * rng.uniform(-0.2, 0.3))
+        by0, by1 = int(y0 + h * rng.uniform(-0.3, -0.05)), int(y1 + h * rng.uniform(-0.2, 0.3))
         cv2.rectangle(sheet, (bx0, by0), (bx1, by1), color, thick, cv2.LINE_AA)
     else:  # table rules
-        x, y = int(x0 + w * rng.uniform(-0.1, 1.1)), int(y0 + h * rng.uniform(-0.2, 0.3))
+        x, above = int(x0 + w * rng.uniform(-0.1, 1.1)), rng.random() < 0.3
+        y = int(y0 + h * (rng.uniform(-0.3, -0.05) if above else rng.uniform(0.55, 1.1)))
         cv2.line(sheet, (x, 0), (x, sheet.shape[0] - 1), color, thick, cv2.LINE_AA)
         cv2.line(sheet, (0, y), (sheet.shape[1] - 1, y), color, thick, cv2.LINE_AA)
 

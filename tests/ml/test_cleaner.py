@@ -141,6 +141,19 @@ def test_form_rules_are_printed_material_only():
     assert (added & ~ink).sum() > 0.9 * added.sum()  # rules, not changes to the signature's ink
 
 
+def test_form_rules_never_cross_the_ink_top_band():
+    # a horizontal rule there looks like a Bengali headline, which a cleaner then learns to erase
+    y0, y1, x0, x1 = 100, 199, 150, 449
+    ruled_rows = set()
+    for seed in range(300):
+        sheet = np.full((400, 600, 3), 255, np.uint8)
+        ov.draw_box(sheet, np.random.default_rng(seed), y0, y1, x0, x1)
+        dark_per_row = (sheet.min(2) < 200).sum(1)
+        ruled_rows |= set(np.nonzero(dark_per_row > 100)[0].tolist())
+    band = set(range(y0 + 8, y0 + 52))  # 5-55% of the height, less the widest rule's half thickness
+    assert not ruled_rows & band
+    assert any(r < y0 for r in ruled_rows) and any(r > y0 + 55 for r in ruled_rows)  # rules above and below
+
 def test_candidate_weights_register_under_their_version(tmp_path):
     ck = torch.load(cleaning.WEIGHTS, map_location="cpu", weights_only=True)
     ck = dict(ck, version="sigweb-clean-test")
