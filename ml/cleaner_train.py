@@ -44,14 +44,26 @@ def pen_colour(rng: np.random.Generator) -> tuple | None:
     return tuple(int(v) for v in np.clip(rng.normal(50, 35, 3), 0, 150))
 
 
+def solid_ink(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The signature as a file export of a pad drawing looks: solid black strokes, as scanned or thicker."""
+    ink = (gray < 200).astype(np.uint8)
+    k = int(rng.integers(1, 4))
+    if k > 1:
+        ink = cv2.dilate(ink, np.ones((k, k), np.uint8))
+    return np.where(ink > 0, 0, 255).astype(np.uint8)
+
+
 def make_pair(
-    path: str, rng: np.random.Generator, material: ov.Material, box: float = 0.0, colour: bool = False
+    path: str, rng: np.random.Generator, material: ov.Material, box: float = 0.0, colour: bool = False, solid: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """((C, h, w) uint8 working-size sheet: flat-fielded grey, then with ``colour`` the two
     chroma planes of ``ml.cleaner.chroma_input`` stored as 128 + 64 x value; float32 target: 1
-    on the signature's ink). ``box``: the share of overlaid sheets that also get form rules."""
+    on the signature's ink). ``box``: the share of overlaid sheets that also get form rules;
+    ``solid``: the share whose signature is drawn in solid black (``solid_ink``)."""
     gray = np.asarray(Image.open(path).convert("L"))
-    if rng.random() < 0.3:  # lighter or darker pens than the data's
+    if solid and rng.random() < solid:  # no draw when 0: recipes without it keep their sheets
+        gray = solid_ink(gray, rng)
+    elif rng.random() < 0.3:  # lighter or darker pens than the data's
         gray = np.clip(255 - (255 - gray.astype(np.float32)) * rng.uniform(0.6, 1.3), 0, 255).astype(np.uint8)
     pen = pen_colour(rng) if colour else None
     if rng.random() < 0.1:
@@ -92,13 +104,15 @@ def crops(small, target, rng, n: int):
     return out
 
 
-def build_pool(n_sheets: int, seed: int, per_sheet: int = 6, box: float = 0.0, colour: bool = False, log=print):
+def build_pool(
+    n_sheets: int, seed: int, per_sheet: int = 6, box: float = 0.0, colour: bool = False, solid: float = 0.0, log=print
+):
     material = ov.load_pages(ov.Material(ov.TRAIN.name, ov.TRAIN.fonts))
     paths = [s.path for s in training_writers(SIG_ROOT, list(DATASETS)) if s.label == "genuine"]
     rng = np.random.default_rng(SEED_OFFSET + seed)
     xs, ts = [], []
     for i in range(n_sheets):
-        small, target = make_pair(paths[int(rng.integers(len(paths)))], rng, material, box, colour)
+        small, target = make_pair(paths[int(rng.integers(len(paths)))], rng, material, box, colour, solid)
         for x, t in crops(small, target, rng, per_sheet):
             xs.append(x)
             ts.append(t)
@@ -120,6 +134,7 @@ def train(
     box: float = 0.0,
     bf16: bool | None = None,
     colour: bool = False,
+    solid: float = 0.0,
     recal_batches: int = 100,
     log=print,
 ) -> dict:
@@ -130,7 +145,7 @@ def train(
     torch.manual_seed(seed)
     bf16 = bf16_supported() if bf16 is None else bf16
     t0 = time.time()
-    X, T, n_sources = build_pool(sheets, seed, box=box, colour=colour, log=log)
+    X, T, n_sources = build_pool(sheets, seed, box=box, colour=colour, solid=solid, log=log)
     log(f"pool: {len(X)} crops from {sheets} sheets of {n_sources} signatures in {time.time() - t0:.0f} s")
     net = CleanerNet(tuple(channels), X.shape[1])
     fmt = torch.channels_last if bf16 else torch.contiguous_format
@@ -165,7 +180,7 @@ def train(
             recalibrate(net, X, recal_batches)
         if step % 200 == 199 or last:
             meta = {"steps": step + 1, "seed": seed, "sheets": sheets, "batch": batch, "lr": lr, "box": box, "bf16": bf16,
-                    "colour": colour, "loss": round(run, 5), "seconds": round(time.time() - t0),
+                    "colour": colour, "solid": solid, "loss": round(run, 5), "seconds": round(time.time() - t0),
                     "datasets": list(DATASETS), "bn_recalibrated": last}  # fmt: skip
             _save(net, out, meta, tuple(channels), version, colour)
     return {"out": out, "loss": run, "seconds": time.time() - t0}
@@ -201,7 +216,8 @@ def recalibrate_file(path: str, out: str, log=print) -> dict:
     float rounding (``train``'s net runs in channels-last memory; statistics within 0.7%)."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     meta, cleaner = dict(ck["train"]), Cleaner(ck)
-    X, _, _ = build_pool(int(meta["sheets"]), int(meta["seed"]), box=float(meta.get("box", 0.0)), colour=cleaner.colour, log=log)
+    X, _, _ = build_pool(int(meta["sheets"]), int(meta["seed"]), box=float(meta.get("box", 0.0)), colour=cleaner.colour,
+                         solid=float(meta.get("solid", 0.0)), log=log)  # fmt: skip
     recalibrate(cleaner.net, X)
     _save(cleaner.net, out, {**meta, "bn_recalibrated": True}, tuple(ck["channels"]), ck["version"], cleaner.colour)
     return {"out": out, "from": path}
@@ -230,6 +246,7 @@ def main(argv=None) -> int:
     p.add_argument("--version", default=CLEANER_VERSION, help="the cleaner version the weights are saved as")
     p.add_argument("--box", type=float, default=0.0, help="share of overlaid sheets that also get form rules")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="training arithmetic")
+    p.add_argument("--solid", type=float, default=0.0, help="share of sheets whose signature is solid black (a pad export)")
     p.add_argument("--colour", action="store_true", help="read the image's chroma too (signatures get pen colours)")
     p.add_argument("--recalibrate", metavar="WEIGHTS", help="only recompute the batch-norm statistics of WEIGHTS into --out")
     a = p.parse_args(argv)
@@ -238,7 +255,7 @@ def main(argv=None) -> int:
         return 0
     bf16 = None if a.precision == "auto" else a.precision == "bf16"
     r = train(a.out, a.steps, a.seed, a.sheets, stop=a.stop, channels=tuple(a.channels), version=a.version, box=a.box,
-              bf16=bf16, colour=a.colour)  # fmt: skip
+              bf16=bf16, colour=a.colour, solid=a.solid)  # fmt: skip
     print(json.dumps(r, default=str))
     return 0
 

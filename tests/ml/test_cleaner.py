@@ -154,6 +154,7 @@ def test_form_rules_never_cross_the_ink_top_band():
     assert not ruled_rows & band
     assert any(r < y0 for r in ruled_rows) and any(r > y0 + 55 for r in ruled_rows)  # rules above and below
 
+
 def test_candidate_weights_register_under_their_version(tmp_path):
     ck = torch.load(cleaning.WEIGHTS, map_location="cpu", weights_only=True)
     ck = dict(ck, version="sigweb-clean-test")
@@ -229,3 +230,20 @@ def test_a_large_colour_scan_reaches_a_colour_cleaner(tmp_path):
     prepare(path.read_bytes(), cleaner=Spy())
     g, c = seen["shapes"]
     assert max(g) <= 800 and c == (*g, 3)
+
+
+def test_solid_ink_sheets_are_drawn_only_when_asked(tmp_path):
+    from ml import cleaner_train
+
+    path = tmp_path / "sig.png"
+    Image.fromarray(_signature(8)).save(path)
+    plain = cleaner_train.make_pair(str(path), np.random.default_rng(3), ov.TRAIN)
+    again = cleaner_train.make_pair(str(path), np.random.default_rng(3), ov.TRAIN, solid=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(plain, again))  # recipes without it keep their sheets
+    gray = np.asarray(Image.open(path))
+    for seed in range(6):
+        solid = cleaner_train.solid_ink(gray, np.random.default_rng(seed))
+        assert set(np.unique(solid)) <= {0, 255}
+        assert (solid[gray < 200] == 0).all()  # every stroke kept, in black, maybe thicker
+    x, target = cleaner_train.make_pair(str(path), np.random.default_rng(3), ov.TRAIN, solid=1.0)
+    assert x.shape[1:] == target.shape and target.sum() > 0
