@@ -74,24 +74,25 @@ def measure(cleaner, gray: np.ndarray, rng, material: ov.Material) -> dict:
         "left_print": float((kept & ~sig).sum() / n),
         "box_iou": float(iou_matrix(crop, _box(sig_ink))[0, 0]) if crop else 0.0,
     }
+    return {**row, **measure_clean(cleaner, gray)}
+
+
+def measure_clean(cleaner, gray: np.ndarray) -> dict:
+    """``clean_iou`` and ``clean_passed`` of one clean image."""
     clean = cleaner(gray)
     ink = flat_field(gray) < 200
     ck = flat_field(clean) < 200
-    row["clean_iou"] = float((ck & ink).sum() / max(1, (ck | ink).sum()))
-    row["clean_passed"] = float(clean is gray)
-    return row
+    return {"clean_iou": float((ck & ink).sum() / max(1, (ck | ink).sum())), "clean_passed": float(clean is gray)}
 
 
 def generated(cleaner, n: int) -> dict:
-    """``clean_iou`` and ``clean_passed`` on ``n`` generated signatures rendered as image files."""
-    rows = []
-    for seed in range(n):
-        gray = render_strokes(synthetic.genuine(seed, 0), size=600)
-        out, ink = cleaner(gray), gray < 200
-        kept = out < 200
-        rows.append((float((kept & ink).sum() / max(1, (kept | ink).sum())), float(out is gray)))
-    iou, passed = np.mean(rows, axis=0)
-    return {"images": n, "clean_iou": round(float(iou), 4), "clean_passed": round(float(passed), 4)}
+    """``measure_clean`` on ``n`` generated signatures rendered as image files, averaged."""
+    rows = [measure_clean(cleaner, render_strokes(synthetic.genuine(seed, 0), size=600)) for seed in range(n)]
+    return {"images": n, **_means(rows)}
+
+
+def _means(rows: list[dict]) -> dict:
+    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
 
 
 def main() -> int:
@@ -127,8 +128,7 @@ def main() -> int:
             gray = np.asarray(Image.open(s.path).convert("L"))
             rng = np.random.default_rng([a.seed, zlib.crc32(str(rel).encode())])  # the sheet `ml overlay` draws
             rows.append(measure(cleaner, gray, rng, material))
-        means = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
-        result["sets"][data] = {"images": len(rows), **means}
+        result["sets"][data] = {"images": len(rows), **_means(rows)}
         print(json.dumps({data: result["sets"][data]}), file=sys.stderr, flush=True)
     if a.generated:
         result["generated"] = generated(cleaner, a.generated)

@@ -80,7 +80,8 @@ def main() -> int:
 def _signature_layer(gray: np.ndarray, sig: np.ndarray) -> np.ndarray:
     """The signature alone on a white sheet the size of ``sig`` (its ink where ``sig`` marks it)."""
     ys, xs = np.nonzero(sig)
-    top, left = ys.min() - np.nonzero(gray < 250)[0].min(), xs.min() - np.nonzero(gray < 250)[1].min()
+    gy, gx = np.nonzero(gray < 250)  # the same pixels in the signature's own image
+    top, left = ys.min() - gy.min(), xs.min() - gx.min()
     layer = np.full(sig.shape, 255, np.uint8)
     h, w = gray.shape
     layer[top : top + h, left : left + w] = gray
