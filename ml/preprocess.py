@@ -8,7 +8,8 @@ reduce to ink on white:
    16-bit images scaled to 8 bits) and refuse images over ``MAX_PIXELS``;
 2. flat-field: divide by a background estimate (a grey-level closing larger than a stroke);
 3. Otsu threshold on a Gaussian-smoothed copy; pixels above it become background;
-4. drop specks, crop to the ink, refuse an image with no ink;
+4. drop specks (judged at the working size, so a large photo keeps what its smaller copy
+   keeps), crop to the ink, refuse an image with no ink;
 5. invert (background 0, ink keeps its grey level), fit into the canvas keeping the
    aspect ratio, centre, and scale to [0, 1].
 
@@ -38,7 +39,7 @@ __all__ = [
     "to_png",
 ]  # fmt: skip
 
-PREPROCESS_VERSION = "sigweb-pp-1"
+PREPROCESS_VERSION = "sigweb-pp-2"  # pp-2: specks judged at working size (pp-1 used the input size)
 CANVAS = (150, 220)  # height, width: the SigNet input size
 MAX_PIXELS = 40_000_000  # a 300 dpi A4 page is about 8.7 MP
 MIN_INK_PIXELS = 30
@@ -162,7 +163,8 @@ def clean_gray(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8)
     if n > 1:
         areas = stats[1:, cv2.CC_STAT_AREA]
-        min_area = max(4, int(0.0005 * max(h, w) ** 2 / 100))
+        # specks are judged at working size, so that a large photo keeps what its smaller copy keeps
+        min_area = max(4, int(0.0005 * max(gray.shape) ** 2 / 100))
         if (areas < min_area).any():  # the gather below is the costly part: only when specks exist
             keep = np.zeros(n, np.uint8)
             keep[1:] = areas >= min_area
