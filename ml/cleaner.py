@@ -182,6 +182,7 @@ class Cleaner:
 
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
+_REGISTERED: dict[str, str] = {}  # version -> weights path, for cleaners loaded by register()
 
 
 def weights_path(version: str) -> Path:
@@ -196,7 +197,15 @@ def register(path: str | Path) -> str:
     cleaner = Cleaner(ck)
     with _CACHE_LOCK:
         _CACHE[(cleaner.version, str(weights_path(cleaner.version)))] = cleaner
+        _REGISTERED[cleaner.version] = str(Path(path).resolve())
     return cleaner.version
+
+
+def registered() -> dict[str, str]:
+    """``{version: weights path}`` of the cleaners ``register`` loaded in this process (worker
+    processes register them again: ``ml.data.preprocess_all``)."""
+    with _CACHE_LOCK:
+        return dict(_REGISTERED)
 
 
 def get(version: str | None, path: str | Path | None = None) -> Cleaner | None:

@@ -11,6 +11,7 @@ configuration can put them into training, validation or calibration.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ml import cleaner as cleaning
 from ml.errors import SignatureInputError
@@ -160,6 +162,14 @@ def _prep_one(path: str, canvas: tuple[int, int] = CANVAS, cleaner: str | None =
         return None
 
 
+def _worker_init(registered: dict[str, str]) -> None:
+    """A preprocessing worker: one thread (the pool is the parallelism) and the parent's
+    registered candidate cleaners."""
+    torch.set_num_threads(1)
+    for path in registered.values():
+        cleaning.register(path)
+
+
 def preprocess_all(
     paths: list[str],
     cache_dir: str | os.PathLike | None = None,
@@ -196,7 +206,10 @@ def preprocess_all(
     images = np.zeros((len(paths), *canvas), np.uint8)
     ok = np.zeros(len(paths), bool)
     if workers > 1 and len(paths) > 64:
-        with ProcessPoolExecutor(workers) as ex:
+        # forkserver, not fork: a child forked after the parent's OpenMP threads ran (torch, the
+        # cleaner's net) can hang for good in its first parallel region
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(cleaning.registered(),)) as ex:
             for i, img in enumerate(ex.map(_prep_one, paths, [canvas] * len(paths), [cleaner] * len(paths), chunksize=32)):
                 if img is not None:
                     images[i], ok[i] = img, True
