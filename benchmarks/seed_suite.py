@@ -28,11 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = [
     ("cedar_r10", "test/cedar", 10, 0.05),
     ("cedar_r5", "test/cedar", 5, None),
+    ("cedar_r3", "test/cedar", 3, None),
     ("cedar_r1", "test/cedar", 1, 0.15),
     ("sigcomp2011_dutch_r5", "test/sigcomp2011_dutch", 5, 0.09),
+    ("sigcomp2011_dutch_r3", "test/sigcomp2011_dutch", 3, None),
     ("sigcomp2011_dutch_r1", "test/sigcomp2011_dutch", 1, None),
     ("bhsig_bengali_r10", "test/bhsig_bengali", 10, 0.06),
     ("bhsig_bengali_r5", "test/bhsig_bengali", 5, None),
+    ("bhsig_bengali_r3", "test/bhsig_bengali", 3, None),
     ("bhsig_bengali_r1", "test/bhsig_bengali", 1, None),
 ]
 # at the shipped operating point: skilled FAR <= 10% and FRR <= 10% (issue 12)

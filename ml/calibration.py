@@ -47,41 +47,69 @@ def negative_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> 
     return emb[np.sort(idx)]
 
 
-def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple[dict, dict]:
-    """Fit calibrators and the global threshold on validation writers. Returns (decision, report)."""
+# the reference count each decision bucket's operating point is fitted at (``ml.decision.BUCKETS``)
+BUCKET_REFS = {"1": 1, "2-4": 3, "5-9": 5, "10+": 10}
+
+
+def operating_point(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict, n_refs: int) -> dict:
+    """The validation-writer EER point of the calibrated decision with ``n_refs`` references
+    (genuine vs skilled forgeries; random where a set has none), pooled over ``cal["seeds"]``."""
+    g, neg_s, neg_r = [], [], []
+    for seed in cal["seeds"]:
+        for _, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=cal["svm_c"]):
+            g.append(calib.score(f["genuine"], r))
+            neg_s.append(calib.score(f["skilled"], r))
+            neg_r.append(calib.score(f["random"], r))
+    g, neg_s, neg_r = np.concatenate(g), np.concatenate(neg_s), np.concatenate(neg_r)
+    primary = neg_s if neg_s.size else neg_r
+    val_eer, threshold = eer(g, primary)
+    return {
+        "eer": float(val_eer),
+        "threshold": float(threshold),
+        "against": "skilled" if neg_s.size else "random",
+        "eer_random": eer(g, neg_r)[0] if neg_r.size else None,
+    }
+
+
+def bucket_thresholds(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict) -> dict:
+    """One operating point per reference-count bucket (``BUCKET_REFS``), each fitted as the
+    global one is: ``{bucket: threshold}``."""
+    return {b: operating_point(val_emb, negatives, calib, cal, r)["threshold"] for b, r in BUCKET_REFS.items()}
+
+
+def calibration_data(val_emb: dict, negatives: np.ndarray, cal: dict) -> dict:
+    """Decision features of the validation writers per calibrator bucket (``ml.writer.BUCKETS``),
+    at the counts ``cal["refs"]`` and at every count an operating point is fitted at."""
     feats: dict[str, dict[str, list]] = {}
-    for n_refs in cal["refs"]:
+    for n_refs in sorted(set(cal["refs"]) | set(BUCKET_REFS.values())):
         for seed in cal["seeds"]:
             for _, r, f in protocol_features(val_emb, n_refs, seed, negatives, C=cal["svm_c"]):
                 parts = feats.setdefault(bucket_name(r), {"genuine": [], "skilled": [], "random": []})
                 for kind, arr in f.items():
                     parts[kind].append(arr)
-    data = {b: {k: np.concatenate(v) for k, v in parts.items()} for b, parts in feats.items()}
-    calib = Calibrator().fit(data, mode=cal["mode"])
-    # threshold: validation EER (genuine vs skilled; random where a set has no forgeries)
-    # at the operating reference count, scored with the calibrated decision
+    return {b: {k: np.concatenate(v) for k, v in parts.items()} for b, parts in feats.items()}
+
+
+def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple[dict, dict]:
+    """Fit calibrators and one operating point per reference-count bucket on validation writers;
+    the global threshold is the bucket of ``cal["threshold_refs"]`` references. Every count an
+    operating point is fitted at is calibrated too (a bucket's calibrator fitted only on the few
+    writers with too few signatures for a larger count scored everyone near 1). Returns
+    (decision, report)."""
+    calib = Calibrator().fit(calibration_data(val_emb, negatives, cal), mode=cal["mode"])
     tr = cal["threshold_refs"]
-    g, neg_s, neg_r = [], [], []
-    for _, r, f in protocol_features(val_emb, tr, cal["seeds"][0], negatives, C=cal["svm_c"]):
-        g.append(calib.score(f["genuine"], r))
-        neg_s.append(calib.score(f["skilled"], r))
-        neg_r.append(calib.score(f["random"], r))
-    g, neg_s, neg_r = np.concatenate(g), np.concatenate(neg_s), np.concatenate(neg_r)
-    primary = neg_s if neg_s.size else neg_r
-    val_eer, threshold = eer(g, primary)
-    against = "skilled" if neg_s.size else "random"
+    op = operating_point(val_emb, negatives, calib, cal, tr)
+    thresholds = bucket_thresholds(val_emb, negatives, calib, cal)
     decision = {
         "calibrator": calib.params,
-        "threshold": float(threshold),
-        "operating_point": f"validation-writer EER (genuine vs {against} forgeries), {tr} references",
+        "threshold": op["threshold"],
+        "thresholds": thresholds,
+        "operating_point": f"validation-writer EER (genuine vs {op['against']} forgeries), {tr} references; "
+        f"per bucket at {', '.join(f'{r} ({b})' for b, r in BUCKET_REFS.items())} references",
         "negatives": torch.from_numpy(negatives.astype(np.float16)),
         "svm_c": float(cal["svm_c"]),
     }
-    report = {
-        "val_eer_calibrated": val_eer,
-        "threshold": float(threshold),
-        "val_eer_random_calibrated": eer(g, neg_r)[0] if neg_r.size else None,
-    }
+    report = {"val_eer_calibrated": op["eer"], "threshold": op["threshold"], "val_eer_random_calibrated": op["eer_random"]}
     return decision, report
 
 
@@ -119,3 +147,39 @@ def calibrate(src, dst, cfg: dict | None = None, train_data=None, val_data=None,
     ckpt.save(out, dst)
     print(json.dumps({"calibrated": str(dst), **report}), flush=True)
     return Path(dst)
+
+
+def refit_buckets(src, dst) -> dict:
+    """Bring a checkpoint calibrated before per-bucket operating points up to date, on the
+    validation writers of its own config's split: calibrators for the buckets none of its
+    calibration counts fell in (fitted as ``calibrate_decision`` fits them), and one operating
+    point per bucket (``bucket_thresholds``; the global threshold becomes the bucket of
+    ``threshold_refs``). The calibrators of the other buckets and the negatives are kept.
+    Returns ``{"refitted": [...], "thresholds": {...}}``."""
+    ck = ckpt.load(src, require_decision=True)
+    cfg = ck["config"]
+    cal = {**DEFAULTS["calibration"], **cfg.get("calibration", {})}
+    model = ckpt.build_model(ck)
+    device = pick_device(cfg.get("device", "auto"))
+    model.to(device)
+    _, (vx, vs) = split_images(training_writers(cfg["data"]["root"], cfg["data"]["datasets"]), cfg)
+    val_emb = group_by_writer(vs, embed_batches(model, vx, device, 128))
+    decision = ck["decision"]
+    negatives = decision["negatives"].float().numpy()
+    sampled = {bucket_name(r) for r in cal["refs"]}
+    fresh = Calibrator().fit(calibration_data(val_emb, negatives, cal), mode=cal["mode"]).params
+    refitted = sorted(b for b in fresh if b not in sampled)
+    calib = Calibrator({**decision["calibrator"], **{b: fresh[b] for b in refitted}})
+    thresholds = bucket_thresholds(val_emb, negatives, calib, cal)
+    tr = cal["threshold_refs"]
+    out = {k: v for k, v in ck.items() if k not in TRAINING_ONLY_KEYS}
+    out["decision"] = {
+        **decision,
+        "calibrator": calib.params,
+        "threshold": operating_point(val_emb, negatives, calib, cal, tr)["threshold"],
+        "thresholds": thresholds,
+        "operating_point": f"validation-writer EER (genuine vs skilled forgeries), {tr} references; "
+        f"per bucket at {', '.join(f'{r} ({b})' for b, r in BUCKET_REFS.items())} references",
+    }
+    ckpt.save(out, dst)
+    return {"refitted": refitted, "thresholds": thresholds}

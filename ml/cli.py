@@ -40,6 +40,11 @@ def _cmd_train(a):
 
 
 def _cmd_calibrate(a):
+    if a.buckets:
+        from ml.calibration import refit_buckets
+
+        print(json.dumps(refit_buckets(a.model, a.out or a.model)))
+        return
     from ml.train import calibrate
 
     calibrate(a.model, a.out or a.model)
@@ -185,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="fit the writer-dependent decision on validation writers")
     c.add_argument("--model", required=True, help="a best.pt or model.pt")
     c.add_argument("--out", help="where to write (default: overwrite --model)")
+    c.add_argument("--buckets", action="store_true", help="add per-reference-count operating points to a calibrated model")
     c.set_defaults(func=_cmd_calibrate)
 
     s = sub.add_parser("ensemble", help="combine trained checkpoints into one model, then calibrate it")

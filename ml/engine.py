@@ -8,9 +8,10 @@
 
 Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
 was fixed on validation writers at the operating point recorded in the checkpoint.
-Checkpoints with a v2 decision (``ml.decision``) carry one operating point per
-reference-count bucket: ``engine.threshold_for(n_refs)`` is the one ``verify`` uses, and
-``engine.threshold`` stays the default (the 5-9 bucket's).
+Checkpoints with a v2 decision (``ml.decision``), and v1 checkpoints calibrated with
+``decision["thresholds"]`` (``ml.calibration.bucket_thresholds``), carry one operating point per
+reference-count bucket (1, 2-4, 5-9, 10+): ``engine.threshold_for(n_refs)`` is the one
+``verify`` uses, and ``engine.threshold`` stays the default (fitted at 5 references).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Engine:
         self.negatives = neg.float().numpy() if isinstance(neg, torch.Tensor) else np.zeros((0, self.embedding_dim), np.float32)
         self.svm_c = float(decision.get("svm_c", 1.0))
         self.threshold = float(decision.get("threshold", 0.5))
+        # one operating point per reference-count bucket (ml.decision.bucket_name), where calibrated
+        self.thresholds = {str(k): float(v) for k, v in (decision.get("thresholds") or {}).items()}
         self.operating_point = decision.get("operating_point", "uncalibrated")
         # v2 decisions (ml.decision): WD SVM + WI score, one operating point per reference-count bucket
         self.decision = decision_v2.Decision(decision) if decision.get("kind") == decision_v2.KIND else None
@@ -125,8 +128,10 @@ class Engine:
 
     def threshold_for(self, n_refs: int) -> float:
         """The checkpoint's operating point for an enrollment with ``n_refs`` references:
-        its reference-count bucket's threshold (v2 decisions), else ``self.threshold``."""
-        return self.decision.threshold_for(n_refs) if self.decision else self.threshold
+        its reference-count bucket's threshold where the checkpoint has them, else ``self.threshold``."""
+        if self.decision:
+            return self.decision.threshold_for(n_refs)
+        return self.thresholds.get(decision_v2.bucket_name(n_refs), self.threshold)
 
     def verify(self, wd: dict, query_embedding: np.ndarray, threshold: float | None = None) -> dict:
         """``threshold`` (a customer's own, set by an admin) overrides the checkpoint's

@@ -11,6 +11,7 @@ import pytest
 
 from ml import decision as dv2
 from ml import decision_fit as fit
+from ml.calibration import calibrate_decision
 from ml.engine import Engine
 from ml.metrics import eer
 
@@ -115,10 +116,40 @@ def test_engine_v2_scores_separate_genuine_from_forgeries(engine_v2, parts):
     assert eer(np.concatenate(g), np.concatenate(s))[0] < 0.15
 
 
-def test_v1_checkpoint_keeps_one_threshold():
-    eng = Engine(tiny_checkpoint(seed=0))
+def test_v1_checkpoint_without_bucket_thresholds_keeps_one_threshold():
+    ck = tiny_checkpoint(seed=0)
+    del ck["decision"]["thresholds"]  # calibrated before per-bucket operating points existed
+    eng = Engine(ck)
     assert eng.decision is None
-    assert eng.threshold_for(1) == eng.threshold_for(10) == eng.threshold
+    assert eng.threshold_for(1) == eng.threshold_for(3) == eng.threshold_for(10) == eng.threshold
+
+
+def test_v1_calibration_fits_every_bucket_it_sets_an_operating_point_for(parts):
+    """Calibrated at 1, 5 and 10 references only (the shipped config), the 2-4 calibrator used to
+    be fitted on the few writers too short for 5 references, or not at all, and one threshold
+    fitted at 5 references applied to every count: the shipped model accepted 72% of the
+    validation writers' skilled forgeries at 3 references. Now each bucket of the decision has
+    a calibrator fitted at its count and its own operating point there."""
+    _, val, *_ = parts
+    negatives = np.concatenate([d["genuine"] for d in clustered_embeddings(20, 3, DIM, noise=0.5, seed=7).values()])
+    cal = {"refs": [1, 5, 10], "seeds": [0, 1], "svm_c": 1.0, "threshold_refs": 5, "mode": "skilled_half"}
+    decision, report = calibrate_decision(val, negatives, cal)
+    assert set(decision["calibrator"]) == {"1-1", "2-4", "5+"}
+    assert set(decision["thresholds"]) == {"1", "2-4", "5-9", "10+"}
+    assert decision["threshold"] == report["threshold"] == decision["thresholds"]["5-9"]
+    eng = Engine({**tiny_checkpoint(seed=0), "decision": decision})
+    for n, bucket in ((1, "1"), (3, "2-4"), (4, "2-4"), (5, "5-9"), (10, "10+"), (30, "10+")):
+        assert eng.threshold_for(n) == decision["thresholds"][bucket]
+    # at 3 references the bucket's operating point balances the two errors on these writers
+    frr, far = [], []
+    for seed in cal["seeds"]:
+        for d in val.values():
+            order = np.random.default_rng(seed).permutation(len(d["genuine"]))
+            wd = eng.fit_writer(d["genuine"][order[:3]])
+            frr.append(eng.score(wd, d["genuine"][order[3:]])[0] < eng.threshold_for(3))
+            far.append(eng.score(wd, d["forged"])[0] >= eng.threshold_for(3))
+    frr, far = np.concatenate(frr).mean(), np.concatenate(far).mean()
+    assert abs(frr - far) < 0.15 and far < 0.3
 
 
 def test_evaluate_decides_each_writer_at_its_own_bucket(parts, tmp_path):

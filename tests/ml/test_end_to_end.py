@@ -180,6 +180,37 @@ def test_resume_continues_where_training_stopped(data):
         torch.set_num_threads(threads)
 
 
+def test_calibrate_buckets_brings_an_older_checkpoint_up_to_date(data, model, tmp_path):
+    """``python -m ml calibrate --buckets`` on a checkpoint calibrated before per-count operating
+    points: the buckets none of its calibration counts fell in get a calibrator, every bucket an
+    operating point; the other calibrators and the negatives stay as they were."""
+    from ml import checkpoint as ckpt
+    from ml.calibration import BUCKET_REFS
+    from ml.config import DEFAULTS
+    from ml.engine import Engine
+    from ml.writer import bucket_name
+
+    ck = torch.load(model, map_location="cpu", weights_only=True)
+    cal = {**DEFAULTS["calibration"], **ck["config"].get("calibration", {})}
+    sampled = {bucket_name(r) for r in cal["refs"]}
+    missing = sorted({bucket_name(r) for r in BUCKET_REFS.values()} - sampled)
+    old = ck["decision"]
+    old.pop("thresholds")
+    for b in missing:  # as fitted before: on stragglers, or not at all
+        old["calibrator"].pop(b, None)
+    path = tmp_path / "older.pt"
+    ckpt.save(ck, path)
+    assert Engine.load(path).threshold_for(1) == Engine.load(path).threshold_for(10)
+    r = _ml("calibrate", "--model", path, "--buckets")
+    assert missing and json.loads(r.stdout.strip().splitlines()[-1])["refitted"] == missing
+    new = torch.load(path, map_location="cpu", weights_only=True)["decision"]
+    assert set(new["thresholds"]) == {"1", "2-4", "5-9", "10+"}
+    assert all(new["calibrator"][b] == old["calibrator"][b] for b in sampled)
+    assert set(missing) <= set(new["calibrator"]) and torch.equal(new["negatives"], old["negatives"])
+    eng = Engine.load(path)
+    assert [eng.threshold_for(n) for n in (1, 3, 7, 12)] == [new["thresholds"][b] for b in ("1", "2-4", "5-9", "10+")]
+
+
 def test_ensemble_cli_combines_calibrates_and_evaluates(data, model, tmp_path):
     from ml import checkpoint as ckpt
     from ml.engine import Engine
