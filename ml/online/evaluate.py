@@ -185,9 +185,9 @@ class StrokeScorer:
             return online_score(self.params, f)
         return fused_score(self.params, self.image_scores(wd, q), f)
 
-    def threshold(self, path: str) -> float:
-        if path == "image":
-            return float(self.engine.threshold)
+    def threshold(self, path: str, n_refs: int) -> float:
+        if path == "image":  # the app's image operating point for this many references
+            return float(self.engine.threshold_for(n_refs))
         return float(self.params.online_threshold if path == "online" else self.params.fused_threshold)
 
 
@@ -229,9 +229,8 @@ def evaluate_strokes(
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
     kinds = sorted(set(paths))
     path = kinds[0] if len(kinds) == 1 else "mixed"
-    report = summarize(
-        cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=scorer.threshold(kinds[0]) if len(kinds) == 1 else None
-    )
+    shipped = scorer.threshold(kinds[0], int(references)) if len(kinds) == 1 else None
+    report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=shipped)
     report.update(
         {
             "n_writers": len(pg),
