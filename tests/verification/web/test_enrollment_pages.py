@@ -95,3 +95,16 @@ def test_admin_page_approves_and_rejects_pending_references(admin_web, enrolled_
     assert (first.approval, second.approval) == ("approved", "rejected")
     other = enrolled_customer("writer-b")
     assert admin_web.post(f"/manage/customers/{other.id}/references/{first.id}/approve/").status_code == 404
+
+
+def test_customer_page_offers_the_models_operating_point_for_the_enrollments_reference_count(
+    admin_web, enrolled_customer, fake_engine, monkeypatch
+):
+    """The model decides each enrollment at the operating point of its reference count, so the
+    threshold the admin page calls "the model's" is that one, not the 5-reference default."""
+    monkeypatch.setattr(fake_engine, "threshold_for", lambda n_refs: 0.5 + n_refs / 100)
+    customer = enrolled_customer("writer-a")
+    n_refs = ReferenceSignature.objects.filter(customer=customer, status=ReferenceSignature.Status.EMBEDDED).count()
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.context["model_threshold"] == pytest.approx(0.5 + n_refs / 100)
+    assert f"Use the model's ({0.5 + n_refs / 100:.3f})" in page.content.decode()

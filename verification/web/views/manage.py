@@ -97,7 +97,8 @@ def customer(request, customer_id):
             latest=latest,
             references=reference_list(customer=c),
             profile=profile,
-            model_threshold=mv.threshold,
+            # the model's operating point for this enrollment's reference count, where it has a profile
+            model_threshold=profile["model_threshold"] if profile else mv.threshold,
             threshold_form=ThresholdForm(
                 initial={"threshold": active.threshold if active and active.threshold is not None else None}
             ),
