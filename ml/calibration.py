@@ -71,6 +71,13 @@ def operating_point(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal
     }
 
 
+def operating_point_text(against: str, threshold_refs: int) -> str:
+    """How the operating points were fixed, as the checkpoint records it (``decision.operating_point``)."""
+    per_bucket = ", ".join(f"{r} ({b})" for b, r in BUCKET_REFS.items())
+    head = f"validation-writer EER (genuine vs {against} forgeries), {threshold_refs} references"
+    return f"{head}; per bucket at {per_bucket} references"
+
+
 def bucket_thresholds(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict) -> dict:
     """One operating point per reference-count bucket (``BUCKET_REFS``), each fitted as the
     global one is: ``{bucket: threshold}``."""
@@ -104,8 +111,7 @@ def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple
         "calibrator": calib.params,
         "threshold": op["threshold"],
         "thresholds": thresholds,
-        "operating_point": f"validation-writer EER (genuine vs {op['against']} forgeries), {tr} references; "
-        f"per bucket at {', '.join(f'{r} ({b})' for b, r in BUCKET_REFS.items())} references",
+        "operating_point": operating_point_text(op["against"], tr),
         "negatives": torch.from_numpy(negatives.astype(np.float16)),
         "svm_c": float(cal["svm_c"]),
     }
@@ -178,8 +184,7 @@ def refit_buckets(src, dst) -> dict:
         "calibrator": calib.params,
         "threshold": operating_point(val_emb, negatives, calib, cal, tr)["threshold"],
         "thresholds": thresholds,
-        "operating_point": f"validation-writer EER (genuine vs skilled forgeries), {tr} references; "
-        f"per bucket at {', '.join(f'{r} ({b})' for b, r in BUCKET_REFS.items())} references",
+        "operating_point": operating_point_text("skilled", tr),
     }
     ckpt.save(out, dst)
     return {"refitted": refitted, "thresholds": thresholds}
