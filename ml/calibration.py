@@ -20,7 +20,7 @@ from ml.config import DEFAULTS
 from ml.data import Sample, group_by_writer, training_writers
 from ml.engine import embed_batches
 from ml.metrics import eer
-from ml.validation import split_images
+from ml.validation import split_images, validation_images
 from ml.writer import Calibrator, bucket_name, protocol_features
 
 
@@ -78,10 +78,12 @@ def operating_point_text(against: str, threshold_refs: int) -> str:
     return f"{head}; per bucket at {per_bucket} references"
 
 
-def bucket_thresholds(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict) -> dict:
-    """One operating point per reference-count bucket (``BUCKET_REFS``), each fitted as the
-    global one is: ``{bucket: threshold}``."""
-    return {b: operating_point(val_emb, negatives, calib, cal, r)["threshold"] for b, r in BUCKET_REFS.items()}
+def operating_points(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict) -> tuple[dict, dict]:
+    """(``{bucket: threshold}``, one operating point per reference-count bucket (``BUCKET_REFS``);
+    the ``operating_point`` at ``cal["threshold_refs"]``, the global one), each count scored once."""
+    tr = cal["threshold_refs"]
+    ops = {r: operating_point(val_emb, negatives, calib, cal, r) for r in sorted({*BUCKET_REFS.values(), tr})}
+    return {b: ops[r]["threshold"] for b, r in BUCKET_REFS.items()}, ops[tr]
 
 
 def calibration_data(val_emb: dict, negatives: np.ndarray, cal: dict) -> dict:
@@ -104,14 +106,12 @@ def calibrate_decision(val_emb: dict, negatives: np.ndarray, cal: dict) -> tuple
     writers with too few signatures for a larger count scored everyone near 1). Returns
     (decision, report)."""
     calib = Calibrator().fit(calibration_data(val_emb, negatives, cal), mode=cal["mode"])
-    tr = cal["threshold_refs"]
-    op = operating_point(val_emb, negatives, calib, cal, tr)
-    thresholds = bucket_thresholds(val_emb, negatives, calib, cal)
+    thresholds, op = operating_points(val_emb, negatives, calib, cal)
     decision = {
         "calibrator": calib.params,
         "threshold": op["threshold"],
         "thresholds": thresholds,
-        "operating_point": operating_point_text(op["against"], tr),
+        "operating_point": operating_point_text(op["against"], cal["threshold_refs"]),
         "negatives": torch.from_numpy(negatives.astype(np.float16)),
         "svm_c": float(cal["svm_c"]),
     }
@@ -159,7 +159,7 @@ def refit_buckets(src, dst) -> dict:
     """Bring a checkpoint calibrated before per-bucket operating points up to date, on the
     validation writers of its own config's split: calibrators for the buckets none of its
     calibration counts fell in (fitted as ``calibrate_decision`` fits them), and one operating
-    point per bucket (``bucket_thresholds``; the global threshold becomes the bucket of
+    point per bucket (``operating_points``; the global threshold becomes the one at
     ``threshold_refs``). The calibrators of the other buckets and the negatives are kept.
     Returns ``{"refitted": [...], "thresholds": {...}}``."""
     ck = ckpt.load(src, require_decision=True)
@@ -168,7 +168,7 @@ def refit_buckets(src, dst) -> dict:
     model = ckpt.build_model(ck)
     device = pick_device(cfg.get("device", "auto"))
     model.to(device)
-    _, (vx, vs) = split_images(training_writers(cfg["data"]["root"], cfg["data"]["datasets"]), cfg)
+    vx, vs = validation_images(cfg)
     val_emb = group_by_writer(vs, embed_batches(model, vx, device, 128))
     decision = ck["decision"]
     negatives = decision["negatives"].float().numpy()
@@ -176,15 +176,14 @@ def refit_buckets(src, dst) -> dict:
     fresh = Calibrator().fit(calibration_data(val_emb, negatives, cal), mode=cal["mode"]).params
     refitted = sorted(b for b in fresh if b not in sampled)
     calib = Calibrator({**decision["calibrator"], **{b: fresh[b] for b in refitted}})
-    thresholds = bucket_thresholds(val_emb, negatives, calib, cal)
-    tr = cal["threshold_refs"]
+    thresholds, op = operating_points(val_emb, negatives, calib, cal)
     out = {k: v for k, v in ck.items() if k not in TRAINING_ONLY_KEYS}
     out["decision"] = {
         **decision,
         "calibrator": calib.params,
-        "threshold": operating_point(val_emb, negatives, calib, cal, tr)["threshold"],
+        "threshold": op["threshold"],
         "thresholds": thresholds,
-        "operating_point": operating_point_text("skilled", tr),
+        "operating_point": operating_point_text(op["against"], cal["threshold_refs"]),
     }
     ckpt.save(out, dst)
     return {"refitted": refitted, "thresholds": thresholds}

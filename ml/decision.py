@@ -124,11 +124,6 @@ class Decision:
         self.wi_w = np.asarray(wi["w"], np.float32)
         self.wi_b = float(wi["b"])
         self.calibrator = BucketCalibrator(decision.get("calibrator"))
-        self.thresholds = {str(k): float(v) for k, v in (decision.get("thresholds") or {}).items()}
-        self.threshold = float(decision.get("threshold", 0.5))
-
-    def threshold_for(self, n_refs: int) -> float:
-        return self.thresholds.get(bucket_name(n_refs), self.threshold)
 
     def fit_writer(self, references: np.ndarray) -> dict:
         refs = unit_rows(references)

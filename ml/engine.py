@@ -9,7 +9,7 @@
 Scores are calibrated probabilities in [0, 1] (see ``ml.writer``); ``engine.threshold``
 was fixed on validation writers at the operating point recorded in the checkpoint.
 Checkpoints with a v2 decision (``ml.decision``), and v1 checkpoints calibrated with
-``decision["thresholds"]`` (``ml.calibration.bucket_thresholds``), carry one operating point per
+``decision["thresholds"]`` (``ml.calibration.operating_points``), carry one operating point per
 reference-count bucket (1, 2-4, 5-9, 10+): ``engine.threshold_for(n_refs)`` is the one
 ``verify`` uses, and ``engine.threshold`` stays the default (fitted at 5 references).
 """
@@ -128,9 +128,8 @@ class Engine:
 
     def threshold_for(self, n_refs: int) -> float:
         """The checkpoint's operating point for an enrollment with ``n_refs`` references:
-        its reference-count bucket's threshold where the checkpoint has them, else ``self.threshold``."""
-        if self.decision:
-            return self.decision.threshold_for(n_refs)
+        its reference-count bucket's threshold where the checkpoint has them (v1 and v2 decisions
+        store them alike), else ``self.threshold``."""
         return self.thresholds.get(decision_v2.bucket_name(n_refs), self.threshold)
 
     def verify(self, wd: dict, query_embedding: np.ndarray, threshold: float | None = None) -> dict:

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from ml import checkpoint as ckpt
-from ml.data import group_by_writer, training_writers
+from ml.data import group_by_writer
 from ml.engine import Engine, embed_batches
 from ml.metrics import eer
-from ml.validation import split_images
+from ml.validation import validation_images
 from ml.writer import protocol
 
 
@@ -55,7 +55,7 @@ def main():
     torch.set_num_threads(2)
     ck = ckpt.load(a.after)
     cfg = ck["config"]
-    _, (vx, vs) = split_images(training_writers(cfg["data"]["root"], cfg["data"]["datasets"]), cfg)
+    vx, vs = validation_images(cfg)
     val = group_by_writer(vs, embed_batches(ckpt.build_model(ck), vx, torch.device("cpu"), 128))
     # the writers with skilled forgeries (CEDAR, Bengali, Dutch): each is enrolled with the count asked
     val = {w: d for w, d in val.items() if len(d.get("forged", ()))}
