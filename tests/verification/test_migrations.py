@@ -124,3 +124,27 @@ def test_reference_embeddings_move_to_per_version_rows_before_the_column_goes():
         (both.id, "v2", b"\x00\x00\x40\x40" * 8),
     ]
     _migrate()
+
+
+@pytest.mark.slow
+def test_model_versions_get_their_per_bucket_thresholds_from_checkpoints_that_still_load(fake_engine):
+    """A version whose checkpoint loads as itself gets its thresholds; one whose path now holds
+    another version, or no longer loads, keeps an empty map (and its single ``threshold``)."""
+    from verification.ml_engine import engine_load
+
+    AFTER, apps = _apps_before("model_version_thresholds")
+    ModelVersion = apps.get_model("verification", "ModelVersion")
+    fake_engine.threshold_for = lambda n: 0.4 if n < 5 else 0.6  # an engine with two operating points
+    same = ModelVersion.objects.create(name=fake_engine.model_version, checkpoint_path="", threshold=0.6)
+    moved = ModelVersion.objects.create(name="sigfast-00000000", checkpoint_path="", threshold=0.7)
+    other = engine_load("/elsewhere.pt")
+    other.threshold_for = lambda n: (_ for _ in ()).throw(RuntimeError("cannot read the checkpoint"))
+    broken = ModelVersion.objects.create(name=other.model_version, checkpoint_path="/elsewhere.pt", threshold=0.5)
+
+    _migrate(AFTER)
+    from verification.models import ModelVersion as Stored
+
+    assert Stored.objects.get(id=same.id).thresholds == {"1": 0.4, "2-4": 0.4, "5-9": 0.6, "10+": 0.6}
+    assert Stored.objects.get(id=moved.id).thresholds == {}
+    assert Stored.objects.get(id=broken.id).thresholds == {}
+    _migrate()

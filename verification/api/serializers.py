@@ -184,6 +184,13 @@ class CustomerEnrollmentOutput(EnrollmentOutput):
 
 
 class ModelVersionOutput(serializers.ModelSerializer):
+    thresholds = serializers.DictField(
+        child=serializers.FloatField(),
+        read_only=True,
+        help_text="The operating point per reference-count bucket ('1', '2-4', '5-9', '10+'): an enrollment "
+        "with that many references is decided at it, unless an admin set the customer's own threshold",
+    )
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -193,6 +200,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "preprocess_version",
             "embedding_dim",
             "threshold",
+            "thresholds",
             "metrics",
             "is_active",
             "activated_at",

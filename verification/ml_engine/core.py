@@ -13,6 +13,7 @@ import numpy as np
 from django.conf import settings
 
 from ml.config import resolve_config
+from ml.decision import BUCKET_NAMES, BUCKET_PROTOCOL_REFS
 from ml.errors import CheckpointError, SignatureInputError
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
@@ -28,6 +29,7 @@ __all__ = [
     "engine_override",
     "engine_warm_up",
     "image_pixel_limit",
+    "operating_points",
     "reference_consistency",
     "strokes_check",
     "strokes_parse",
@@ -151,6 +153,12 @@ def engine_warm_up() -> None:
         log.info("engine %s ready", engine.model_version)
     except Exception as exc:
         log.warning("engine warm-up skipped: %s", exc)
+
+
+def operating_points(engine: SignatureEngine) -> dict[str, float]:
+    """The engine's threshold per reference-count bucket (``{"1": .., "2-4": .., "5-9": .., "10+": ..}``),
+    each read through ``threshold_for`` at the count its operating point was fitted at."""
+    return {name: float(engine.threshold_for(n)) for name, n in zip(BUCKET_NAMES, BUCKET_PROTOCOL_REFS, strict=True)}
 
 
 def reference_consistency(engine: SignatureEngine, reference_embeddings) -> dict:

@@ -99,6 +99,9 @@ class ModelVersion(TimeStamped):
     preprocess_version = models.CharField(max_length=64, blank=True)
     embedding_dim = models.PositiveIntegerField(default=0)
     threshold = models.FloatField(null=True, blank=True)
+    thresholds = models.JSONField(
+        default=dict, blank=True, help_text="Operating point per reference-count bucket ('1', '2-4', '5-9', '10+')"
+    )
     metrics = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)

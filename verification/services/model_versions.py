@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from verification.errors import DomainError
-from verification.ml_engine import SignatureEngine, engine_load, train_config_resolve, train_run
+from verification.ml_engine import SignatureEngine, engine_load, operating_points, train_config_resolve, train_run
 from verification.models import Job, ModelVersion
 from verification.services.audit import audit_record
 from verification.services.jobs import job_create, job_finishing, job_progress, job_succeed
@@ -26,6 +26,7 @@ def _fields_from_engine(engine: SignatureEngine, checkpoint_path: str) -> dict:
         "preprocess_version": str(engine.preprocess_version),
         "embedding_dim": int(engine.embedding_dim),
         "threshold": float(engine.threshold),
+        "thresholds": operating_points(engine),
         "metrics": _jsonable(ck.get("metrics", {}) if isinstance(ck, dict) else {}),
     }
 

@@ -8,6 +8,7 @@ import io
 import time
 
 import pytest
+from django.test import Client
 from PIL import Image
 
 from verification import ml_engine
@@ -106,3 +107,22 @@ def test_identification_with_the_real_engine_names_the_writer_by_the_models_rule
     else:
         expected = "ambiguous"
     assert body["outcome"] == expected
+
+
+def test_model_version_lists_the_checkpoints_operating_point_per_reference_bucket(admin_client, admin_user, real_engine):
+    """The model-version API and page show each reference-count bucket's threshold, as stored in the checkpoint."""
+    stored = (real_engine.checkpoint.get("decision") or {}).get("thresholds") or {}
+    versions = admin_client.get("/api/model-versions/").json()["results"]
+    (live,) = [v for v in versions if v["is_active"]]
+    assert live["name"] == real_engine.model_version
+    assert list(live["thresholds"]) == ["1", "2-4", "5-9", "10+"]
+    if stored:  # the shipped checkpoint has one per bucket; a tiny test checkpoint may have only `threshold`
+        assert live["thresholds"] == pytest.approx({k: float(v) for k, v in stored.items()})
+        assert len(set(live["thresholds"].values())) > 1
+    else:
+        assert set(live["thresholds"].values()) == {pytest.approx(live["threshold"])}
+    web = Client()
+    web.force_login(admin_user)
+    page = web.get("/manage/models/").content.decode()
+    for bucket, t in live["thresholds"].items():
+        assert f'<span class="mono">{bucket}</span>: {t:.3f}' in page
