@@ -16,8 +16,14 @@ all of ``ml.online.features.GLOBAL_NAMES``); ``--features base+tnorm+global+path
 9 DTW path columns (``ml.online.verifier.PATH_NAMES``); ``--l2`` is the logistic models' L2 penalty;
 ``--random-weight W`` makes random forgeries (``--random-per-writer`` genuine signatures of
 the folder's other users per user and seed) negatives too, with the share W of the negatives.
-3. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
+3. ``--buckets``: the online and fused operating points per reference-count bucket (3, 5
+   and 10 references for 2-4, 5-9 and 10+; ``ml.online.calibrate.fit_buckets``), with the models
+   just fitted, or with ``--stored`` the ones stored for the shipped model (steps 1-2 skipped).
+4. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
    version and as ``"default"``.
+
+    python benchmarks/online_fit.py --val cache/splits/svc2004_val cache/splits/susig_visual_val \
+        --stored --buckets --json docs/results/online_buckets.json --write-params
 """
 
 import argparse
@@ -28,7 +34,7 @@ from ml.engine import Engine
 from ml.online import calibrate
 from ml.online.convert import test_user_folders
 from ml.online.features import GLOBAL_NAMES
-from ml.online.verifier import FEATURE_SETS, PARAMS_PATH
+from ml.online.verifier import FEATURE_SETS, PARAMS_PATH, load_params
 
 FITTED_ON = "validation users SVC2004 1-30 and SUSIG visual 1-100, 5 references, seeds 0-4"
 GRID = [
@@ -58,26 +64,37 @@ def main():
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the logistic models")
     ap.add_argument("--random-weight", type=float, default=0.0, help="share of random forgeries among the negatives")
     ap.add_argument("--random-per-writer", type=int, default=60, help="random forgeries per user and seed")
+    ap.add_argument("--buckets", action="store_true", help="also fit the operating points per reference-count bucket")
+    ap.add_argument("--stored", action="store_true", help="no fit: the shipped model's stored parameters (with --buckets)")
     a = ap.parse_args()
+    if a.stored and not a.buckets:
+        ap.error("--stored only makes sense with --buckets")
     globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features.startswith("base+tnorm+global") else []
     for f in a.val:
         _check_no_test_users(Path(f))
-    if a.fixed:
-        ranking = []
-        best = {
-            "rate_hz": float(a.fixed[0]),
-            "window": None if a.fixed[1] == "none" else float(a.fixed[1]),
-            "channels": a.fixed[2],
-        }
-    else:
-        ranking = calibrate.select(a.val, GRID, seeds=range(3))
-        best = ranking[0]
     engine = Engine.load()
-    params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"], fitted_on=FITTED_ON,
-                                   features=a.features, globals_=globals_, l2=a.l2, random_weight=a.random_weight,
-                                   random_per_writer=a.random_per_writer)  # fmt: skip
+    if a.stored:
+        params, ranking, report = load_params(engine.model_version), [], None
+        best = {"rate_hz": params.rate_hz, "window": params.window}
+    else:
+        if a.fixed:
+            ranking = []
+            best = {
+                "rate_hz": float(a.fixed[0]),
+                "window": None if a.fixed[1] == "none" else float(a.fixed[1]),
+                "channels": a.fixed[2],
+            }
+        else:
+            ranking = calibrate.select(a.val, GRID, seeds=range(3))
+            best = ranking[0]
+        params, report = calibrate.fit(a.val, best["rate_hz"], best["window"], engine, channels=best["channels"],
+                                       fitted_on=FITTED_ON, features=a.features, globals_=globals_, l2=a.l2,
+                                       random_weight=a.random_weight, random_per_writer=a.random_per_writer)  # fmt: skip
+    buckets = None
+    if a.buckets:
+        params.bucket_thresholds, buckets = calibrate.fit_buckets(a.val, params, engine, random_per_writer=a.random_per_writer)
     out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
-           "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
+           "buckets": buckets, "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
     text = json.dumps(out, indent=2)
     print(text)
     if a.json:

@@ -1,7 +1,7 @@
 """Image-only, online-only and fused EER on stroke-JSON test folders, 5 references, seeds 0..4.
 
     python benchmarks/online_suite.py --data cache/splits/svc2004_test cache/splits/susig_visual_test \\
-        cache/splits/susig_blind_test [--json docs/results/online_suite.json]
+        cache/splits/susig_blind_test [--references R] [--params TABLE.json] [--json docs/results/online_suite.json]
 
 Each number is what ``python -m ml evaluate --data DIR --decision D --seed S`` reports
 (``ml.online.evaluate.evaluate_strokes``, the same function); the script only keeps one
@@ -28,12 +28,13 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--references", type=int, default=5)
     ap.add_argument("--json")
+    ap.add_argument("--params", help="an online parameter table other than ml/online/params.json (e.g. an earlier one)")
     a = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
     engine = Engine.load()
-    params = load_params(engine.model_version)
+    params = load_params(engine.model_version, **({"path": a.params} if a.params else {}))
     out = {"model": engine.model_version, "params": params.to_dict(), "references": a.references, "seeds": a.seeds, "sets": {}}
     for d in a.data:
         samples, skipped = scan_stroke_writers(d)

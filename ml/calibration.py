@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ml import checkpoint as ckpt
+from ml.buckets import BUCKET_REFS
 from ml.config import DEFAULTS
 from ml.data import Sample, group_by_writer, training_writers
 from ml.engine import embed_batches
@@ -45,10 +46,6 @@ def negative_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> 
         idx.extend(rng.choice(ids, min(per, len(ids)), replace=False).tolist())
     idx = rng.permutation(idx)[:n]
     return emb[np.sort(idx)]
-
-
-# the reference count each decision bucket's operating point is fitted at (``ml.decision.BUCKETS``)
-BUCKET_REFS = {"1": 1, "2-4": 3, "5-9": 5, "10+": 10}
 
 
 def operating_point(val_emb: dict, negatives: np.ndarray, calib: Calibrator, cal: dict, n_refs: int) -> dict:

@@ -27,24 +27,12 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from ml.buckets import BUCKET_NAMES, BUCKET_PROTOCOL_REFS, BUCKETS, bucket_name  # noqa: F401  (re-exported)
 from ml.writer import Calibrator, unit_rows, writer_params
 from ml.writer import features as writer_features
 
 KIND = "wd-svm+wi/bucketed-v2"
 FEATURES = ("cos_mean", "cos_max", "svm", "cos_rel", "wi_mean", "wi_max")
-BUCKETS = ((1, 1), (2, 4), (5, 9), (10, None))
-BUCKET_PROTOCOL_REFS = (1, 3, 5, 10)  # one protocol reference count inside each bucket
-
-
-def bucket_name(n_refs: int) -> str:
-    n = int(n_refs)
-    for lo, hi in BUCKETS:
-        if n >= lo and (hi is None or n <= hi):
-            return f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}")
-    raise ValueError(f"bad reference count {n_refs}")
-
-
-BUCKET_NAMES = tuple(bucket_name(lo) for lo, _ in BUCKETS)
 
 
 class BucketCalibrator(Calibrator):

@@ -10,7 +10,7 @@
 * Pad signatures (pen dynamics): which path decides (``decision_path_resolve``: fused
   when the query is a pad signature with usable times and the enrollment has at least
   ``ml_engine.ONLINE_MIN_PAD_REFERENCES`` pad references with templates; image otherwise),
-  that path's operating point (``path_threshold_resolve``), the replay tolerance
+  that path's operating point for the enrollment's pad references (``path_threshold_resolve``), the replay tolerance
   (``replay_tolerance``) and the pace bounds of the enrollment check (``pace_bounds``), all
   fixed on validation users and stored in ``ml/online/params.json``.
 
@@ -44,11 +44,11 @@ def decision_path_resolve(*, query_is_pad: bool, pad_references: int, engine: Si
 
 def path_threshold_resolve(*, path: str, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int) -> float:
     """The threshold of the deciding path: the enrollment's own (an admin's) applies to every
-    path; else the image model's for ``n_refs``, or the online/fused operating point."""
+    path; else the image model's for ``n_refs``, or the online/fused operating point for ``n_refs``
+    pad references (one per reference-count bucket where ``ml/online/params.json`` has them)."""
     if enrollment_threshold is not None or path == "image":
         return threshold_resolve(enrollment_threshold=enrollment_threshold, engine=engine, n_refs=n_refs)
-    params = online_params(engine)
-    return float(params.fused_threshold if path == "fused" else params.online_threshold)
+    return online_params(engine).threshold_for(path, int(n_refs))
 
 
 def replay_tolerance(*, engine: SignatureEngine) -> float:

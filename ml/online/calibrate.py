@@ -4,7 +4,8 @@
 validation writers by the skilled-forgery EER of the normalised minimum DTW distance;
 ``fit(folders, rate_hz, window, engine, ...)`` then fits, on the same writers, the online
 logistic calibration, the fusion with the image engine's score, and each one's operating
-point (the validation EER threshold). Test writers must never be passed in: callers give
+point (the validation EER threshold); ``fit_buckets(folders, params, engine)`` then gives
+those operating points per reference-count bucket. Test writers must never be passed in: callers give
 validation folders only (``benchmarks/online_fit.py``).
 """
 
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ml.buckets import BUCKET_REFS
 from ml.metrics import eer
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers
 from ml.online.fitting import eer_threshold, fit_logistic, negative_weights, validation_rows
-from ml.online.verifier import OnlineParams, fused_score, online_score
+from ml.online.verifier import MIN_PAD_REFERENCES, OnlineParams, fused_score, online_score
 
 
-def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None, random: int = 0) -> dict:
+def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None, random: int = 0,
+          exact: bool = False) -> dict:  # fmt: skip
     out = []
     for f in folders:
         key = (str(f), params.rate_hz, params.window, params.channels, params.features, tuple(params.globals), engine is not None)
@@ -28,7 +31,7 @@ def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: 
             scorer = StrokeScorer(samples, params, engine)
             if cache is not None:
                 cache[key] = scorer
-        out.append(validation_rows(scorer, references, seeds, random=random))
+        out.append(validation_rows(scorer, references, seeds, random=random, exact=exact))
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
 
@@ -81,3 +84,54 @@ def fit(folders, rate_hz: float, window, engine, references: int = 5, seeds=rang
             "fused": float((s_fu[ra] >= p.fused_threshold).mean()),
         }
     return p, report
+
+
+def _rates(s: np.ndarray, kind: np.ndarray, t: float) -> dict:
+    g, sk, ra = kind == "genuine", kind == "skilled", kind == "random"
+    far_ra = float((s[ra] >= t).mean()) if ra.any() else None
+    frr, far_sk = float((s[g] < t).mean()), float((s[sk] >= t).mean())
+    return {"threshold": float(t), "frr": frr, "far_skilled": far_sk, "far_random": far_ra}
+
+
+def fit_buckets(folders, params: OnlineParams, engine, seeds=range(5), random_per_writer: int = 60) -> tuple[dict, dict]:
+    """The online and fused operating points per reference-count bucket a pad enrollment can
+    fall in (``MIN_PAD_REFERENCES`` and up): each the validation EER point, genuine against
+    skilled, at the bucket's protocol count (``ml.buckets.BUCKET_REFS``; writers with more genuine
+    signatures than that count only), pooled over
+    ``folders`` (validation users only). The fitted models (``params``) are unchanged.
+    Returns (``bucket_thresholds`` for ``OnlineParams``, a report: per bucket and per folder,
+    the skilled EER and the FRR / FAR at ``params``' thresholds before and at the new ones)."""
+    thresholds, report, cache = {"online": {}, "fused": {}}, {}, {}
+    for bucket, refs in BUCKET_REFS.items():
+        if refs < MIN_PAD_REFERENCES:
+            continue
+        each = {
+            str(f): _rows([f], params, engine, refs, seeds, cache=cache, random=random_per_writer, exact=True) for f in folders
+        }
+        each = {f: rows for f, rows in each.items() if len(rows["kind"])}  # folders whose writers all have too few
+        if not each:
+            continue  # no writer has enough signatures for this count: the bucket keeps the 5-reference point
+        pooled = {k: np.concatenate([r[k] for r in each.values()]) for k in next(iter(each.values()))}
+        scores = {}
+        for name, rows in [("pooled", pooled), *each.items()]:
+            on, fu = online_score(params, rows["feats"]), fused_score(params, rows["image"], rows["feats"])
+            scores[name] = {"online": on, "fused": fu}
+        kind = pooled["kind"]
+        if not ((kind == "genuine").any() and (kind == "skilled").any()):
+            continue
+        for path in ("online", "fused"):
+            s = scores["pooled"][path]
+            thresholds[path][bucket] = eer_threshold(s[kind == "genuine"], s[kind == "skilled"])
+        report[bucket] = {"references": refs}
+        for name, rows in [("pooled", pooled), *each.items()]:
+            k = rows["kind"]
+            report[bucket][name] = {
+                path: {
+                    "eer_skilled": eer(s[k == "genuine"], s[k == "skilled"])[0],
+                    "before": _rates(s, k, params.threshold_for(path, refs)),
+                    "after": _rates(s, k, thresholds[path][bucket]),
+                }
+                for path, s in scores[name].items()
+            }
+            report[bucket][name]["n"] = {x: int((k == x).sum()) for x in ("genuine", "skilled", "random")}
+    return thresholds, report

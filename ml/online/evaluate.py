@@ -188,7 +188,7 @@ class StrokeScorer:
     def threshold(self, path: str, n_refs: int) -> float:
         if path == "image":  # the app's image operating point for this many references
             return float(self.engine.threshold_for(n_refs))
-        return float(self.params.online_threshold if path == "online" else self.params.fused_threshold)
+        return self.params.threshold_for(path, n_refs)
 
 
 def evaluate_strokes(

@@ -64,14 +64,18 @@ def eer_threshold(genuine: np.ndarray, impostor: np.ndarray) -> float:
     return float(eer(np.asarray(genuine, float), np.asarray(impostor, float))[1])
 
 
-def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool | int = True, groups: dict | None = None) -> dict:
+def validation_rows(
+    scorer: StrokeScorer, references: int, seeds, random: bool | int = True, groups: dict | None = None, exact: bool = False
+) -> dict:
     """Per seed and writer, image scores and online features of genuine, skilled and random
     queries, for fitting the calibration and fusion (validation users only).
 
     ``random``: False, none; True, every other writer's genuine signatures (``ml.writer.protocol``);
     an int N, N of them drawn per writer and seed (``random_sample``), so that random forgeries
     can be fitted on without scoring every pair. ``groups`` (writer -> group) restricts a
-    writer's random forgeries to writers of its own group (held-out folds stay apart)."""
+    writer's random forgeries to writers of its own group (held-out folds stay apart). ``exact``:
+    only writers with more than ``references`` genuine signatures, so that every row has exactly
+    that many references (otherwise a writer with fewer gets all but one of its own)."""
     from ml.writer import protocol
 
     rows = {"image": [], "feats": [], "label": [], "kind": [], "writer": []}
@@ -100,13 +104,15 @@ def validation_rows(scorer: StrokeScorer, references: int, seeds, random: bool |
 
     for seed in seeds:
         groups_ = [by] if random is True else [{w: d} for w, d in sorted(by.items())]
-        for w, _, s in (x for grp in groups_ for x in protocol(grp, references, seed, fit, score)):
+        for w, used, s in (x for grp in groups_ for x in protocol(grp, references, seed, fit, score)):
+            if exact and used < references:
+                continue
             for kind, v in s.items():
                 add(w, kind, v)
             q = random_sample(by, w, int(random), seed, groups) if sampled else ()
             if len(q):
                 add(w, "random", score(fitted["wd"], q))
-    return {k: np.concatenate(v) for k, v in rows.items()}
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in rows.items()}
 
 
 def random_sample(by: dict, writer: str, n: int, seed: int, groups: dict | None = None) -> np.ndarray:

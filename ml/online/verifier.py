@@ -31,8 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.buckets import bucket_name
 from ml.online.dtw import dtw_batch, dtw_batch_paths
 from ml.online.features import DEFAULT_RATE_HZ, GLOBAL_NAMES, PRESSURE, OnlineTemplate, global_features
+from ml.online.paths import (  # callers import these from here too
+    PATH_NAMES,
+    path_columns,
+    per_reference_scale,
+    reference_path_stats,
+    uses_paths,
+)
 
 PARAMS_PATH = Path(__file__).with_name("params.json")
 MIN_PAD_REFERENCES = 3  # fewer pad references: the image path decides
@@ -57,6 +65,9 @@ class OnlineParams:
     fused_w: list | None = None  # [image logit, the online features]
     fused_b: float = 0.0
     fused_threshold: float = 0.5
+    # per reference-count bucket (ml.buckets; fitted at its protocol count on validation users):
+    # {"online": {"2-4": t, ...}, "fused": {...}}; a bucket not there takes the threshold above (5 references)
+    bucket_thresholds: dict = field(default_factory=dict)
     fitted_on: str = "uncalibrated"
     # replay and pace rules of the app (ml.online.replay, ml.online.pad), fixed on validation users
     replay_tolerance: float = 0.0
@@ -65,6 +76,13 @@ class OnlineParams:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def threshold_for(self, path: str, n_refs: int) -> float:
+        """The operating point of the ``online`` or ``fused`` score for an enrollment of ``n_refs`` pad references."""
+        if path not in ("online", "fused"):
+            raise ValueError(f"no online operating point for the {path!r} path")
+        single = self.fused_threshold if path == "fused" else self.online_threshold
+        return float(self.bucket_thresholds.get(path, {}).get(bucket_name(n_refs), single))
 
 
 def feature_count(params: OnlineParams) -> int:
@@ -123,69 +141,6 @@ def pair_distances(
 
 
 FEATURE_SETS = ("base", "base+tnorm", "base+tnorm+global", "base+tnorm+global+path")
-PATH_NAMES = (
-    "max_over_scale",  # largest distance to a reference / the writer's scale
-    "tmpl_over_scale",  # distance to the template reference (smallest mean distance to the others) / scale
-    "min_over_ref_min",  # smallest distance / the references' mean smallest distance to the others
-    "max_over_ref_max",  # largest distance / the references' mean largest distance to the others
-    "tmpl_over_ref_tmpl",  # distance to the template / the template's mean distance to the others
-    "bend",  # mean share of non-diagonal steps of the best paths to the references
-    "bend_over_ref",  # the same / the references' mean between themselves
-    "shift",  # mean largest time deviation of the paths, max |i / (n - 1) - j / (m - 1)|
-    "shift_over_ref",  # the same / the references' mean between themselves
-)
-
-
-def uses_paths(features: str) -> bool:
-    return features.endswith("+path")
-
-
-def reference_path_stats(dist, bend, shift) -> dict:
-    """(R, R) pairwise reference distances, path bends and time shifts (diagonals ignored) ->
-    what ``path_columns`` divides by: the template reference, the references' mean smallest,
-    largest and template distance to the others, and their mean bend and shift."""
-    d = np.asarray(dist, float)
-    n = len(d)
-    if n < 2:
-        nan = float("nan")
-        return {"tmpl": 0, "ref_min": nan, "ref_max": nan, "ref_tmpl": nan, "ref_bend": nan, "ref_shift": nan}
-    off = ~np.eye(n, dtype=bool)
-    per_ref = np.array(per_reference_scale(d))
-    tmpl = int(np.argmin(per_ref))
-    iu = np.triu_indices(n, 1)
-    return {
-        "tmpl": tmpl,
-        "ref_min": float(np.where(off, d, np.inf).min(1).mean()),
-        "ref_max": float(np.where(off, d, -np.inf).max(1).mean()),
-        "ref_tmpl": float(per_ref[tmpl]),
-        "ref_bend": float(np.asarray(bend, float)[iu].mean()),
-        "ref_shift": float(np.asarray(shift, float)[iu].mean()),
-    }
-
-
-def _ratio(a, b):
-    b = float(b)
-    return np.asarray(a, float) / b if np.isfinite(b) and b > 1e-9 else np.ones_like(np.asarray(a, float))
-
-
-def path_columns(dist, bend, shift, scale: float, stats: dict) -> np.ndarray:
-    """(Q, R) query-to-reference distances, path bends and shifts -> (Q, 9) ``PATH_NAMES``."""
-    dist = np.asarray(dist, float).reshape(len(dist), -1)
-    bend = np.asarray(bend, float).reshape(dist.shape)
-    shift = np.asarray(shift, float).reshape(dist.shape)
-    s = scale if np.isfinite(scale) and scale > 1e-9 else 1.0
-    dt = dist[:, int(stats["tmpl"])]
-    b, sh = bend.mean(1), shift.mean(1)
-    cols = [dist.max(1) / s, dt / s, _ratio(dist.min(1), stats["ref_min"]), _ratio(dist.max(1), stats["ref_max"]),
-            _ratio(dt, stats["ref_tmpl"]), b, _ratio(b, stats["ref_bend"]), sh, _ratio(sh, stats["ref_shift"])]  # fmt: skip
-    return np.column_stack(cols)
-
-
-def per_reference_scale(d: np.ndarray) -> list[float]:
-    """(R, R) pairwise reference distances -> each reference's mean distance to the others."""
-    d = np.asarray(d, float)
-    n = len(d)
-    return [float((d[k].sum() - d[k, k]) / (n - 1)) for k in range(n)] if n > 1 else [float("nan")] * n
 
 
 def reference_globals(refs: list[OnlineTemplate], rate_hz: float) -> list[float]:

@@ -242,6 +242,40 @@ def test_evaluate_on_stroke_json_reports_the_decision_path(stroke_folder, tmp_pa
     assert rep["n_writers"] == 3 and rep["n_skilled"] == 3 and rep["references_min_used"] == 5
 
 
+def test_pad_operating_point_is_resolved_per_reference_bucket():
+    p = OnlineParams(online_threshold=0.55, fused_threshold=0.7, bucket_thresholds={"fused": {"2-4": 0.6, "10+": 0.8}})
+    assert [p.threshold_for("fused", n) for n in (3, 4, 5, 9, 10, 40)] == [0.6, 0.6, 0.7, 0.7, 0.8, 0.8]
+    assert p.threshold_for("online", 3) == 0.55  # no bucket for this path: the 5-reference point
+    with pytest.raises(ValueError):
+        p.threshold_for("image", 5)  # the image path's points are the engine's (Engine.threshold_for)
+
+
+def test_bucket_operating_points_are_fitted_where_the_data_allows_and_evaluate_applies_them(stroke_folder, tmp_path):
+    """``fit_buckets`` on generated pad writers (7 genuine each: 3 and 5 references leave queries,
+    10 do not): each fitted point sits where FRR and skilled FAR meet on those rows; the bucket
+    without data keeps the single point; ``ml evaluate`` decides at the bucket of its reference count."""
+    from ml.engine import Engine
+    from ml.online.calibrate import fit_buckets
+    from ml.online.evaluate import evaluate_strokes
+    from ml.online.verifier import load_params
+
+    engine = Engine.load()
+    base = load_params(engine.model_version)
+    base.bucket_thresholds = {}
+    fitted, report = fit_buckets([stroke_folder], base, engine, seeds=[0])
+    assert set(fitted["fused"]) == set(fitted["online"]) == {"2-4", "5-9"} and "10+" not in report
+    for bucket in ("2-4", "5-9"):
+        after = report[bucket]["pooled"]["fused"]["after"]
+        assert after["threshold"] == fitted["fused"][bucket]
+        assert abs(after["frr"] - after["far_skilled"]) <= 0.5  # 3 forgeries: the EER point, to one query
+        assert report[bucket]["pooled"]["fused"]["before"]["threshold"] == base.fused_threshold
+    p = load_params(engine.model_version)
+    p.bucket_thresholds = {"fused": {"2-4": 0.123, "5-9": 0.456}}
+    for refs, expected in ((3, 0.123), (5, 0.456)):
+        rep = evaluate_strokes(str(stroke_folder), references=refs, params=p)
+        assert rep["decision_path"] == "fused" and rep["at_threshold"]["threshold"] == expected
+
+
 def test_evaluate_refuses_a_writer_folder_mixing_images_and_json(stroke_folder, tmp_path, capsys):
     import shutil
 

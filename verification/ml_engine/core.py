@@ -12,8 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from django.conf import settings
 
+from ml.buckets import BUCKET_REFS
 from ml.config import resolve_config
-from ml.decision import BUCKET_NAMES, BUCKET_PROTOCOL_REFS
 from ml.errors import CheckpointError, SignatureInputError
 from ml.preprocess import MAX_PIXELS
 from ml.strokes import check_strokes, parse_strokes
@@ -158,7 +158,7 @@ def engine_warm_up() -> None:
 def operating_points(engine: SignatureEngine) -> dict[str, float]:
     """The engine's threshold per reference-count bucket (``{"1": .., "2-4": .., "5-9": .., "10+": ..}``),
     each read through ``threshold_for`` at the count its operating point was fitted at."""
-    return {name: float(engine.threshold_for(n)) for name, n in zip(BUCKET_NAMES, BUCKET_PROTOCOL_REFS, strict=True)}
+    return {name: float(engine.threshold_for(n)) for name, n in BUCKET_REFS.items()}
 
 
 def reference_consistency(engine: SignatureEngine, reference_embeddings) -> dict:

@@ -161,9 +161,8 @@ def verification_dynamics_decide(
     if path != VerificationDynamics.Path.IMAGE:
         out["path"] = path
         out["score"] = float(scored["fused"] if path == VerificationDynamics.Path.FUSED else scored["online"])
-        n_refs = len(list(references))
-        out["threshold"] = path_threshold_resolve(
-            path=path, enrollment_threshold=enrollment_threshold, engine=engine, n_refs=n_refs
+        out["threshold"] = path_threshold_resolve(  # the online features come from the pad references alone
+            path=path, enrollment_threshold=enrollment_threshold, engine=engine, n_refs=len(pairs)
         )
     return out
 

@@ -53,6 +53,30 @@ def test_too_few_pad_references_use_the_image_path(admin_client, make_customer):
     assert v["decision_path"] == "image" and not v["replay"]
 
 
+def test_fused_operating_point_follows_the_pad_references_not_every_reference(admin_client, make_customer, fake_engine):
+    """Three timed pad references and three without usable times: six references in all, but
+    the online features come from the three, so the fused score is decided at the 3-4 point."""
+    from verification.decisions import path_threshold_resolve
+    from verification.ml_engine import online_params
+    from verification.services.enrollments import enrollment_start
+    from verification.services.references import reference_create
+
+    customer = make_customer()
+    for i in range(6):
+        s = demo_strokes("writer-a", i)
+        strokes = s if i < 3 else [{"points": [{**p, "time": 0} for p in st["points"]]} for st in s]
+        reference_create(customer=customer, source="pad", strokes=strokes)
+    enrollment_start(customer=customer)
+    v = _verify(admin_client, customer, demo_strokes("writer-a", 23))
+    params = online_params(fake_engine)
+    assert v["decision_path"] == "fused" and Verification.objects.get(id=v["id"]).dynamics.pad_references == 3
+    assert v["threshold"] == pytest.approx(params.threshold_for("fused", 3))
+    assert path_threshold_resolve(path="fused", enrollment_threshold=None, engine=fake_engine, n_refs=6) == pytest.approx(
+        params.threshold_for("fused", 6)
+    )
+    assert params.threshold_for("fused", 3) != params.threshold_for("fused", 6)  # the shipped table has both points
+
+
 @pytest.mark.parametrize("make", [lambda s: s, lambda s: replay(s, seed=3, keep=0.5, jitter=0.004)], ids=["exact", "jittered"])
 def test_replay_of_a_reference_is_rejected_flagged_and_audited(admin_client, enrolled_customer, make):
     customer = enrolled_customer("writer-a")
