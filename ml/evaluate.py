@@ -18,7 +18,7 @@ import numpy as np
 from ml.data import group_by_writer, preprocess_all, scan_writers
 from ml.engine import Engine
 from ml.metrics import det as det_points
-from ml.metrics import error_curve, summarize
+from ml.metrics import error_curve, rates_at_writer_thresholds, summarize
 from ml.writer import protocol
 
 _LOADED: dict = {}  # (folder, model version, precision) -> the last embedded folder, for repeated seeds
@@ -106,14 +106,7 @@ def evaluate(
     # writer with fewer genuine signatures than R may fall in a lower bucket)
     t_w = {w: engine.threshold_for(r) for w, r in per_writer_refs[references].items()}
     if len(set(t_w.values())) > 1:
-        rate = lambda d, accept: (
-            float(np.mean(np.concatenate([(v >= t_w[w]) if accept else (v < t_w[w]) for w, v in d.items()])))
-            if sum(map(len, d.values()))
-            else None
-        )
-        report["at_threshold"].update(
-            {"frr": rate(pg, False), "far_skilled": rate(ps, True), "far_random": rate(pr, True), "per_writer_thresholds": True}
-        )
+        report["at_threshold"].update({**rates_at_writer_thresholds(pg, ps, pr, t_w), "per_writer_thresholds": True})
     report.update(
         {
             "n_writers": len(pg),

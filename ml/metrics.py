@@ -112,3 +112,15 @@ def summarize(
             "far_random": far_r2 if random.size else None,
         }
     return out
+
+
+def rates_at_writer_thresholds(per_writer_g: dict, per_writer_s: dict, per_writer_r: dict, thresholds: dict) -> dict:
+    """FRR and skilled/random FAR when each writer is decided at its own threshold
+    (``thresholds[writer]``: e.g. the operating point of the references it really had)."""
+
+    def rate(d: dict, accept: bool):
+        if not sum(map(len, d.values())):
+            return None
+        return float(np.mean(np.concatenate([(v >= thresholds[w]) if accept else (v < thresholds[w]) for w, v in d.items()])))
+
+    return {"frr": rate(per_writer_g, False), "far_skilled": rate(per_writer_s, True), "far_random": rate(per_writer_r, True)}

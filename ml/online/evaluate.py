@@ -196,7 +196,7 @@ def evaluate_strokes(
     engine_device: str = "cpu", params: OnlineParams | None = None, scorer: StrokeScorer | None = None,
 ) -> dict:  # fmt: skip
     from ml.engine import Engine
-    from ml.metrics import summarize
+    from ml.metrics import rates_at_writer_thresholds, summarize
     from ml.writer import protocol
 
     if decision not in DECISIONS:
@@ -220,17 +220,21 @@ def evaluate_strokes(
         wd["path"] = scorer.path_for(decision, len(refs))
         return wd
 
-    scores = {}
+    scores, t_w = {}, {}
     for w, r, s in protocol(by, references, seed, fit, lambda wd, q: scorer.score(wd, q, wd["path"])):
         scores[w] = s
         used.append(r)
         paths.append(scorer.path_for(decision, r))
+        t_w[w] = scorer.threshold(paths[-1], r)  # the point of the references this writer really had
     pg, ps, pr = ({w: s[k] for w, s in scores.items()} for k in ("genuine", "skilled", "random"))
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
     kinds = sorted(set(paths))
     path = kinds[0] if len(kinds) == 1 else "mixed"
     shipped = scorer.threshold(kinds[0], int(references)) if len(kinds) == 1 else None
     report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=shipped)
+    if len(set(t_w.values())) > 1:  # as ml.evaluate: a writer with fewer genuine signatures than R may fall in a lower bucket
+        per_writer = rates_at_writer_thresholds(pg, ps, pr, t_w)
+        report.setdefault("at_threshold", {}).update({**per_writer, "per_writer_thresholds": True})
     report.update(
         {
             "n_writers": len(pg),

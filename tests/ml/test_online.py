@@ -276,6 +276,28 @@ def test_bucket_operating_points_are_fitted_where_the_data_allows_and_evaluate_a
         assert rep["decision_path"] == "fused" and rep["at_threshold"]["threshold"] == expected
 
 
+def test_evaluate_decides_each_writer_at_the_point_of_the_references_it_really_had(stroke_folder, tmp_path):
+    """With --references 5, a writer with 4 genuine signatures is enrolled with 3 and decided at
+    the 2-4 point, as the app would; the others at the 5-9 point. Points of 0 (accept all) and
+    1 (reject all) make the expected rates countable: 1 + 2 + 2 genuine queries, 1 forgery each."""
+    import shutil
+
+    from ml.engine import Engine
+    from ml.online.evaluate import evaluate_strokes
+    from ml.online.verifier import load_params
+
+    data = tmp_path / "short_writer"
+    shutil.copytree(stroke_folder, data)
+    for f in sorted((data / "pad_u002" / "genuine").glob("*.json"))[4:]:
+        f.unlink()
+    p = load_params(Engine.load().model_version)
+    p.bucket_thresholds = {"fused": {"2-4": 0.0, "5-9": 1.0}}
+    rep = evaluate_strokes(str(data), references=5, params=p)
+    assert rep["references_min_used"] == 3 and rep["at_threshold"]["per_writer_thresholds"]
+    assert rep["at_threshold"]["frr"] == pytest.approx(4 / 5)  # the two 5-reference writers' 4 queries rejected
+    assert rep["at_threshold"]["far_skilled"] == pytest.approx(1 / 3)  # the 3-reference writer's forgery accepted
+
+
 def test_evaluate_refuses_a_writer_folder_mixing_images_and_json(stroke_folder, tmp_path, capsys):
     import shutil
 
