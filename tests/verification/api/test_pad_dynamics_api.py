@@ -37,17 +37,22 @@ def test_scanned_query_uses_the_image_path(admin_client, enrolled_customer, sign
     assert r.json()["verification"]["decision_path"] == "image"
 
 
-def test_too_few_pad_references_use_the_image_path(admin_client, make_customer):
-    """Two timed pad references and two without usable times (no template): the image decides."""
+def _enroll_timed_and_untimed(customer, timed: int, untimed: int):
+    """``timed`` pad references, then ``untimed`` whose points all have time 0 (no online template)."""
     from verification.services.enrollments import enrollment_start
     from verification.services.references import reference_create
 
-    customer = make_customer()
-    for i in range(4):
+    for i in range(timed + untimed):
         s = demo_strokes("writer-a", i)
-        strokes = s if i < 2 else [{"points": [{**p, "time": 0} for p in st["points"]]} for st in s]
+        strokes = s if i < timed else [{"points": [{**p, "time": 0} for p in st["points"]]} for st in s]
         reference_create(customer=customer, source="pad", strokes=strokes)
     enrollment_start(customer=customer)
+
+
+def test_too_few_pad_references_use_the_image_path(admin_client, make_customer):
+    """Two timed pad references and two without usable times (no template): the image decides."""
+    customer = make_customer()
+    _enroll_timed_and_untimed(customer, 2, 2)
     assert sum(hasattr(r, "dynamics") for r in customer.references.all()) == 2
     v = _verify(admin_client, customer, demo_strokes("writer-a", 22))
     assert v["decision_path"] == "image" and not v["replay"]
@@ -58,15 +63,9 @@ def test_fused_operating_point_follows_the_pad_references_not_every_reference(ad
     the online features come from the three, so the fused score is decided at the 3-4 point."""
     from verification.decisions import path_threshold_resolve
     from verification.ml_engine import online_params
-    from verification.services.enrollments import enrollment_start
-    from verification.services.references import reference_create
 
     customer = make_customer()
-    for i in range(6):
-        s = demo_strokes("writer-a", i)
-        strokes = s if i < 3 else [{"points": [{**p, "time": 0} for p in st["points"]]} for st in s]
-        reference_create(customer=customer, source="pad", strokes=strokes)
-    enrollment_start(customer=customer)
+    _enroll_timed_and_untimed(customer, 3, 3)
     v = _verify(admin_client, customer, demo_strokes("writer-a", 23))
     params = online_params(fake_engine)
     assert v["decision_path"] == "fused" and Verification.objects.get(id=v["id"]).dynamics.pad_references == 3
