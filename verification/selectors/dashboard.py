@@ -147,3 +147,25 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
     }
     cache.set(key, profile, 600)
     return profile
+
+
+def enrollment_pad_point(*, enrollment: Enrollment) -> dict | None:
+    """How a pad query of this enrollment is decided: ``{"pad_references", "path", "threshold"}``
+    (``decisions.decision_path_resolve`` and ``path_threshold_resolve``); None when too few of its
+    references carry pen timing, so that pad queries go the image path, or the model is unavailable."""
+    from verification.decisions import decision_path_resolve, path_threshold_resolve
+    from verification.errors import DomainError
+    from verification.services.model_versions import engine_for_version
+
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return None
+    n_pad = enrollment.references.filter(status=ReferenceSignature.Status.EMBEDDED, dynamics__isnull=False).count()
+    try:
+        engine = engine_for_version(enrollment.model_version)
+    except DomainError:
+        return None
+    path = decision_path_resolve(query_is_pad=True, pad_references=n_pad, engine=engine)
+    if path == "image":
+        return None
+    threshold = path_threshold_resolve(path=path, enrollment_threshold=enrollment.threshold, engine=engine, n_refs=n_pad)
+    return {"pad_references": n_pad, "path": path, "threshold": threshold}

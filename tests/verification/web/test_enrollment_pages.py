@@ -108,3 +108,31 @@ def test_customer_page_offers_the_models_operating_point_for_the_enrollments_ref
     page = admin_web.get(f"/manage/customers/{customer.id}/")
     assert page.context["model_threshold"] == pytest.approx(0.5 + n_refs / 100)
     assert f"Use the model's ({0.5 + n_refs / 100:.3f})" in page.content.decode()
+
+
+def test_customer_page_says_how_pad_signatures_are_decided(
+    admin_web, enrolled_customer, fake_engine, make_customer, signature_png
+):
+    """An enrollment of 4 timed pad references: pad queries go the fused path at its 2-4 point,
+    and a customer's own threshold replaces it; scanned references only: no pad line."""
+    from verification.ml_engine import online_params
+    from verification.services.enrollments import enrollment_start
+    from verification.services.references import reference_create
+
+    customer = enrolled_customer("writer-a")
+    point = online_params(fake_engine).threshold_for("fused", 4)
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert page.context["pad_point"] == {"pad_references": 4, "path": "fused", "threshold": pytest.approx(point)}
+    assert f"against the 4 pad references, at <strong>{point:.3f}</strong> (model)" in page.content.decode()
+    active = customer.enrollments.get(status="active")
+    active.threshold = 0.9
+    active.save(update_fields=["threshold"])
+    page = admin_web.get(f"/manage/customers/{customer.id}/")
+    assert "at <strong>0.900</strong> (customer)" in page.content.decode()
+
+    scanned = make_customer(external_ref="SCAN-1")
+    for i in range(4):
+        reference_create(customer=scanned, source="upload", image=signature_png(i))
+    enrollment_start(customer=scanned)
+    page = admin_web.get(f"/manage/customers/{scanned.id}/")
+    assert page.context["pad_point"] is None and 'id="pad-point"' not in page.content.decode()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from verification.errors import DomainError
 from verification.models import AuditEvent, Customer, Job, SigningToken
 from verification.roles import db_user
-from verification.selectors.dashboard import enrollment_score_profile
+from verification.selectors.dashboard import enrollment_pad_point, enrollment_score_profile
 from verification.selectors.enrollments import enrollment_get_active, enrollment_get_latest, enrollment_open_to_links
 from verification.selectors.identifications import enrollment_duplicate_list
 from verification.selectors.queries import (
@@ -97,6 +97,7 @@ def customer(request, customer_id):
             latest=latest,
             references=reference_list(customer=c),
             profile=profile,
+            pad_point=enrollment_pad_point(enrollment=active) if active else None,
             # the model's operating point for this enrollment's reference count, where it has a profile
             model_threshold=profile["model_threshold"] if profile else mv.threshold,
             threshold_form=ThresholdForm(
