@@ -185,6 +185,7 @@ class CustomerEnrollmentOutput(EnrollmentOutput):
 
 class ModelVersionOutput(serializers.ModelSerializer):
     thresholds = serializers.DictField(
+        source="ordered_thresholds",
         child=serializers.FloatField(),
         read_only=True,
         help_text="The operating point per reference-count bucket ('1', '2-4', '5-9', '10+'): an enrollment "

@@ -106,6 +106,12 @@ class ModelVersion(TimeStamped):
     is_active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
 
+    @property
+    def ordered_thresholds(self) -> dict[str, float]:
+        """``thresholds`` from the fewest references up ("1", "2-4", "5-9", "10+"): PostgreSQL's
+        jsonb keeps keys in its own order (shortest first)."""
+        return dict(sorted(self.thresholds.items(), key=lambda kv: int(kv[0].split("-")[0].rstrip("+"))))
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
