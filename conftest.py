@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-# Slow, process-spawning suites run last, so that the quick unit tests report first and a
-# browser fixture's event loop can never be running when the test database is created.
-_LAST = ("tests/integration/", "tests/browser/")
+import pytest
+
+# Suites that start a throwaway PostgreSQL (pgserver), Celery workers or servers. Under
+# pytest-xdist (pytest.ini: two processes) they all run in one process, one after another and
+# first, while the other process takes the unit tests. In one process only the integration and
+# browser suites move, to the end, so that the quick unit tests report first. Either way the
+# browser suite comes last: once its fixtures run an event loop, Django refuses synchronous
+# database calls in that process.
+_SERIAL = (
+    "tests/verification/test_vector_pgvector.py",
+    "tests/ml/test_identify_scale.py",
+    "tests/integration/",
+    "tests/browser/",
+)
+_LAST_IN_ONE_PROCESS = ("tests/integration/", "tests/browser/")
+
+
+def _rank(item, parts) -> int:
+    path = str(item.fspath).replace("\\", "/")
+    return next((i for i, part in enumerate(parts, start=1) if f"/{part}" in path), 0)
 
 
 def pytest_collection_modifyitems(config, items):
-    def rank(item) -> int:
-        path = str(item.fspath).replace("\\", "/")
-        for i, part in enumerate(_LAST, start=1):
-            if f"/{part}" in path:
-                return i
-        return 0
-
-    items.sort(key=rank)  # stable: keeps file order within each group
+    parallel = bool(getattr(config.option, "numprocesses", None)) and config.getoption("dist", "no") != "no"
+    if not parallel:
+        items.sort(key=lambda it: _rank(it, _LAST_IN_ONE_PROCESS))  # stable: file order within each group
+        return
+    for item in items:
+        if _rank(item, _SERIAL):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+    # the serial group first, so that one process starts on it at once and the other shares out the rest
+    items.sort(key=lambda it: (0, _rank(it, _SERIAL)) if _rank(it, _SERIAL) else (1, 0))
