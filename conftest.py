@@ -26,6 +26,11 @@ def _rank(item, parts) -> int:
 
 def pytest_collection_modifyitems(config, items):
     parallel = bool(getattr(config.option, "numprocesses", None)) and config.getoption("dist", "no") != "no"
+    seen, twice = set(), set()
+    for item in items:
+        (twice if item.nodeid in seen else seen).add(item.nodeid)
+    if twice:  # pytest-xdist schedules by node id: all but one of each would silently not run
+        raise pytest.UsageError(f"tests share a node id (give them distinct ids): {sorted(twice)[:5]}")
     if not parallel:
         items.sort(key=lambda it: _rank(it, _LAST_IN_ONE_PROCESS))  # stable: file order within each group
         return

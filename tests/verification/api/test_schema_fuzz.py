@@ -20,8 +20,9 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import HealthCheck, Phase, settings
-from schemathesis import Case
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -77,17 +78,35 @@ def settings_fixture_alias(settings):
     return settings
 
 
+# One pytest test per operation, named by it ("GET /api/customers/"): schemathesis's own
+# ``schema.parametrize()`` gives every operation the same node id, and pytest-xdist, which runs
+# the suite in two processes, keeps only one test per node id.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
 @pytest.mark.slow
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=True,  # a fixed seed: the same cases on every run
-    deadline=None,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
-def test_api_operation_conforms_to_its_schema(case: Case, fuzz_world):
-    response = case.call(app=wsgi_app, headers=fuzz_world)
-    no_html_error_body(None, response, case)
-    case.validate_response(response, checks=CHECKS)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
+def test_api_operation_conforms_to_its_schema(operation, fuzz_world):
+    # valid and invalid requests alike, as schemathesis's default generation modes
+    cases = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in GenerationMode))
+
+    @given(case=cases)
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,  # a fixed seed: the same cases on every run
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def conforms(case: Case):
+        response = case.call(app=wsgi_app, headers=fuzz_world)
+        no_html_error_body(None, response, case)
+        case.validate_response(response, checks=CHECKS)
+
+    conforms()
+
+
+def test_every_operation_of_the_schema_is_fuzzed():
+    assert len(OPERATIONS) == len({op.label for op in OPERATIONS}) >= 40
+    assert {"GET /api/customers/", "POST /api/verifications/", "POST /api/identifications/"} <= {op.label for op in OPERATIONS}
