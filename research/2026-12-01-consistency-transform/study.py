@@ -10,7 +10,8 @@ writers, never validation ones):
 - ``none``: the shipped statistic (unit vectors, cosine);
 - ``center``: minus the bank's mean;
 - ``standardize``: minus the mean, divided by each coordinate's standard deviation;
-- ``whiten_s``: PCA whitening of the centred bank with shrinkage s (eigenvalue + s x their mean).
+- ``whiten_s``: PCA whitening of the centred bank with shrinkage s (eigenvalue + s x their mean),
+  s from the environment variable ``SHRINKAGES`` (default ``0.1,1.0``).
 
 Decision rule, fixed before the run: adopt a transform only if, writer-disjointly
 cross-validated at 5 references (4 folds, as the shipped figures), it refuses at least 2
@@ -31,6 +32,8 @@ from consistency_rates import FIT_DATASETS, cv_at, data_root, validation_writers
 from ml import consistency as cons
 from ml.engine import Engine
 
+SHRINKAGES = [float(x) for x in __import__("os").environ.get("SHRINKAGES", "0.1,1.0").split(",")]
+
 
 def transforms(neg: np.ndarray) -> dict:
     mu = neg.mean(0)
@@ -38,7 +41,7 @@ def transforms(neg: np.ndarray) -> dict:
     c = neg - mu
     lam, u = np.linalg.eigh(c.T @ c / len(c))
     out = {"none": lambda x: x, "center": lambda x: x - mu, "standardize": lambda x: (x - mu) / sd}
-    for s in (0.1, 1.0):
+    for s in SHRINKAGES:
         w = u @ np.diag(1 / np.sqrt(lam.clip(0) + s * lam.mean())) @ u.T
         out[f"whiten_{s}"] = lambda x, w=w: (x - mu) @ w
     return out
