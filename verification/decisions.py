@@ -21,7 +21,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from verification.ml_engine import ONLINE_MIN_PAD_REFERENCES, SignatureEngine, identification_decide, online_params
+from verification.ml_engine import (
+    ONLINE_MIN_PAD_REFERENCES,
+    OPERATING_POINT_BUCKETS,
+    SignatureEngine,
+    identification_decide,
+    online_params,
+    online_params_for,
+)
 from verification.models import Job, Verification
 
 
@@ -49,6 +56,14 @@ def path_threshold_resolve(*, path: str, enrollment_threshold: float | None, eng
     if enrollment_threshold is not None or path == "image":
         return threshold_resolve(enrollment_threshold=enrollment_threshold, engine=engine, n_refs=n_refs)
     return online_params(engine).threshold_for(path, int(n_refs))
+
+
+def pad_operating_points(*, model_version: str) -> dict[str, dict[str, float]]:
+    """The model version's pad operating points, per reference-count bucket a pad enrollment
+    can fall in: ``{"fused": {"2-4": .., "5-9": .., "10+": ..}, "online": {...}}``."""
+    params = online_params_for(model_version)
+    buckets = {b: n for b, n in OPERATING_POINT_BUCKETS.items() if n >= ONLINE_MIN_PAD_REFERENCES}
+    return {path: {b: params.threshold_for(path, n) for b, n in buckets.items()} for path in ("fused", "online")}
 
 
 def replay_tolerance(*, engine: SignatureEngine) -> float:

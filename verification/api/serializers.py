@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from verification.decisions import pad_operating_points
 from verification.models import AuditEvent, Customer, Enrollment, Job, ModelVersion, ReferenceSignature, Review, Verification
 from verification.payloads import (
     CUSTOMER_ENROLLMENT_FIELDS,
@@ -192,6 +194,11 @@ class ModelVersionOutput(serializers.ModelSerializer):
         "with that many references is decided at it, unless an admin set the customer's own threshold",
     )
 
+    pad_thresholds = serializers.SerializerMethodField(
+        help_text="The pad decision's operating points per reference-count bucket ('2-4', '5-9', '10+') for the "
+        "fused and online scores (verification.decisions.pad_operating_points)"
+    )
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -202,11 +209,16 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "embedding_dim",
             "threshold",
             "thresholds",
+            "pad_thresholds",
             "metrics",
             "is_active",
             "activated_at",
             "created_at",
         ]
+
+    @extend_schema_field(serializers.DictField(child=serializers.DictField(child=serializers.FloatField())))
+    def get_pad_thresholds(self, obj) -> dict:
+        return pad_operating_points(model_version=obj.name)
 
 
 class AuditEventOutput(serializers.ModelSerializer):

@@ -14,6 +14,7 @@ from verification.ml_engine.core import SignatureEngine
 __all__ = [
     "ONLINE_MIN_PAD_REFERENCES",
     "online_params",
+    "online_params_for",
     "online_score",
     "online_template",
     "online_template_key",
@@ -27,7 +28,12 @@ ONLINE_MIN_PAD_REFERENCES = MIN_PAD_REFERENCES
 
 def online_params(engine: SignatureEngine):
     """The online parameters stored for this engine's model version (``ml.online.verifier.load_params``)."""
-    return load_params(engine.model_version)
+    return online_params_for(engine.model_version)
+
+
+def online_params_for(model_version: str):
+    """The online parameters stored for ``model_version``, else the table's default entry."""
+    return load_params(model_version)
 
 
 def online_template(engine: SignatureEngine, strokes: Any):

@@ -121,8 +121,14 @@ def test_model_version_lists_the_checkpoints_operating_point_per_reference_bucke
         assert len(set(live["thresholds"].values())) > 1
     else:
         assert set(live["thresholds"].values()) == {pytest.approx(live["threshold"])}
+    # the pad decision's points, from the online table for this version (2-4, 5-9, 10+ pad references)
+    params = ml_engine.online_params(real_engine)
+    assert set(live["pad_thresholds"]) == {"fused", "online"}
+    for path, points in live["pad_thresholds"].items():
+        assert list(points) == ["2-4", "5-9", "10+"]
+        assert points == pytest.approx({b: params.threshold_for(path, n) for b, n in (("2-4", 3), ("5-9", 5), ("10+", 10))})
     web = Client()
     web.force_login(admin_user)
     page = web.get("/manage/models/").content.decode()
-    for bucket, t in live["thresholds"].items():
+    for bucket, t in [*live["thresholds"].items(), *live["pad_thresholds"]["fused"].items()]:
         assert f'<span class="mono">{bucket}</span>: {t:.3f}' in page

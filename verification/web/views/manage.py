@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from verification.decisions import pad_operating_points
 from verification.errors import DomainError
 from verification.models import AuditEvent, Customer, Job, SigningToken
 from verification.roles import db_user
@@ -278,7 +279,8 @@ def jobs(request):
 @admin_required
 def models(request):
     model_version_active()  # make sure the shipped model is registered
-    return render(request, "web/models.html", page_context(request, versions=model_version_list(), nav="models"))
+    rows = [{"mv": mv, "pad": pad_operating_points(model_version=mv.name)["fused"]} for mv in model_version_list()]
+    return render(request, "web/models.html", page_context(request, rows=rows, nav="models"))
 
 
 @admin_required
