@@ -15,6 +15,11 @@ often the intruder of a refused (R-1)+1 set is the one reported as outlier, and 
 writer-disjoint cross-validated estimate at 5 references (threshold fitted on the other
 folds' people). ``--write-thresholds`` stores the fitted rule in
 ``ml/consistency_thresholds.json`` under the model version.
+
+``--transform wccn --shrinkage S``: the statistic is computed on embeddings normalised by the
+within-identity covariance of training identities (``ml.consistency.transform``; up to
+``--training-identities`` per dataset, cross-media names included, never validation writers);
+``--write-thresholds`` then also writes ``ml/weights/consistency-<model version>.npz``.
 """
 
 from __future__ import annotations
@@ -80,6 +85,26 @@ def validation_writers(engine: Engine, root: Path, cache_dir: Path) -> dict[str,
     return out
 
 
+def training_identities(engine: Engine, root: Path, cache_dir: Path, per_dataset: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``{identity: (G, D)}`` genuine embeddings of up to ``per_dataset`` training identities per
+    dataset (the checkpoint's own training split: never a validation or test writer)."""
+    cfg = engine.checkpoint["config"]
+    train, _ = split_validation(training_writers(root, cfg["data"]["datasets"]), cfg["data"]["val_fraction"], split_seed(cfg))
+    train = [s for s in train if s.label == "genuine"]
+    rng = np.random.default_rng(seed)
+    keep = set()
+    for ds in sorted({s.dataset for s in train}):
+        ids = sorted({s.writer for s in train if s.dataset == ds})
+        keep |= set(rng.choice(ids, min(per_dataset, len(ids)), replace=False).tolist())
+    chosen = [s for s in train if s.writer in keep]
+    images, ok = preprocess_all([s.path for s in chosen], cache_dir, workers=2)
+    emb = engine.embed_images(images[ok])
+    out: dict[str, list] = {}
+    for s, e in zip([s for s, k in zip(chosen, ok) if k], emb):
+        out.setdefault(s.writer, []).append(e)
+    return {w: np.stack(v) for w, v in out.items() if len(v) >= 2}
+
+
 def by_dataset(writers: dict) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for w, d in writers.items():
@@ -137,14 +162,26 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--json", default=None, help="default: docs/results/consistency/<model version>.json")
     ap.add_argument("--write-thresholds", action="store_true", help="store the fitted rule in ml/consistency_thresholds.json")
+    ap.add_argument("--transform", choices=["none", "wccn"], default="none", help="normalise embeddings first")
+    ap.add_argument("--shrinkage", type=float, default=0.01, help="wccn: shrinkage (times the mean eigenvalue)")
+    ap.add_argument("--training-identities", type=int, default=80, help="wccn: training identities per dataset")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     engine = Engine.load(a.model)
     writers = validation_writers(engine, data_root(engine, a.data_root), Path(a.cache))
+    transform, transform_details = None, {}
+    if a.transform == "wccn":
+        train = training_identities(engine, data_root(engine, a.data_root), Path(a.cache), a.training_identities)
+        transform = cons.fit_wccn(train, a.shrinkage)
+        transform_details = {"transform": "wccn", "shrinkage": a.shrinkage, "training_identities": len(train)}
+        writers = {
+            w: {**d, "genuine": cons.transform.apply(transform, d["genuine"]).astype(np.float32)} for w, d in writers.items()
+        }
     fit_ds = [d for d in a.fit_datasets.split(",") if d]
     res = {
         "model": engine.model_version,
         "statistic": cons.STATISTIC,
+        **transform_details,
         "max_genuine_refusal": a.max_refusal,
         "fit_datasets": fit_ds,
         "per_writer": a.per_writer,
@@ -156,7 +193,12 @@ def main(argv=None):
     rule, scored_by_refs = cons.fit_rule(
         writers, fit_ds, a.per_writer, a.seed, a.max_refusal, REFS, f"fitted on validation writers of {engine.model_version}"
     )
-    rule.details["command"] = "python benchmarks/consistency_rates.py --write-thresholds"
+    rule.details.update(transform_details)
+    rule.details["command"] = "python benchmarks/consistency_rates.py --write-thresholds" + (
+        f" --transform wccn --shrinkage {a.shrinkage} --training-identities {a.training_identities}"
+        if transform is not None
+        else ""
+    )
     for r, scored in scored_by_refs.items():
         res["by_refs"][str(r)] = rates(
             scored, cons.ConsistencyRule({k: v for k, v in rule.thresholds.items() if k <= r}, ""), r, fit_ds
@@ -173,6 +215,8 @@ def main(argv=None):
     out.write_text(json.dumps(res, indent=2) + "\n")
     if a.write_thresholds:
         cons.save_rule(engine.model_version, rule)
+        if transform is not None:
+            cons.save_transform(engine.model_version, transform)
     print(
         json.dumps(
             {

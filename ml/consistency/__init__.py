@@ -28,6 +28,11 @@ two intruders, even when the weakest split isolated only one of them). When the 
 equal, or no majority of the set passes, nothing says which group is the customer's, and
 the list is empty.
 
+**The embeddings** are first normalised by the within-identity covariance of training writers
+(``ml.consistency.transform``, WCCN) where the model's thresholds entry names that transform:
+directions in which one person varies (paper against a tablet) count less, so a person's
+cross-media references hold together while two people still split apart.
+
 **The threshold** depends on the number of references R (more references, more splits, a
 lower minimum), so a rule holds one threshold per R from 2 to ``MAX_FITTED_REFS`` (larger
 sets use the last). ``fit_thresholds`` picks, for each R, the highest threshold that
@@ -60,6 +65,7 @@ from ml.consistency.statistic import (
     unit_rows,
     weakest_split,
 )
+from ml.consistency.transform import fit_wccn, load_transform, save_transform
 
 __all__ = [
     "ConsistencyRule",
@@ -71,6 +77,9 @@ __all__ = [
     "STATISTIC",
     "THRESHOLDS_PATH",
     "check",
+    "fit_wccn",
+    "load_transform",
+    "save_transform",
     "fallback_rule",
     "fit_rule",
     "fit_threshold",

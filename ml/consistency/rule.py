@@ -8,16 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.consistency import transform as wccn
 from ml.consistency.statistic import DEFAULT_THRESHOLD, STATISTIC, THRESHOLDS_PATH, unit_rows, weakest_split
 
 
 @dataclass
 class ConsistencyRule:
-    """Thresholds per reference count, and where they came from."""
+    """Thresholds per reference count, where they came from, and the transform (``ml.consistency.transform``)
+    applied to embeddings before the statistic: None, or (mean, matrix); ``details["transform"]`` names it."""
 
     thresholds: dict[int, float]
     source: str
     details: dict = field(default_factory=dict)
+    transform: tuple | None = None
 
     def threshold(self, n_refs: int) -> float:
         if not self.thresholds:
@@ -42,6 +45,7 @@ def check(reference_embeddings: np.ndarray, rule: ConsistencyRule) -> dict:
         raise ValueError(f"references must be (R >= 1, D) embeddings, got shape {refs.shape}")
     if not np.isfinite(refs).all():
         raise ValueError("reference embeddings must be finite")
+    refs = wccn.apply(rule.transform, refs)
     r = len(refs)
     t = rule.threshold(max(r, 2))
     if r == 1:
@@ -90,15 +94,24 @@ def load_rules(path: str | Path = THRESHOLDS_PATH) -> dict:
     return json.loads(path.read_text()).get("models", {})
 
 
-def rule_for(model_version: str, negatives: np.ndarray | None, path: str | Path = THRESHOLDS_PATH) -> ConsistencyRule:
-    """The fitted rule of ``model_version`` if the thresholds file has one, else the fallback."""
+def rule_for(
+    model_version: str, negatives: np.ndarray | None, path: str | Path = THRESHOLDS_PATH, transforms_dir=wccn.TRANSFORMS_DIR
+) -> ConsistencyRule:
+    """The fitted rule of ``model_version`` if the thresholds file has one (with its transform,
+    when the entry names one and its file is there), else the fallback."""
     entry = load_rules(path).get(model_version)
     if entry and entry.get("statistic") == STATISTIC and entry.get("thresholds"):
         details = {k: v for k, v in entry.items() if k not in ("statistic", "thresholds", "source")}
+        transform = None
+        if details.get("transform"):
+            transform = wccn.load_transform(model_version, transforms_dir)
+            if transform is None:  # thresholds fitted on transformed embeddings mean nothing without it
+                return fallback_rule(negatives)
         return ConsistencyRule(
             {int(k): float(v) for k, v in entry["thresholds"].items()},
             entry.get("source", f"fitted for {model_version}"),
             details,
+            transform,
         )
     return fallback_rule(negatives)
 

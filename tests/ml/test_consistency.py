@@ -271,3 +271,41 @@ def test_consistency_rates_script_measures_and_cross_validates():
     cv = cv_at(writers, 5, ["a", "b"], folds=4, per_writer=10, seed=0)
     assert cv["overall_fit_datasets"]["genuine"]["sets"] == 160
     assert cv["overall_fit_datasets"]["all_different"]["refused"] > 0.9
+
+
+def _media_people(rng, n_people: int, dim: int = 16):
+    """People whose signatures differ far more by medium (axis 0: paper -6, tablet +6) than by
+    person (the other axes): {identity: (4, dim)}, two on paper and two on a tablet each."""
+    out = {}
+    for p in range(n_people):
+        centre = np.r_[0.0, rng.normal(size=dim - 1)]
+        media = np.repeat([-6.0, 6.0], 2)[:, None] * np.eye(dim)[0]
+        out[f"p{p}"] = centre + media + 0.2 * rng.normal(size=(4, dim))
+    return out
+
+
+def test_wccn_lets_a_cross_media_set_pass_and_still_refuses_a_mix(tmp_path):
+    """Within-identity normalisation, fitted on training people, shrinks the medium's axis: one
+    person's paper and tablet signatures hold together again, and two people on one medium
+    still do not. The transform is stored per model version and applied by ``check``."""
+    rng = np.random.default_rng(0)
+    train = _media_people(rng, 40)
+    new = _media_people(rng, 2)
+    cross_media = new["p0"]  # one person: two on paper, two on a tablet
+    mix = np.r_[new["p0"][:2], new["p1"][:2]]  # two people, all on paper
+    raw = {name: cons.weakest_split(x)[0] for name, x in (("cross", cross_media), ("mix", mix))}
+    assert raw["cross"] < raw["mix"]  # plain cosine: the medium splits a person more than two people differ
+
+    transform = cons.fit_wccn(train, shrinkage=0.01)
+    tr = {name: cons.weakest_split(cons.transform.apply(transform, x))[0] for name, x in (("cross", cross_media), ("mix", mix))}
+    assert tr["cross"] > tr["mix"]
+
+    path = tmp_path / "thresholds.json"
+    threshold = (tr["cross"] + tr["mix"]) / 2
+    cons.save_rule("sigfast-0123abcd", cons.ConsistencyRule({2: threshold}, "fitted", {"transform": "wccn"}), path)
+    cons.save_transform("sigfast-0123abcd", transform, tmp_path)
+    rule = cons.rule_for("sigfast-0123abcd", None, path, transforms_dir=tmp_path)
+    assert rule.transform is not None
+    assert cons.check(cross_media, rule)["consistent"] and not cons.check(mix, rule)["consistent"]
+    # an entry fitted on transformed embeddings whose transform file is missing is not used
+    assert cons.rule_for("sigfast-0123abcd", None, path, transforms_dir=tmp_path / "none").source.startswith("default")
