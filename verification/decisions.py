@@ -23,7 +23,6 @@ from django.conf import settings
 
 from verification.ml_engine import (
     ONLINE_MIN_PAD_REFERENCES,
-    OPERATING_POINT_BUCKETS,
     SignatureEngine,
     identification_decide,
     online_params,
@@ -62,8 +61,7 @@ def pad_operating_points(*, model_version: str) -> dict[str, dict[str, float]]:
     """The model version's pad operating points, per reference-count bucket a pad enrollment
     can fall in: ``{"fused": {"2-4": .., "5-9": .., "10+": ..}, "online": {...}}``."""
     params = online_params_for(model_version)
-    buckets = {b: n for b, n in OPERATING_POINT_BUCKETS.items() if n >= ONLINE_MIN_PAD_REFERENCES}
-    return {path: {b: params.threshold_for(path, n) for b, n in buckets.items()} for path in ("fused", "online")}
+    return {path: params.operating_points(path) for path in ("fused", "online")}
 
 
 def replay_tolerance(*, engine: SignatureEngine) -> float:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.buckets import BUCKET_REFS
 from ml.metrics import eer
 from ml.online.evaluate import StrokeScorer, scan_stroke_writers
 from ml.online.fitting import eer_threshold, fit_logistic, negative_weights, validation_rows
-from ml.online.verifier import MIN_PAD_REFERENCES, OnlineParams, fused_score, online_score
+from ml.online.verifier import PAD_BUCKET_REFS, OnlineParams, fused_score, online_score
 
 
 def _rows(folders, params: OnlineParams, engine, references: int, seeds, cache: dict | None = None, random: int = 0,
@@ -95,16 +94,13 @@ def _rates(s: np.ndarray, kind: np.ndarray, t: float) -> dict:
 
 def fit_buckets(folders, params: OnlineParams, engine, seeds=range(5), random_per_writer: int = 60) -> tuple[dict, dict]:
     """The online and fused operating points per reference-count bucket a pad enrollment can
-    fall in (``MIN_PAD_REFERENCES`` and up): each the validation EER point, genuine against
-    skilled, at the bucket's protocol count (``ml.buckets.BUCKET_REFS``; writers with more genuine
-    signatures than that count only), pooled over
-    ``folders`` (validation users only). The fitted models (``params``) are unchanged.
+    fall in (``PAD_BUCKET_REFS``): each the validation EER point, genuine against skilled, at the
+    bucket's protocol count (writers with more genuine signatures than that count only), pooled
+    over ``folders`` (validation users only). The fitted models (``params``) are unchanged.
     Returns (``bucket_thresholds`` for ``OnlineParams``, a report: per bucket and per folder,
     the skilled EER and the FRR / FAR at ``params``' thresholds before and at the new ones)."""
     thresholds, report, cache = {"online": {}, "fused": {}}, {}, {}
-    for bucket, refs in BUCKET_REFS.items():
-        if refs < MIN_PAD_REFERENCES:
-            continue
+    for bucket, refs in PAD_BUCKET_REFS.items():
         each = {
             str(f): _rows([f], params, engine, refs, seeds, cache=cache, random=random_per_writer, exact=True) for f in folders
         }

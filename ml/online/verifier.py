@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.buckets import bucket_name
+from ml.buckets import BUCKET_REFS, bucket_name
 from ml.online.dtw import dtw_batch, dtw_batch_paths
 from ml.online.features import DEFAULT_RATE_HZ, GLOBAL_NAMES, PRESSURE, OnlineTemplate, global_features
 from ml.online.paths import (  # callers import these from here too
@@ -44,6 +44,8 @@ from ml.online.paths import (  # callers import these from here too
 
 PARAMS_PATH = Path(__file__).with_name("params.json")
 MIN_PAD_REFERENCES = 3  # fewer pad references: the image path decides
+# the reference-count buckets (ml.buckets) a pad enrollment can fall in -> the count each point is fitted at
+PAD_BUCKET_REFS = {b: n for b, n in BUCKET_REFS.items() if n >= MIN_PAD_REFERENCES}
 
 
 @dataclass
@@ -83,6 +85,10 @@ class OnlineParams:
             raise ValueError(f"no online operating point for the {path!r} path")
         single = self.fused_threshold if path == "fused" else self.online_threshold
         return float(self.bucket_thresholds.get(path, {}).get(bucket_name(n_refs), single))
+
+    def operating_points(self, path: str) -> dict[str, float]:
+        """``threshold_for`` of every bucket in ``PAD_BUCKET_REFS``: ``{"2-4": .., "5-9": .., "10+": ..}``."""
+        return {b: self.threshold_for(path, n) for b, n in PAD_BUCKET_REFS.items()}
 
 
 def feature_count(params: OnlineParams) -> int:

@@ -29,7 +29,6 @@ __all__ = [
     "engine_override",
     "engine_warm_up",
     "image_pixel_limit",
-    "OPERATING_POINT_BUCKETS",
     "operating_points",
     "reference_consistency",
     "strokes_check",
@@ -156,13 +155,10 @@ def engine_warm_up() -> None:
         log.warning("engine warm-up skipped: %s", exc)
 
 
-OPERATING_POINT_BUCKETS = dict(BUCKET_REFS)  # reference-count bucket -> the count its operating point is fitted at
-
-
 def operating_points(engine: SignatureEngine) -> dict[str, float]:
     """The engine's threshold per reference-count bucket (``{"1": .., "2-4": .., "5-9": .., "10+": ..}``),
     each read through ``threshold_for`` at the count its operating point was fitted at."""
-    return {name: float(engine.threshold_for(n)) for name, n in OPERATING_POINT_BUCKETS.items()}
+    return {name: float(engine.threshold_for(n)) for name, n in BUCKET_REFS.items()}
 
 
 def reference_consistency(engine: SignatureEngine, reference_embeddings) -> dict:
