@@ -47,9 +47,11 @@ DEFAULTS: dict = {
     "seed": 1,
     "device": "auto",
     "threads": 0,
-    "amp": True,
+    "amp": True,  # bf16 autocast on a CUDA device with fast bf16 kernels (ml.train.train_precision)
+    "amp_cpu": False,  # ... and on a CPU with them (avx512_bf16 or AMX); off: docs/BENCHMARKS.md
     "max_minutes": 0,
-    "workers": 2,
+    "workers": 2,  # processes that preprocess the dataset once
+    "loader_workers": "auto",  # processes making batches beside the optimiser (ml.train.loader_workers); 0: inline
 }
 
 OPEN_SECTIONS = ("model.kwargs", "augment", "loss.weights")  # free-form: any key allowed

@@ -13,6 +13,7 @@ re-exported here for callers that import them from ``ml.train``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -27,7 +28,8 @@ import torch
 import yaml
 
 from ml import checkpoint as ckpt
-from ml.augment import AugmentConfig, BatchAugment, raw_augment
+from ml.backbones import bf16_supported
+from ml.batches import TrainingBatches, batch_stream
 from ml.calibration import calibrate, calibrate_decision, negative_bank, pick_device
 from ml.config import DEFAULTS, resolve_config, split_seed
 from ml.data import group_by_writer, training_writers
@@ -35,7 +37,7 @@ from ml.engine import embed_batches
 from ml.errors import CheckpointError
 from ml.losses import CombinedLoss
 from ml.models import build
-from ml.preprocess import CANVAS, PREPROCESS_VERSION, load_gray, preprocess_gray
+from ml.preprocess import CANVAS, PREPROCESS_VERSION
 from ml.samplers import WriterBatchSampler
 from ml.validation import quick_validation, split_images
 
@@ -127,9 +129,6 @@ class _Parts:
     opt: torch.optim.Optimizer
     sampler: WriterBatchSampler
     sched: torch.optim.lr_scheduler.LambdaLR
-    gen: torch.Generator
-    augment: BatchAugment
-    raw_rng: np.random.Generator
     epochs: int
 
 
@@ -156,10 +155,7 @@ def _build(cfg: dict, data: _Data, device: torch.device) -> _Parts:
         return min(1.0, (s + 1) / max(1, warm)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    augment = BatchAugment(AugmentConfig(**cfg["augment"]), gen)
-    raw_rng = np.random.default_rng(cfg["seed"] + 7)
-    return _Parts(model, loss_fn, params, opt, sampler, sched, gen, augment, raw_rng, epochs)
+    return _Parts(model, loss_fn, params, opt, sampler, sched, epochs)
 
 
 def _restore(p: _Parts, st: dict) -> tuple[int, float, list]:
@@ -168,46 +164,55 @@ def _restore(p: _Parts, st: dict) -> tuple[int, float, list]:
     p.loss_fn.load_state_dict(st["loss_state"])
     p.opt.load_state_dict(st["optimizer"])
     p.sched.load_state_dict(st["scheduler"])
-    p.gen.set_state(st["rng"]["augment"])
     torch.set_rng_state(st["rng"]["torch"])
     return int(st["epoch"]), float(st["best"]), list(st.get("history", []))
 
 
-def _batch(p: _Parts, data: _Data, idx, cfg: dict, device) -> torch.Tensor:
-    """The batch's images as a float tensor, some re-read with raw augmentation (``data.raw_p``)."""
-    batch = data.train_x[idx]
-    if cfg["data"]["raw_p"] > 0:
-        batch = batch.copy()
-        for j, i in enumerate(idx):
-            if p.raw_rng.random() < cfg["data"]["raw_p"]:
-                try:
-                    batch[j] = preprocess_gray(raw_augment(load_gray(data.train_s[i].path)[0], p.raw_rng), CANVAS)
-                except ValueError:
-                    pass
-    x = torch.from_numpy(batch).to(device).float().div_(255).unsqueeze(1)
-    return p.augment(x).contiguous(memory_format=torch.channels_last)
+def train_precision(cfg: dict, device: torch.device) -> str:
+    """``"bf16"`` (autocast) when ``amp`` is on and the device has fast bfloat16 kernels: a CUDA
+    device, or a CPU with avx512_bf16 or AMX when ``amp_cpu`` is on too; else ``"fp32"``."""
+    wanted = cfg["amp"] and (device.type == "cuda" or cfg["amp_cpu"])
+    return "bf16" if wanted and bf16_supported(device.type) else "fp32"
 
 
-def _train_epoch(p: _Parts, data: _Data, cfg: dict, epoch: int, device, say, deadline) -> tuple[dict, int, bool]:
-    """One epoch of optimisation. Returns (summed losses, steps, stopped by the deadline)."""
+def loader_workers(cfg: dict, device: torch.device) -> int:
+    """How many processes make the batches. ``"auto"``: none when training on the CPU (the
+    network's threads use every core better, docs/BENCHMARKS.md), up to 4 beside a CUDA device."""
+    if cfg["loader_workers"] != "auto":
+        return int(cfg["loader_workers"])
+    return min(4, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0
+
+
+def training_batches(p: _Parts, data: _Data, cfg: dict, start_epoch: int, device):
+    """The batches of epochs ``start_epoch`` to the last, in order (``ml.batches``): made in
+    ``loader_workers`` processes on the CPU, or here on the training device when there are none."""
+    workers = loader_workers(cfg, device)
+    batches = TrainingBatches(
+        data.train_x, [s.path for s in data.train_s], data.labels, p.sampler, range(start_epoch, p.epochs),
+        cfg["augment"], cfg["data"]["raw_p"], cfg["seed"], "cpu" if workers else device,
+    )  # fmt: skip
+    return batch_stream(batches, workers)
+
+
+def _train_epoch(p: _Parts, batches, cfg: dict, epoch: int, device, say, deadline) -> tuple[dict, int, bool]:
+    """One epoch of optimisation on the next ``len(p.sampler)`` of ``batches`` (``training_batches``).
+    Returns (summed losses, steps, stopped by the deadline)."""
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
     p.model.train()
     p.loss_fn.train()
-    p.sampler.set_epoch(epoch)
     n_steps, epochs = len(p.sampler), p.epochs
-    it = iter(p.sampler)
+    it = itertools.islice(batches, n_steps)
     bar = it
     if tqdm:
         bar = tqdm(it, total=n_steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, mininterval=5,
                    disable=not os.isatty(2))  # fmt: skip
-    use_amp = bool(cfg["amp"]) and device.type == "cuda"
+    use_amp = train_precision(cfg, device) == "bf16"
     sums, n, t0 = {}, 0, time.time()
-    for step, idx in enumerate(bar):
-        x = _batch(p, data, idx, cfg, device)
-        y = torch.from_numpy(data.labels[idx]).to(device)
+    for step, (x, y) in enumerate(bar):
+        x, y = x.to(device).contiguous(memory_format=torch.channels_last), y.to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
             emb = p.model(x)
         loss, parts = p.loss_fn(emb.float(), y)
@@ -243,7 +248,7 @@ def _save_epoch(p: _Parts, cfg: dict, out: Path, epoch: int, rec: dict, best: fl
         ckpt.save(make_checkpoint(p.model, cfg, epoch + 1, rec), out / "best.pt")
     ckpt.save(make_checkpoint(p.model, cfg, epoch + 1, rec, {
         "optimizer": p.opt.state_dict(), "scheduler": p.sched.state_dict(), "loss_state": p.loss_fn.state_dict(),
-        "rng": {"augment": p.gen.get_state(), "torch": torch.get_rng_state()}, "best": best, "history": history,
+        "rng": {"torch": torch.get_rng_state()}, "best": best, "history": history,
     }), out / "last.pt")  # fmt: skip
 
 
@@ -267,12 +272,14 @@ def train(cfg: dict, progress=None, resume: str | None = None) -> Path:
         start_epoch, best, history = _restore(p, st)  # "epoch" counts completed epochs
         say(start_epoch / p.epochs, f"resumed from {resume} after epoch {start_epoch}")
     deadline = t_start + 60 * float(cfg["max_minutes"]) if cfg["max_minutes"] else None
+    batches = training_batches(p, data, cfg, start_epoch, device)
     with open(out / "metrics.jsonl", "a") as log:
         for epoch in range(start_epoch, p.epochs):
             t0 = time.time()
-            sums, n, stopped_early = _train_epoch(p, data, cfg, epoch, device, say, deadline)
+            sums, n, stopped_early = _train_epoch(p, batches, cfg, epoch, device, say, deadline)
             val = _validate(p, data, cfg, device)
             rec = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1), "lr": p.sched.get_last_lr()[0],
+                   "precision": train_precision(cfg, device), "steps": n,
                    **{k: round(v / max(n, 1), 5) for k, v in sums.items()}, **val}  # fmt: skip
             history.append(rec)
             log.write(json.dumps(rec) + "\n")
