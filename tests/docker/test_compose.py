@@ -26,6 +26,8 @@ def test_compose_has_web_short_and_long_gpu_workers_redis_postgres_and_volumes()
         command = worker["command"]
         consumed.add(command[command.index("-Q") + 1])
     assert consumed == {q.value for q in Queue}  # every queue has its own worker, no queue without one
+    # training's batch workers share the preprocessed images (about 230 MB for the shipped data)
+    assert services["worker-long"]["shm_size"] == "2gb"
     assert services["web"]["build"]["dockerfile"] == "docker/web.Dockerfile"
     assert {"pgdata", "redisdata", "models"} <= set(spec["volumes"])
     assert "-Q" in (ROOT / "docker" / "worker-gpu.Dockerfile").read_text()
