@@ -25,12 +25,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ml import cleaner as cleaning
 from ml.config import resolve_config
-from ml.data import training_writers
-from ml.errors import SignatureInputError
+from ml.data import _prep_one, training_writers
 from ml.overlay import TRAIN, Material, load_pages, overlay
-from ml.preprocess import CANVAS, load_image, preprocess_gray
+from ml.preprocess import CANVAS
 from ml.validation import split_images
 
 _MATERIAL = None
@@ -46,15 +44,13 @@ def _one(args):
     path, seed = args
     try:
         gray = np.asarray(Image.open(path).convert("L"))
-        rng = np.random.default_rng([seed, zlib.crc32(str(path).encode())])
-        sheet, _ = overlay(gray, rng, _MATERIAL)
-        buf = io.BytesIO()
-        Image.fromarray(sheet, "RGB").save(buf, format="PNG")
-        c = cleaning.get("sigweb-clean-1")
-        g, rgb, _ = load_image(buf.getvalue(), colour=getattr(c, "colour", False))
-        return preprocess_gray(g, CANVAS, cleaner=c, rgb=rgb)
-    except (SignatureInputError, OSError):
+    except OSError:
         return None
+    rng = np.random.default_rng([seed, zlib.crc32(str(path).encode())])
+    sheet, _ = overlay(gray, rng, _MATERIAL)
+    buf = io.BytesIO()
+    Image.fromarray(sheet, "RGB").save(buf, format="PNG")
+    return _prep_one(buf.getvalue(), CANVAS, "sigweb-clean-1")  # the evaluation's own read, clean and preprocess
 
 
 def main():
