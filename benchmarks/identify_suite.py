@@ -4,7 +4,9 @@
         cache/test/sigcomp2011_dutch --references 5 --unenrolled 3 --seeds 0 1 2 3 4 --json out.json
 
 Each folder's report per seed is exactly what ``python -m ml identify --data DIR --seed S``
-prints; the summary gives the mean and standard deviation over seeds of each rate.
+prints; the summary gives the mean and standard deviation over seeds of each rate. Folders
+of stroke JSON (pad signatures) are re-scored as ``--decision`` says (default: as a
+verification decides, fused with pen dynamics for 3 or more pad references).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def main(argv=None) -> int:
     p.add_argument("--unenrolled", type=int, default=3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--shortlist", type=int, default=20)
+    p.add_argument("--decision", default="auto", choices=["auto", "image", "online", "fused"], help="stroke-JSON folders only")
     p.add_argument("--model")
     p.add_argument("--json", required=True)
     a = p.parse_args(argv)
@@ -39,10 +42,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     engine = Engine.load(a.model)
     out = {"model_version": engine.model_version, "references": a.references, "unenrolled": a.unenrolled, "sets": {}}
+    out["decision"] = a.decision
+    protocol = dict(references=a.references, unenrolled=a.unenrolled, shortlist=a.shortlist)
     for data in a.data:
-        runs = [identify_eval.report(data, engine, a.references, s, a.unenrolled, a.shortlist) for s in a.seeds]
+        runs = [identify_eval.report(data, engine, s, decision=a.decision, **protocol) for s in a.seeds]
         summary = {k: {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))} for k in KEYS}
-        out["sets"][data] = {"n_writers": runs[0]["n_writers"], "margin": runs[0]["margin"], "summary": summary, "runs": runs}
+        out["sets"][data] = {
+            "n_writers": runs[0]["n_writers"],
+            "margin": runs[0]["margin"],
+            "decision_path": runs[0]["decision_path"],
+            "summary": summary,
+            "runs": runs,
+        }
         print(data, json.dumps({k: round(v["mean"], 4) for k, v in summary.items()}), flush=True)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     Path(a.json).write_text(json.dumps(out, indent=2) + "\n")

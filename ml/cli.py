@@ -86,10 +86,14 @@ def _cmd_evaluate(a):
         report = evaluate(a.data, references=a.references, seed=a.seed, model=a.model, plots=a.plots, engine_device=a.device,
                           cleaner=a.cleaner)  # fmt: skip
         report["decision_path"] = "image"
-    text = json.dumps(report, indent=2)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
+    _print_json(report, a.json)
+
+
+def _print_json(obj, path: str | None) -> None:
+    text = json.dumps(obj, indent=2)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n")
     print(text)
 
 
@@ -99,23 +103,18 @@ def _cmd_identify(a):
 
     if a.references < 1 or a.unenrolled < 0 or a.shortlist < 1:
         raise CliError("--references and --shortlist must be at least 1, --unenrolled at least 0")
-    if not a.fit_margin and not a.data:
-        raise CliError("give --data (or --fit-margin)")
-    engine = Engine.load(a.model)
-    if a.fit_margin:
-        print(json.dumps(identify_eval.write_margin(engine, a.references, a.seeds, a.unenrolled, a.shortlist), indent=2))
-        return
-    if not Path(a.data).is_dir():
-        raise CliError(f"data folder not found: {a.data}")
+    if not a.fit_margin and len(a.data or ()) != 1:
+        raise CliError("give one --data folder (or --fit-margin, with validation pad users' folders or none)")
+    if missing := [d for d in a.data or () if not Path(d).is_dir()]:
+        raise CliError(f"data folder not found: {missing[0]}")
+    engine, protocol = Engine.load(a.model), dict(references=a.references, unenrolled=a.unenrolled, shortlist=a.shortlist)
     try:
-        report = identify_eval.report(a.data, engine, a.references, a.seed, a.unenrolled, a.shortlist, a.margin)
-    except ValueError as exc:
+        if a.fit_margin:
+            print(json.dumps(identify_eval.fit_and_store(engine, a.data, seeds=a.seeds, **protocol), indent=2))
+        else:
+            _print_json(identify_eval.report(a.data[0], engine, a.seed, a.margin, a.decision, **protocol), a.json)
+    except (ValueError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from None
-    text = json.dumps(report, indent=2)
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(text + "\n")
-    print(text)
 
 
 def _cmd_overlay(a):
@@ -213,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_evaluate)
 
     i = sub.add_parser("identify", help="1:N identification on a folder of writers (top-1/top-5, match and false-match rates)")
-    i.add_argument("--data", help="folder of <writer>/{genuine,forged}/*")
+    i.add_argument("--data", nargs="+", help="<writer>/{genuine,forged}/* (images or stroke JSON); --fit-margin: pad users'")
     i.add_argument("--references", type=int, default=5, help="references per enrolled writer (default 5)")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--unenrolled", type=int, default=0, help="writers left out of enrollment, drawn with the seed")
@@ -221,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--margin", type=float, help="outcome margin (default: the model's, fitted on validation writers)")
     i.add_argument("--json", help="write the report here")
     i.add_argument("--model", help="checkpoint (default: the shipped model)")
+    i.add_argument("--decision", choices=["auto", "image", "online", "fused"], default="auto", help="stroke JSON: which path")
     i.add_argument("--fit-margin", action="store_true", help="fit the margin on the model's validation writers and store it")
     i.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="--fit-margin: protocol seeds")
     i.set_defaults(func=_cmd_identify)

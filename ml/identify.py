@@ -6,7 +6,8 @@ decision (the calibrated verification score ``Engine.score`` gives, vectorised h
 whole short list) and compared with its own operating point (``Engine.threshold_for``).
 
 Outcome, with ``margin`` fixed on validation writers (``identify_margins.json``, one entry
-per model version, written by ``python -m ml identify --fit-margin``):
+per model version, written by ``python -m ml identify --fit-margin``; a pad query decided by
+the fused score takes the margin fitted on validation pad users, ``margin_for(v, decision="fused")``):
 
 - ``match``: the best-scoring candidate passes its operating point and its score leads the
   second-ranked candidate's (passing or not) by at least ``margin``;
@@ -31,6 +32,7 @@ from ml.writer import unit_rows
 MARGINS_FILE = Path(__file__).with_name("identify_margins.json")
 DEFAULT_MARGIN = 0.1  # for models without a fitted margin
 OUTCOMES = ("match", "ambiguous", "none")
+PATHS = ("image", "online", "fused")  # the decision paths of a candidate (ml.online.evaluate.StrokeScorer.path_for)
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,14 +43,20 @@ def _margins(path: str, mtime_ns: int) -> dict:
         return {}
 
 
-def margin_for(model_version: str, path: Path = MARGINS_FILE) -> float:
-    """The score margin fitted on validation writers for this model (``DEFAULT_MARGIN`` if none)."""
+def margin_for(model_version: str, path: Path = MARGINS_FILE, decision: str = "image") -> float:
+    """The score margin fitted on validation writers for this model and decision path: the
+    image margin, or ``entry["pad"][decision]`` for a pad query decided by the online or fused
+    score (``DEFAULT_MARGIN`` where none was fitted)."""
+    if decision not in PATHS:
+        raise ValueError(f"no identification margin for the {decision!r} path")
     try:
         mtime = Path(path).stat().st_mtime_ns
     except OSError:
         return DEFAULT_MARGIN
-    entry = _margins(str(path), mtime).get(model_version)
-    return float(entry["margin"]) if entry else DEFAULT_MARGIN
+    entry = _margins(str(path), mtime).get(model_version) or {}
+    if decision != "image":
+        entry = entry.get("pad", {}).get(decision) or {}
+    return float(entry["margin"]) if "margin" in entry else DEFAULT_MARGIN
 
 
 def candidate_features(engine, query: np.ndarray, wds: list[dict]) -> tuple[np.ndarray, np.ndarray]:

@@ -51,55 +51,68 @@ def validation_embeddings(engine) -> dict:
     return group_by_writer([val[i] for i in keep], engine.embed_images(imgs[keep]))
 
 
-def run(emb: dict, engine, references: int, seed: int, unenrolled: int = 0, shortlist: int = 20) -> list[dict]:
+def run(emb: dict, engine, references: int, seed: int, unenrolled: int = 0, shortlist: int = 20, pad=None) -> list[dict]:
     """One record per query: its kind, true writer and the re-scored short list
-    (``keys``, ``scores``, ``thresholds``, best first)."""
+    (``keys``, ``scores``, ``thresholds``, best first; with ``pad`` also ``paths``).
+
+    ``pad`` (``ml.online.identify.PadRescorer``) re-scores a short list of pad queries as the
+    app's verification decides each candidate (fused, online or image); ``emb`` must then be
+    its ``embeddings()``, whose rows it knows by position."""
     writers = sorted(w for w, d in emb.items() if len(d["genuine"]) >= 1)
     if unenrolled >= len(writers):
         raise ValueError(f"--unenrolled {unenrolled} leaves no enrolled writer among {len(writers)}")
     out_set = set(np.random.default_rng(seed).choice(writers, unenrolled, replace=False).tolist()) if unenrolled else set()
-    enrolled, queries = {}, []
+    enrolled, queries = {}, []  # enrolled[w] = row positions of its references; queries carry their row
     for w in writers:
         g = emb[w]["genuine"]
+        n_forged = len(emb[w].get("forged", g[:0]))
         if w in out_set:
-            queries += [("unenrolled", w, q) for q in g]
+            queries += [("unenrolled", w, "genuine", i) for i in range(len(g))]
             continue
         if len(g) < 2:
             continue
         order = writer_rng(seed, w).permutation(len(g))
         r = min(references, len(g) - 1)
-        enrolled[w] = g[order[:r]]
-        queries += [("enrolled", w, q) for q in g[order[r:]]]
-        queries += [("forgery", w, q) for q in emb[w].get("forged", g[:0])]
+        enrolled[w] = order[:r]
+        queries += [("enrolled", w, "genuine", i) for i in order[r:]]
+        queries += [("forgery", w, "forged", i) for i in range(n_forged)]
     keys = list(enrolled)
-    wds = {w: engine.fit_writer(enrolled[w]) for w in keys}
+    if pad is None:
+        wds = {w: engine.fit_writer(emb[w]["genuine"][enrolled[w]]) for w in keys}
+        rescore = lambda w, kind, i, cand: (*score_candidates(engine, emb[w][kind][i], [wds[k] for k in cand]), None)
+    else:
+        rescore = pad.shortlist_scorer({w: enrolled[w] for w in keys})
     owner = np.concatenate([np.full(len(enrolled[w]), i) for i, w in enumerate(keys)])
     index = VectorIndex(engine.embedding_dim)
-    index.add(np.arange(len(owner)), np.concatenate([enrolled[w] for w in keys]))
+    index.add(np.arange(len(owner)), np.concatenate([emb[w]["genuine"][enrolled[w]] for w in keys]))
     k_refs = min(len(owner), shortlist * max(len(v) for v in enrolled.values()))
     records = []
-    for kind, w, q in queries:
-        ids, _ = index.search(q, k_refs)
-        cand = list(dict.fromkeys(int(owner[i]) for i in ids[0] if i >= 0))[:shortlist]
-        scores, thresholds = score_candidates(engine, q, [wds[keys[c]] for c in cand])
+    for kind, w, label, i in queries:
+        ids, _ = index.search(emb[w][label][i], k_refs)
+        cand = [keys[c] for c in dict.fromkeys(int(owner[j]) for j in ids[0] if j >= 0)][:shortlist]
+        scores, thresholds, paths = rescore(w, label, i, cand)
         order = np.argsort(-scores, kind="stable")
-        records.append(
-            {
-                "kind": kind,
-                "writer": w,
-                "keys": [keys[cand[i]] for i in order],
-                "scores": scores[order],
-                "thresholds": thresholds[order],
-            }
-        )
+        rec = {"kind": kind, "writer": w, "keys": [cand[j] for j in order], "scores": scores[order]}
+        rec["thresholds"] = thresholds[order]
+        if paths is not None:
+            rec["paths"] = [paths[j] for j in order]
+        records.append(rec)
     return records
 
 
-def summarise(records: list[dict], margin: float) -> dict:
-    """The report's rates at this margin (NaN where a kind of query is absent)."""
+def _margin_of(record: dict, margin) -> float:
+    """The record's margin: one number for all, or ``{path: margin}`` read at its top candidate's path."""
+    if isinstance(margin, dict):
+        return float(margin[record["paths"][0] if record.get("paths") else "image"])
+    return float(margin)
+
+
+def summarise(records: list[dict], margin) -> dict:
+    """The report's rates at this margin (a number, or ``{path: margin}``; NaN where a kind of
+    query is absent)."""
     by: dict[str, list] = {"enrolled": [], "unenrolled": [], "forgery": []}
     for r in records:
-        outcome, order = decide(r["scores"], r["thresholds"], margin)
+        outcome, order = decide(r["scores"], r["thresholds"], _margin_of(r, margin)) if r["keys"] else ("none", [])
         named = r["keys"][order[0]] if outcome == "match" else None
         by[r["kind"]].append((r["keys"][:5], outcome, named, r["writer"]))
     rate = lambda rows, f: float(np.mean([f(*x) for x in rows])) if rows else float("nan")
@@ -130,52 +143,129 @@ def fit_margin(records: list[dict], grid=MARGIN_GRID, target: float = WRONG_MATC
     return best["margin"], table
 
 
-def report(
-    data: str, engine, references: int, seed: int, unenrolled: int = 0, shortlist: int = 20, margin: float | None = None
-) -> dict:
-    """``python -m ml identify``'s report on a folder."""
-    from ml.identify import margin_for
+def folder_records(data: str, engine, references: int, seed: int, unenrolled: int, shortlist: int, decision: str = "auto"):
+    """(records, number of writers, {"kind": "image"|"strokes", "decision", "skipped"}) of one folder.
 
+    A folder of stroke-JSON writers (``ml.online.evaluate``'s layout) is short-listed by the
+    rendered strokes' image embeddings and re-scored as the app's verification decides
+    (``decision``: ``auto``, ``image``, ``online`` or ``fused``); an image folder by the image
+    decision (``decision`` must be ``auto`` or ``image``)."""
+    from ml.online.evaluate import DECISIONS, is_stroke_folder
+
+    if decision not in DECISIONS:
+        raise ValueError(f"--decision must be one of {', '.join(DECISIONS)}")
+    if is_stroke_folder(data):
+        from ml.online.identify import PadRescorer, stroke_scorer
+
+        pad = PadRescorer(stroke_scorer(data, engine), decision)
+        emb = pad.embeddings()
+        info = {"kind": "strokes", "decision": decision, "skipped_files": pad.scorer.skipped}
+        return run(emb, engine, references, seed, unenrolled, shortlist, pad=pad), len(emb), info
+    if decision not in ("auto", "image"):
+        raise ValueError(f"--decision {decision} needs stroke-JSON writers; {data} holds images")
     emb = folder_embeddings(data, engine)
-    margin = margin_for(engine.model_version) if margin is None else float(margin)
-    s = summarise(run(emb, engine, references, seed, unenrolled, shortlist), margin)
-    return {
+    return run(emb, engine, references, seed, unenrolled, shortlist), len(emb), {"kind": "image", "decision": "image"}
+
+
+def report(
+    data: str, engine, seed: int = 0, margin: float | None = None, decision: str = "auto", *, references: int = 5,
+    unenrolled: int = 0, shortlist: int = 20,
+) -> dict:  # fmt: skip
+    """``python -m ml identify``'s report on a folder."""
+    from ml.identify import PATHS, margin_for
+
+    records, n_writers, info = folder_records(data, engine, references, seed, unenrolled, shortlist, decision)
+    margins = {p: margin_for(engine.model_version, decision=p) for p in PATHS} if margin is None else float(margin)
+    used = sorted({r["paths"][0] for r in records if r.get("paths")}) or ["image"]
+    out = {
         "data": str(data),
         "model_version": engine.model_version,
-        "n_writers": len(emb),
+        "n_writers": n_writers,
         "references": references,
         "seed": seed,
         "unenrolled": unenrolled,
         "shortlist": shortlist,
+        "margin": margins[used[0]] if isinstance(margins, dict) and len(used) == 1 else margins,
+        **summarise(records, margins),
+        "decision_path": used[0] if len(used) == 1 else "mixed",
+    }
+    if info["kind"] == "strokes":
+        out["skipped_files"] = info["skipped_files"]
+    return out
+
+
+def _margin_entry(records: list[dict], command: str, source: str, **extra) -> dict:
+    margin, table = fit_margin(records)
+    return {
         "margin": margin,
-        **s,
+        "command": command,
+        "source": source,
+        **extra,
+        "rule": f"smallest margin with enrolled genuine queries matched to another writer <= {WRONG_MATCH_TARGET}",
+        "at_margin": {key: v for key, v in summarise(records, margin).items()},
+        "table": [t for t in table if t["margin"] in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5) or t["margin"] == margin],
     }
 
 
-def write_margin(engine, references: int, seeds, unenrolled: int, shortlist: int, path=None) -> dict:
-    """Fit the margin on the model's validation writers and store it under its model version."""
+def _store(model_version: str, update, path=None) -> None:
     import json
     from pathlib import Path
 
     from ml.identify import MARGINS_FILE
 
+    path = Path(path or MARGINS_FILE)
+    doc = json.loads(path.read_text()) if path.exists() else {"models": {}}
+    update(doc["models"].setdefault(model_version, {}))
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def write_margin(engine, references: int, seeds, unenrolled: int, shortlist: int, path=None) -> dict:
+    """Fit the image margin on the model's validation writers and store it under its model version."""
     emb = validation_embeddings(engine)
     k = unenrolled or max(1, len(emb) // 10)
     records = [r for s in seeds for r in run(emb, engine, references, s, k, shortlist)]
-    margin, table = fit_margin(records)
-    entry = {
-        "margin": margin,
-        "command": f"python -m ml identify --fit-margin --references {references} --seeds {' '.join(map(str, seeds))}",
-        "source": f"validation writers of {engine.model_version} ({len(emb)} identities), never test writers",
-        "references": references,
-        "seeds": list(seeds),
-        "unenrolled": k,
-        "rule": f"smallest margin with enrolled genuine queries matched to another writer <= {WRONG_MATCH_TARGET}",
-        "at_margin": {key: v for key, v in summarise(records, margin).items()},
-        "table": [t for t in table if t["margin"] in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5) or t["margin"] == margin],
-    }
-    path = Path(path or MARGINS_FILE)
-    doc = json.loads(path.read_text()) if path.exists() else {"models": {}}
-    doc["models"][engine.model_version] = entry
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    entry = _margin_entry(
+        records,
+        f"python -m ml identify --fit-margin --references {references} --seeds {' '.join(map(str, seeds))}",
+        f"validation writers of {engine.model_version} ({len(emb)} identities), never test writers",
+        references=references, seeds=list(seeds), unenrolled=k,
+    )  # fmt: skip
+    _store(engine.model_version, lambda e: e.update({k2: v for k2, v in entry.items()}), path)
     return entry
+
+
+def write_pad_margin(engine, folders: list[str], references: int, seeds, unenrolled: int, shortlist: int, path=None) -> dict:
+    """Fit the margin of pad identifications decided by the fused score on validation users'
+    stroke folders (pooled over folders and seeds) and store it beside the image margin."""
+    from ml.online.evaluate import is_stroke_folder
+    from ml.online.identify import stroke_scorer
+
+    records, names = [], []
+    for data in folders:
+        if not is_stroke_folder(data):
+            raise ValueError(f"{data}: the pad margin is fitted on stroke-JSON writers")
+        n_writers = len(stroke_scorer(data, engine).by_writer())
+        k = unenrolled or max(1, n_writers // 10)
+        for s in seeds:
+            records += folder_records(data, engine, references, s, k, shortlist)[0]
+        names.append(f"{data} ({n_writers} users, {k} unenrolled per seed)")
+    paths = sorted({r["paths"][0] for r in records if r.get("paths")})
+    if paths != ["fused"]:
+        raise ValueError(f"the pad margin is fitted on fused decisions; these folders gave {paths or 'none'}")
+    entry = _margin_entry(
+        records,
+        f"python -m ml identify --fit-margin --data {' '.join(folders)} --references {references} "
+        f"--seeds {' '.join(map(str, seeds))}",
+        "validation users of the pad datasets, never test users: " + ", ".join(names),
+        references=references, seeds=list(seeds),
+    )  # fmt: skip
+    _store(engine.model_version, lambda e: e.setdefault("pad", {}).update({"fused": entry}), path)
+    return entry
+
+
+def fit_and_store(engine, folders: list[str] | None, references: int, seeds, unenrolled: int, shortlist: int) -> dict:
+    """``python -m ml identify --fit-margin``: the pad (fused) margin on validation pad users'
+    stroke folders when ``folders`` are given, else the image margin on the model's validation writers."""
+    if folders:
+        return write_pad_margin(engine, folders, references, seeds, unenrolled, shortlist)
+    return write_margin(engine, references, seeds, unenrolled, shortlist)

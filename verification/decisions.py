@@ -25,6 +25,7 @@ from verification.ml_engine import (
     ONLINE_MIN_PAD_REFERENCES,
     SignatureEngine,
     identification_decide,
+    identification_margin,
     online_params,
     online_params_for,
 )
@@ -97,6 +98,13 @@ def identification_outcome(*, ranked: list[tuple[float, float]], margin: float) 
     writers. The rule is ml's (``ml_engine.identification_decide``): ``match`` when the best
     passes and leads the runner-up by the margin; ``none`` when no candidate passes."""
     return identification_decide([s for s, _ in ranked], [t for _, t in ranked], margin)
+
+
+def identification_margin_resolve(*, engine: SignatureEngine, decision_path: str = "image") -> float:
+    """The margin by which the best candidate must lead the runner-up for a ``match``: the
+    model's, fixed on validation writers, or on validation pad users when the best candidate
+    was decided by pen dynamics (``decision_path`` ``fused`` or ``online``)."""
+    return identification_margin(engine, decision_path)
 
 
 def front_end_rules() -> dict:

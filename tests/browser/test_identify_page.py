@@ -41,6 +41,7 @@ def test_analyst_identifies_a_scan(browser, sigweb_server, console, shots, tmp_p
     rows = page.locator("#candidates tbody tr")
     assert rows.count() == 2
     assert "Alan Turing" in rows.first.inner_text()  # DEMO-0002's own enrollment ranks first
+    assert rows.first.locator("td").nth(4).inner_text().strip() == "image"  # a scan: no pen dynamics
     assert page.locator("figure.sig img").first.evaluate("img => img.naturalWidth") > 0
     shots(page, "identify")
     context.close()

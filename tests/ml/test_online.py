@@ -342,3 +342,54 @@ def test_test_user_folders_names_the_held_out_users_of_a_converted_folder(tmp_pa
         (tmp_path / n).mkdir()
     found = [p.name for p in convert.test_user_folders(tmp_path)]
     assert found == ["susig_blind_u001", "susig_visual_u101", "svc2004_u031"]
+
+
+# --------------------------------------------------------------- identify on stroke JSON
+
+
+def test_identify_on_stroke_json_rescores_the_short_list_as_a_verification_decides(stroke_folder, tmp_path, capsys):
+    """``ml identify`` on pad writers: every short-listed writer (5 pad references) is decided by
+    the fused score at its fused operating point; ``--decision image`` keeps the image decision;
+    a pen-dynamics decision on image writers is an error."""
+    from ml import identify_eval
+    from ml.engine import Engine
+    from ml.identify import margin_for
+    from ml.online.verifier import load_params
+
+    engine = Engine.load()
+    records, n, info = identify_eval.folder_records(str(stroke_folder), engine, 5, 0, 1, 20)
+    assert n == 3 and info["kind"] == "strokes"
+    assert {p for r in records for p in r["paths"]} == {"fused"}
+    fused_point = load_params(engine.model_version).threshold_for("fused", 5)
+    assert all(np.allclose(r["thresholds"], fused_point) for r in records)
+    out = tmp_path / "id.json"
+    assert main(["identify", "--data", str(stroke_folder), "--unenrolled", "1", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["decision_path"] == "fused" and rep["margin"] == margin_for(engine.model_version, decision="fused")
+    assert rep["queries"] == {"enrolled": 4, "unenrolled": 7, "forgery": 2} and rep["top5"] == 1.0
+    assert main(["identify", "--data", str(stroke_folder), "--unenrolled", "1", "--decision", "image", "--json", str(out)]) == 0
+    image = json.loads(out.read_text())
+    assert image["decision_path"] == "image" and image["margin"] == margin_for(engine.model_version)
+    from ml import synthetic
+
+    scans = synthetic.write_dataset(tmp_path / "scans", writers=3, genuine_per_writer=4, forged_per_writer=1, seed=2)
+    assert main(["identify", "--data", str(scans), "--decision", "fused"]) == 2
+    assert "needs stroke-JSON writers" in capsys.readouterr().err
+
+
+def test_pad_margin_is_fitted_on_stroke_folders_and_stored_beside_the_image_margin(stroke_folder, tmp_path):
+    from ml import identify, identify_eval
+    from ml.engine import Engine
+
+    engine = Engine.load()
+    path = tmp_path / "margins.json"
+    path.write_text(json.dumps({"models": {engine.model_version: {"margin": 0.13}}}))
+    entry = identify_eval.write_pad_margin(engine, [str(stroke_folder)], 5, [0, 1], 1, 20, path=path)
+    assert entry["margin"] in identify_eval.MARGIN_GRID and entry["at_margin"]["queries"]["enrolled"] == 2 * 4
+    stored = json.loads(path.read_text())["models"][engine.model_version]
+    assert stored["margin"] == 0.13 and stored["pad"]["fused"]["margin"] == entry["margin"]
+    assert identify.margin_for(engine.model_version, path, decision="fused") == entry["margin"]
+    assert identify.margin_for(engine.model_version, path) == 0.13
+    assert identify.margin_for(engine.model_version, path, decision="online") == identify.DEFAULT_MARGIN
+    with pytest.raises(ValueError, match="stroke-JSON"):
+        identify_eval.write_pad_margin(engine, [str(tmp_path)], 5, [0], 1, 20, path=path)

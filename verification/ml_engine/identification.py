@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.identify import decide
+from ml.identify import decide, margin_for
 from ml.index import VectorIndex
 from ml.writer_pack import pack, unpack
 from verification.ml_engine.core import SignatureEngine
 
-__all__ = ["identification_decide", "vector_index_new", "writer_identify", "writer_params_pack", "writer_params_unpack"]
+__all__ = [
+    "identification_decide",
+    "identification_margin",
+    "vector_index_new",
+    "writer_identify",
+    "writer_params_pack",
+    "writer_params_unpack",
+]
 
 
 def vector_index_new(dim: int) -> VectorIndex:
@@ -45,3 +52,10 @@ def identification_decide(scores, thresholds, margin: float) -> str:
     """``match``, ``ambiguous`` or ``none`` for scored candidates, each with the threshold that
     applies to it: ``ml.identify.decide``, the rule chosen on validation writers."""
     return decide(np.asarray(scores, np.float64), np.asarray(thresholds, np.float64), float(margin))[0]
+
+
+def identification_margin(engine: SignatureEngine, decision_path: str = "image") -> float:
+    """The model's identification margin for a top candidate decided by ``decision_path``
+    (``image``, ``online`` or ``fused``), fixed on validation writers or pad users
+    (``ml.identify.margin_for``)."""
+    return margin_for(engine.model_version, decision=decision_path)

@@ -72,7 +72,11 @@ class Identification(models.Model):
     top_k = models.PositiveSmallIntegerField(default=5)
     case_reference = models.CharField(max_length=128, blank=True, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
-    candidates = models.JSONField(default=list, help_text="[{customer, external_ref, name, score, threshold, enrollment}]")
+    candidates = models.JSONField(
+        default=list,
+        help_text="[{customer, external_ref, name, score, threshold, enrollment, decision_path (image, online or fused), "
+        "replay (only when true)}]",
+    )
     model_version = models.CharField(max_length=64, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

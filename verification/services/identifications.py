@@ -2,7 +2,9 @@
 
 The vector index (``verification.vector_store``) short-lists the writers whose references
 lie nearest the query; each short-listed writer's own decision (``engine.identify``, the
-writer-dependent score the verifications use) re-scores it; ``decisions`` says ``match``,
+writer-dependent score the verifications use) re-scores it. A pad query is re-scored as a
+verification against that customer would be (``candidates_pad_rescore``: fused with pen
+dynamics where the enrollment has enough pad references). ``decisions`` says ``match``,
 ``ambiguous`` or ``none``. Only active enrollments of customers who are not erased take
 part. Every identification is stored and audited. The same search warns an admin when a
 new enrollment's references match another customer (``enrollment_duplicates_check``).
@@ -28,9 +30,11 @@ from verification.models import (
     SignatureCandidate,
     WriterParams,
 )
+from verification.selectors.dashboard import enrollment_references
 from verification.services.audit import audit_record
 from verification.services.documents import query_signature
 from verification.services.model_versions import active_engine
+from verification.services.pad_dynamics import pad_decide
 from verification.services.signatures import signature_check
 from verification.writer_store import writer_params_read
 
@@ -71,9 +75,34 @@ def candidates_rank(
                 "enrollment": e.id,
                 "score": round(float(score), 6),
                 "threshold": round(float(threshold), 6),
+                "decision_path": "image",
             }
         )
     return out, scored["margin"]
+
+
+def candidates_pad_rescore(*, candidates: list[dict[str, Any]], engine, strokes: Any) -> list[dict[str, Any]]:
+    """A pad query's short list re-scored as a verification against each customer would be
+    decided (``pad_decide``: fused with at least 3 pad references, the image score otherwise),
+    best first. A candidate whose stored reference the query replays scores 0 and is flagged."""
+    enrollments = Enrollment.objects.in_bulk([c["enrollment"] for c in candidates])
+    out = []
+    for c in candidates:
+        e = enrollments[c["enrollment"]]
+        d = pad_decide(
+            query_strokes=strokes,
+            references=enrollment_references(enrollment=e),
+            engine=engine,
+            image_score=c["score"],
+            image_threshold=c["threshold"],
+            enrollment_threshold=e.threshold,
+        )
+        row = {**c, "decision_path": str(d["path"]), "score": round(float(d["score"]), 6)}
+        row["threshold"] = round(float(d["threshold"]), 6)
+        if d["replay"]:
+            row.update(score=0.0, replay=True)
+        out.append(row)
+    return sorted(out, key=lambda c: -c["score"])
 
 
 def _top_k_check(top_k) -> int:
@@ -114,6 +143,10 @@ def identification_run(
     t1 = time.perf_counter()
     scored, margin = candidates_rank(mv=mv, engine=engine, query=query, top_k=top_k)
     t2 = time.perf_counter()
+    if checked.strokes is not None and scored:  # pen dynamics decide where a verification would use them
+        scored = candidates_pad_rescore(candidates=scored, engine=engine, strokes=checked.strokes)
+        margin = decisions.identification_margin_resolve(engine=engine, decision_path=scored[0]["decision_path"])
+    t3 = time.perf_counter()
     outcome = decisions.identification_outcome(ranked=[(c["score"], c["threshold"]) for c in scored], margin=margin)
     candidates = scored[:top_k]
     with transaction.atomic():
@@ -128,7 +161,11 @@ def identification_run(
             outcome=outcome,
             candidates=candidates,
             model_version=mv.name,
-            timings={"embed_ms": round((t1 - t0) * 1000, 2), "search_ms": round((t2 - t1) * 1000, 2)},
+            timings={
+                "embed_ms": round((t1 - t0) * 1000, 2),
+                "search_ms": round((t2 - t1) * 1000, 2),
+                "online_ms": round((t3 - t2) * 1000, 2),
+            },
             requested_by=requested_by,
         )
         audit_record(

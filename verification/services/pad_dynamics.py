@@ -8,8 +8,10 @@ the online part of a verification (decision path, fused score, replay).
   path bends), fitted and cached when the enrollment is fitted.
 * ``pad_sample_check``: the one pace rule at enrollment: a sample signed much slower or
   faster than the customer's other pad samples gets a message for the signing page.
-* ``verification_dynamics_decide``: which path decides (``decisions.decision_path_resolve``),
-  its score and threshold, and whether the query replays a stored reference.
+* ``pad_decide``: which path decides a pad query against one enrollment
+  (``decisions.decision_path_resolve``), its score and threshold, and whether the query replays
+  a stored reference; ``verification_dynamics_decide`` asks it for a verification, and
+  identification for each short-listed customer.
 * ``verification_dynamics_record``: stores that outcome; a replay is audited.
 """
 
@@ -121,11 +123,12 @@ def enrollment_online_warm(*, references, engine) -> bool:
     return writer is not None
 
 
-def verification_dynamics_decide(
-    *, verification: Verification, references, engine, image_score: float, image_threshold: float, enrollment_threshold
+def pad_decide(
+    *, query_strokes: Any, references, engine, image_score: float, image_threshold: float, enrollment_threshold
 ) -> dict:
-    """``{"path", "score", "threshold", "pad_references", "image_score", "online_score", "replay",
-    "replay_distance", "replay_reference"}`` for one scored verification."""
+    """How a pad query is decided against one enrollment's references: ``{"path", "score",
+    "threshold", "pad_references", "image_score", "online_score", "replay", "replay_distance",
+    "replay_reference"}``. Verifications and identifications both ask this."""
     out = {
         "path": VerificationDynamics.Path.IMAGE,
         "score": float(image_score),
@@ -137,7 +140,7 @@ def verification_dynamics_decide(
         "replay_distance": None,
         "replay_reference": None,
     }
-    if verification.source != ReferenceSignature.Source.PAD or verification.query_strokes is None:
+    if query_strokes is None:
         return out
     pairs = enrollment_pad_templates(references=references, engine=engine)
     out["pad_references"] = len(pairs)
@@ -146,7 +149,7 @@ def verification_dynamics_decide(
     key = _writer_cache_key(pairs)
     writer = cache.get(key)
     scored = ml_engine.online_score(
-        engine, references=[p for _, p in pairs], query_strokes=verification.query_strokes, image_score=image_score, writer=writer
+        engine, references=[p for _, p in pairs], query_strokes=query_strokes, image_score=image_score, writer=writer
     )
     if scored is not None and writer is None:
         cache.set(key, scored["writer"], WRITER_CACHE_SECONDS)
@@ -165,6 +168,21 @@ def verification_dynamics_decide(
             path=path, enrollment_threshold=enrollment_threshold, engine=engine, n_refs=len(pairs)
         )
     return out
+
+
+def verification_dynamics_decide(
+    *, verification: Verification, references, engine, image_score: float, image_threshold: float, enrollment_threshold
+) -> dict:
+    """``pad_decide`` for one scored verification (the image path for a scanned query)."""
+    is_pad = verification.source == ReferenceSignature.Source.PAD
+    return pad_decide(
+        query_strokes=verification.query_strokes if is_pad else None,
+        references=references,
+        engine=engine,
+        image_score=image_score,
+        image_threshold=image_threshold,
+        enrollment_threshold=enrollment_threshold,
+    )
 
 
 def verification_dynamics_record(*, verification: Verification, outcome: dict) -> VerificationDynamics:

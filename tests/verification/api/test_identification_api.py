@@ -130,3 +130,47 @@ def test_a_document_candidate_is_identified_and_a_whole_page_refused(analyst_cli
     assert r.status_code == 400 and r.json()["error"]["code"] == "use_documents"
     assert analyst_client.post("/api/identifications/", {"candidate": 999999}, format="json").status_code == 404
     assert Identification.objects.count() == 1
+
+
+def test_a_pad_query_is_decided_as_a_verification_against_each_customer_would_be(admin_client, admin_user, enrolled_customer):
+    """Pad customers (4 pad references) short-listed for a pad query are scored by the fused
+    decision; the top candidate's score and threshold are those a verification of the same
+    strokes against that customer gets. The same writer's scan is decided by the image path."""
+    enrolled_customer("writer-a")
+    b = enrolled_customer("writer-b")
+    strokes = demo_strokes("writer-b", 9)
+    body = admin_client.post("/api/identifications/", {"strokes": strokes}, format="json").json()
+    assert body["candidates"] and {c["decision_path"] for c in body["candidates"]} == {"fused"}
+    top = body["candidates"][0]
+    assert top["customer"] == b.id
+    r = admin_client.post("/api/verifications/?wait=5", {"customer": b.id, "strokes": strokes}, format="json")
+    v = r.json()["verification"]
+    assert v["decision_path"] == "fused"
+    assert top["score"] == pytest.approx(v["score"], abs=1e-5) and top["threshold"] == pytest.approx(v["threshold"], abs=1e-5)
+    assert "online_ms" in Identification.objects.get(id=body["id"]).timings
+    from django.test import Client
+
+    web = Client()
+    web.force_login(admin_user)
+    page = web.get(f"/dashboard/identifications/{body['id']}/").content.decode()
+    assert "Decided by" in page and page.count("image and pen dynamics") == len(body["candidates"])
+
+
+def test_a_scanned_query_is_decided_by_the_image_path(admin_client, enrolled_customer, signature_png):
+    import io
+
+    enrolled_customer("writer-a")
+    f = io.BytesIO(signature_png(2))
+    f.name = "q.png"
+    body = admin_client.post("/api/identifications/", {"image": f}, format="multipart").json()
+    assert body["candidates"] and {c["decision_path"] for c in body["candidates"]} == {"image"}
+
+
+def test_a_replayed_reference_never_identifies_its_customer(admin_client, enrolled_customer):
+    """The exact strokes of a stored reference: that customer is flagged as replayed, scores 0
+    and cannot be the match."""
+    a = enrolled_customer("writer-a")
+    body = identify(admin_client, "writer-a", 1).json()
+    (cand,) = [c for c in body["candidates"] if c["customer"] == a.id]
+    assert cand["replay"] is True and cand["score"] == 0.0 and cand["score"] < cand["threshold"]
+    assert body["outcome"] != "match"

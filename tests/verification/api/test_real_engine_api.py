@@ -88,7 +88,8 @@ def test_real_engine_accepts_an_uploaded_scan(admin_client, real_engine, signatu
 
 def test_identification_with_the_real_engine_names_the_writer_by_the_models_rule(admin_client, real_engine):
     """The shipped model's calibrated scores, operating points and margin reach the API: the
-    candidates come best first, the writer of a new sample is first, and the outcome is the rule's."""
+    candidates come best first, the writer of a new sample is first, and the outcome is the rule's
+    (pad customers and a pad query: decided by the fused score, with the pad margin)."""
     from ml.identify import margin_for
 
     ids = {w: _enroll(admin_client, w) for w in ("ident-anna", "ident-boris", "ident-chen")}
@@ -98,10 +99,11 @@ def test_identification_with_the_real_engine_names_the_writer_by_the_models_rule
     cands = body["candidates"]  # all three enrolled customers: the whole short list
     assert len(cands) == 3 and cands[0]["customer"] == ids["ident-boris"]
     assert [c["score"] for c in cands] == sorted((c["score"] for c in cands), reverse=True)
+    assert {c["decision_path"] for c in cands} == {"fused"}
     if not any(c["score"] >= c["threshold"] for c in cands):
         expected = "none"
     elif cands[0]["score"] >= cands[0]["threshold"] and cands[0]["score"] - cands[1]["score"] >= margin_for(
-        real_engine.model_version
+        real_engine.model_version, decision="fused"
     ):
         expected = "match"
     else:
