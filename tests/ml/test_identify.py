@@ -95,6 +95,9 @@ def test_margin_comes_from_the_models_entry(tmp_path):
 def test_shipped_model_has_a_fitted_margin():
     entry = json.loads(identify.MARGINS_FILE.read_text())["models"][Engine.load().model_version]
     assert 0.0 <= entry["margin"] <= 0.5 and "validation" in entry["source"]
+    pad = entry["pad"]["fused"]  # pad queries decided by the fused score: fitted on validation pad users only
+    assert 0.0 <= pad["margin"] <= 0.5 and "svc2004_val" in pad["source"] and "test" not in pad["command"]
+    assert pad["at_margin"]["wrong_match"] <= 0.01
 
 
 def test_protocol_counts_each_kind_of_query_and_the_margin_fit_is_monotone(engine_v1, writers):
