@@ -173,7 +173,9 @@ def enrollment_fit(*, job: Job) -> None:
         engine=engine, refs=refs, vectors=[vectors[r.id] for r in refs], when="fit", via_link=via_link
     )
     writer_params = engine.fit_writer(embeddings.stack([vectors[r.id] for r in refs]))
-    duplicates = enrollment_duplicates_find(enrollment=enrollment, mv=mv, engine=engine, vectors=[vectors[r.id] for r in refs])
+    duplicates = enrollment_duplicates_find(
+        enrollment=enrollment, mv=mv, engine=engine, vectors=[vectors[r.id] for r in refs], references=refs
+    )
     with job_finishing(job_id=job.id) as locked:
         if locked is None:
             return

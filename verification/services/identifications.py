@@ -27,6 +27,7 @@ from verification.models import (
     EnrollmentDuplicate,
     Identification,
     ModelVersion,
+    ReferenceSignature,
     SignatureCandidate,
     WriterParams,
 )
@@ -182,21 +183,35 @@ def identification_run(
     return identification
 
 
-def enrollment_duplicates_find(*, enrollment: Enrollment, mv: ModelVersion, engine, vectors: list[bytes]) -> list[dict]:
-    """Other customers whose enrollment accepts the new references (median score at or above
-    its threshold). Reads only: run it before the enrollment's transaction."""
-    scores: dict[int, list[float]] = {}
+def enrollment_duplicates_find(
+    *, enrollment: Enrollment, mv: ModelVersion, engine, vectors: list[bytes], references: list | None = None
+) -> list[dict]:
+    """Other customers whose enrollment accepts the new references: the median over the new
+    references of (score - threshold) is at least 0, a reference another customer's search
+    did not return counting as score 0. Each reference is scored as a verification of it
+    against that customer would be: a pad reference (``references``, in the order of
+    ``vectors``) with pen dynamics where that customer has enough pad references, and one that
+    replays that customer's stored reference counts as accepted. The stored score is the
+    customer's median threshold plus the median difference. Reads only: run it before the
+    enrollment's transaction."""
+    margins: dict[int, list[float]] = {}
+    thresholds: dict[int, list[float]] = {}
     found: dict[int, dict] = {}
-    for query in embeddings.stack(vectors):
+    for query, ref in zip(embeddings.stack(vectors), references or [None] * len(vectors)):
         scored, _ = candidates_rank(mv=mv, engine=engine, query=query, top_k=5, exclude_customer_id=enrollment.customer_id)
-        for c in scored[:5]:
-            scores.setdefault(c["customer"], []).append(c["score"])
+        scored = scored[:5]
+        if scored and ref is not None and ref.source == ReferenceSignature.Source.PAD and ref.strokes is not None:
+            scored = candidates_pad_rescore(candidates=scored, engine=engine, strokes=ref.strokes)
+        for c in scored:
+            margins.setdefault(c["customer"], []).append(1.0 if c.get("replay") else c["score"] - c["threshold"])
+            thresholds.setdefault(c["customer"], []).append(c["threshold"])
             found[c["customer"]] = c
     duplicates = []
-    for customer_id, values in scores.items():
-        median = float(np.median(values + [0.0] * (len(vectors) - len(values))))
-        if median >= found[customer_id]["threshold"]:
-            duplicates.append({**found[customer_id], "score": round(median, 6)})
+    for customer_id, values in margins.items():
+        t = float(np.median(thresholds[customer_id]))
+        median = float(np.median(values + [-t] * (len(vectors) - len(values))))
+        if median >= 0:
+            duplicates.append({**found[customer_id], "score": round(t + median, 6), "threshold": round(t, 6)})
     return duplicates
 
 

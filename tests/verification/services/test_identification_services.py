@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from verification import vector_store
+from verification.demo import demo_strokes
 from verification.models import AuditEvent, EnrollmentDuplicate, Identification, ReferenceEmbedding, WriterParams
 
 
@@ -113,3 +114,38 @@ def test_a_second_process_catches_up_through_the_change_log(admin_client, enroll
     assert vector_store.vectors_size(mv) == 8
     admin_client.post(f"/api/customers/{a.id}/enrollment/revoke/", {}, format="json")
     assert {c for _, c, _ in vector_store.vectors_search(model_version=mv, dim=64, query=q, k=10)} == {b.id}
+
+
+def _enroll_samples(make_customer, writer: str, samples) -> object:
+    from verification.services.enrollments import enrollment_start
+    from verification.services.references import reference_create
+
+    customer = make_customer()
+    for i in samples:
+        reference_create(customer=customer, source="pad", strokes=demo_strokes(writer, i))
+    enrollment_start(customer=customer)
+    return customer
+
+
+def test_pad_enrollment_duplicates_are_decided_with_pen_dynamics(enrolled_customer, make_customer, fake_engine):
+    """New pad samples of an enrolled writer under another customer are a duplicate by the fused
+    decision (its operating point for 4 pad references is stored); another writer is not."""
+    from verification.ml_engine import online_params
+
+    first = enrolled_customer("writer-a")
+    enrolled_customer("writer-b")
+    second = _enroll_samples(make_customer, "writer-a", range(10, 14))
+    dup = EnrollmentDuplicate.objects.get(enrollment__customer=second)
+    assert dup.other_customer_id == first.id and dup.score >= dup.threshold
+    assert dup.threshold == pytest.approx(online_params(fake_engine).threshold_for("fused", 4), abs=1e-5)
+    third = _enroll_samples(make_customer, "writer-c", range(4))
+    assert not EnrollmentDuplicate.objects.filter(enrollment__customer=third).exists()
+
+
+def test_pad_references_replaying_another_customers_are_a_duplicate(enrolled_customer):
+    """The exact strokes of another customer's references: a duplicate. A replay scores 0 against
+    the customer it copies, so only the replay rule can flag it."""
+    first = enrolled_customer("writer-a")
+    second = enrolled_customer("writer-a")
+    dup = EnrollmentDuplicate.objects.get(enrollment__customer=second)
+    assert dup.other_customer_id == first.id
