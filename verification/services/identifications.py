@@ -178,8 +178,18 @@ def identification_run(
                 "top_k": top_k,
                 "candidates": [c["customer"] for c in candidates],
                 "document_candidate": candidate.id if candidate is not None else None,
+                "replays": [c["customer"] for c in scored if c.get("replay")],
             },
         )
+        for c in scored:
+            if c.get("replay"):  # a copy of this customer's stored reference: an attack, as for verifications
+                audit_record(
+                    action="identification.replay",
+                    actor=requested_by,
+                    customer=Customer.objects.get(id=c["customer"]),
+                    after={"identification": identification.id, "flag": "replay"},
+                    details={"case_reference": case_reference, "enrollment": c["enrollment"]},
+                )
     return identification
 
 

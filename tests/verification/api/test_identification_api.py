@@ -174,3 +174,6 @@ def test_a_replayed_reference_never_identifies_its_customer(admin_client, enroll
     (cand,) = [c for c in body["candidates"] if c["customer"] == a.id]
     assert cand["replay"] is True and cand["score"] == 0.0 and cand["score"] < cand["threshold"]
     assert body["outcome"] != "match"
+    assert AuditEvent.objects.get(action="identification.run").details["replays"] == [a.id]
+    event = AuditEvent.objects.get(action="identification.replay")
+    assert event.customer_id_ref == a.id and event.after["identification"] == body["id"]
