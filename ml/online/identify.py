@@ -57,10 +57,9 @@ class PadRescorer:
             wds[w] = wd
 
         def rescore(w: str, label: str, row: int, candidates: list) -> tuple[np.ndarray, np.ndarray, list[str]]:
+            # one candidate's references per DTW batch, as a verification: a batch is padded to its
+            # longest signature, so the whole short list at once could need gigabytes
             q = [int(self.rows[w][label][row])]
-            online = [wds[k]["refs"] for k in candidates if wds[k]["path"] != "image"]
-            if online:  # every DTW pair of the short list in one batch; the scores below read the cache
-                sc.distances(q, np.concatenate(online))
             scores = np.array([sc.score(wds[k], q, wds[k]["path"])[0] for k in candidates], np.float64)
             thresholds = np.array([sc.threshold(wds[k]["path"], len(wds[k]["refs"])) for k in candidates], np.float64)
             return scores, thresholds, [wds[k]["path"] for k in candidates]
