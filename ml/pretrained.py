@@ -14,7 +14,8 @@ Stages (all on non-test writers; ``ml.features`` caches the pooled features once
 4. calibration and per-bucket operating points on validation writers
    (``ml.decision_fit.fit_decision``).
 
-The checkpoint stores the Lite0 trunk (ImageNet weights, unchanged), the standardisation,
+The checkpoint stores the Lite0 trunk (ImageNet weights, unchanged unless the features come
+from ``ml.finetune``, whose tuned last stages it then loads), the standardisation,
 the canvas (224x320) and precision the features were computed with, and the decision.
 """
 
@@ -165,6 +166,11 @@ def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_
         **(model_kwargs or {}),
     }
     model = build("lite0", pretrained=True, **mk).eval()
+    tail = fz["meta"].get("tail")
+    if tail:  # features of a trunk whose last stages were tuned (ml.finetune): the checkpoint carries them
+        from ml.finetune import load_tail
+
+        load_tail(model, tail)
     feats = fz["features"]
     if r["standardize"]:
         tr = feats[train_idx]
@@ -210,7 +216,7 @@ def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
         },
         "config": json.loads(json.dumps({"recipe": r, "features": fz["meta"]})),
         "metrics": {"calibration": report},
-        "pretrained": {"origin": LITE0_ORIGIN, "licence": "Apache-2.0"},
+        "pretrained": {"origin": LITE0_ORIGIN, "licence": "Apache-2.0", "tuned": fz["meta"].get("finetune")},
         "decision": decision,
         "validation_writers": info["validation_writers"],
         "decision_training_writers": info["train_writers"],
