@@ -64,27 +64,9 @@ def cache_features(
     feats = pooled_features(model, imgs[keep], progress=lambda i, n: print(f"embedded {i}/{n}", flush=True))
     t2 = time.time()
     kept = [samples[i] for i in keep]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(out) + ".tmp.npz"
-    np.savez(
-        tmp,
-        features=feats.astype(np.float32),
-        writer=np.array([s.writer for s in kept]),
-        person=np.array([s.person for s in kept]),
-        label=np.array([s.label for s in kept]),
-        path=np.array([s.path for s in kept]),
-        meta=json.dumps(
-            {
-                "model_kwargs": model_kwargs,
-                "datasets": datasets,
-                "test_writers": test_writers,
-                "preprocess_s": round(t1 - t0, 1),
-                "embed_s": round(t2 - t1, 1),
-                "threads": torch.get_num_threads(),
-            }
-        ),
-    )
-    os.replace(tmp, out)
+    meta = {"model_kwargs": model_kwargs, "datasets": datasets, "test_writers": test_writers}
+    meta.update(preprocess_s=round(t1 - t0, 1), embed_s=round(t2 - t1, 1), threads=torch.get_num_threads())
+    write_features(Path(out), feats, kept, meta)
     print(
         json.dumps(
             {
@@ -98,6 +80,22 @@ def cache_features(
         flush=True,
     )
     return Path(out)
+
+
+def write_features(path: Path, feats: np.ndarray, samples: list, meta: dict) -> None:
+    """Pooled features of ``samples`` (``ml.data.Sample``) in this module's .npz format, written whole, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(
+        tmp,
+        features=feats.astype(np.float32),
+        writer=np.array([s.writer for s in samples]),
+        person=np.array([s.person for s in samples]),
+        label=np.array([s.label for s in samples]),
+        path=np.array([s.path for s in samples]),
+        meta=json.dumps(meta),
+    )
+    os.replace(tmp, path)
 
 
 def load_features(path: str) -> dict:

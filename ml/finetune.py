@@ -6,28 +6,26 @@ The first ``cut`` MBConv blocks of the trunk stay frozen at their ImageNet weigh
 output for every training image never changes, so it is computed once (bf16 autocast where
 the CPU supports it) and kept as float16; the tail (blocks ``cut``.., the 1x1 head
 convolution and its BatchNorm) is then trained on those activations, which costs a small
-fraction of a full forward and backward pass. The losses are the project's own
-(``ml.losses.CombinedLoss``: CosFace writer classification, SigNet-F's forgery head, a
-triplet loss with the writer's skilled forgeries as negatives) over writer batches
-(``ml.samplers.WriterBatchSampler``). The cached activations are augmented by random
-shifts of one cell and channel dropout.
+fraction of a full forward and backward pass. The losses are ``ml.losses.CombinedLoss``
+(CosFace, SigNet-F's forgery head, a triplet loss with skilled forgeries as negatives) over
+``ml.samplers.WriterBatchSampler`` batches; activations get random one-cell shifts and channel dropout.
 
 Writers: only the *decision-training* writers of ``ml.pretrained``'s writer-disjoint split
 (the same split that later fits the decision) and, for writer classification only, the
 non-test writers of ``--extra`` datasets (genuine signatures). The validation writers that
 calibrate and select are never trained on; test writers are never read.
 
-Outputs in ``--out``: ``tail.pt`` (the tuned tail's state and the recipe), ``frozen.npz``
-(the same writers' features through the untouched trunk, the baseline), and
-``features.npz``, pooled features of every non-test writer of the three datasets through
-the tuned trunk, in ``ml.features``' format, so that ``benchmarks/pretrained_study.py`` and
-``python -m ml.pretrained`` read it as they read frozen features (its meta names
-``tail.pt``, which ``ml.pretrained`` loads into the checkpoint's trunk).
+Outputs in ``--out``: ``tail.pt`` (the tuned tail's state and recipe), ``frozen.npz`` (features
+through the untouched trunk, the baseline) and ``features.npz`` (every non-test writer of the
+three datasets through the tuned trunk, in ``ml.features``' format, read by
+``benchmarks/pretrained_study.py`` and ``python -m ml.pretrained``; its meta names ``tail.pt``).
+``--activations F.npy`` keeps the frozen part's activations for later runs on the same images.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -36,10 +34,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from torch import nn
 
 from ml.data import Sample, preprocess_all, split_validation, training_writers
-from ml.features import DEFAULT_DATASETS
+from ml.features import DEFAULT_DATASETS, write_features
 from ml.models import build
 
 RECIPE = {
@@ -124,6 +123,24 @@ def cache_activations(model, images: np.ndarray, cut: int, batch_size: int = 32,
             if progress and (i // batch_size) % 20 == 0:
                 progress(i, len(images))
     return np.concatenate(out)
+
+
+def stored_activations(model, images: np.ndarray, cut: int, path, keys: list[str], log=print) -> np.ndarray:
+    """``cache_activations``, kept in ``path`` (.npy, with a .json tag) for later runs on the same images and cut."""
+    if not path:
+        return cache_activations(model, images, cut, progress=lambda i, n: log(f"activations {i}/{n}"))
+    path, tag = Path(path), [keys, list(images.shape), cut, model.use_bf16("cpu")]
+    digest = hashlib.sha256(json.dumps(tag).encode()).hexdigest()
+    side = path.with_suffix(".json")
+    if path.exists() and side.exists() and json.loads(side.read_text()).get("digest") == digest:
+        log(f"activations read from {path}")
+        return np.load(path, mmap_mode="r")
+    acts = cache_activations(model, images, cut, progress=lambda i, n: log(f"activations {i}/{n}"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path.with_name(path.name + ".tmp.npy"), acts)
+    os.replace(path.with_name(path.name + ".tmp.npy"), path)
+    side.write_text(json.dumps({"digest": digest}))
+    return acts
 
 
 def pooled_from_activations(model, acts: np.ndarray, cut: int, batch_size: int = 64) -> np.ndarray:
@@ -214,22 +231,7 @@ def decision_training_split(samples: list[Sample], recipe: dict) -> tuple[list[i
     return train, [i for i, s in enumerate(samples) if s.person in val_p]
 
 
-def write_features(path: Path, feats: np.ndarray, samples: list[Sample], meta: dict) -> None:
-    """Pooled features in ``ml.features``' .npz format (written whole, then renamed)."""
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        features=feats.astype(np.float32),
-        writer=np.array([s.writer for s in samples]),
-        person=np.array([s.person for s in samples]),
-        label=np.array([s.label for s in samples]),
-        path=np.array([s.path for s in samples]),
-        meta=json.dumps(meta),
-    )
-    os.replace(tmp, path)
-
-
-def run(root: str, out: str, canvas, recipe: dict, extra: list[str], workers: int = 2, log=print) -> dict:
+def run(root: str, out: str, canvas, recipe: dict, extra: list[str], workers: int = 2, acts_path=None, log=print) -> dict:
     r = {**RECIPE, **recipe}
     cut = int(r["cut"])
     out_dir = Path(out)
@@ -250,7 +252,7 @@ def run(root: str, out: str, canvas, recipe: dict, extra: list[str], workers: in
     meta_base = {"model_kwargs": model_kwargs, "datasets": DEFAULT_DATASETS, "test_writers": False}
     model = build("lite0", pretrained=True, **model_kwargs)
     t1 = time.time()
-    acts = cache_activations(model, imgs, cut, progress=lambda i, n: log(f"activations {i}/{n}"))
+    acts = stored_activations(model, imgs, cut, acts_path, [s.path for s in everything], log)
     t2 = time.time()
     log(json.dumps({"images": len(everything), "preprocess_s": round(t1 - t0, 1), "activations_s": round(t2 - t1, 1)}))
     write_features(out_dir / "frozen.npz", pooled_from_activations(model, acts[:n_main], cut), samples, meta_base)
@@ -281,20 +283,17 @@ def main(argv=None):
     ap.add_argument("--recipe", default=None, help="YAML file overriding RECIPE")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--activations", default=None)
     for k in ("epochs", "cut", "steps_per_epoch", "seed"):
         ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    recipe = {}
-    if a.recipe:
-        import yaml
-
-        recipe = yaml.safe_load(Path(a.recipe).read_text()) or {}
+    recipe = (yaml.safe_load(Path(a.recipe).read_text()) or {}) if a.recipe else {}
     for k in ("epochs", "cut", "steps_per_epoch", "seed", "lr"):
         if getattr(a, k) is not None:
             recipe[k] = getattr(a, k)
-    print(json.dumps(run(a.root, a.out, a.canvas, recipe, a.extra, a.workers)), flush=True)
+    print(json.dumps(run(a.root, a.out, a.canvas, recipe, a.extra, a.workers, a.activations)), flush=True)
 
 
 if __name__ == "__main__":

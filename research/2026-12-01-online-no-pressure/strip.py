@@ -1,6 +1,6 @@
 """Copy stroke-JSON writer folders with every point's pressure removed, as a mouse or a finger sends them.
 
-    python research/2026-12-01-online-no-pressure/strip.py --src cache/splits/svc2004_val --out cache/nopressure/svc2004_val
+python research/2026-12-01-online-no-pressure/strip.py --src cache/splits/svc2004_val --out cache/nopressure/svc2004_val
 """
 
 from __future__ import annotations

@@ -58,6 +58,21 @@ def test_cached_activations_through_the_tail_equal_the_whole_trunk():
     np.testing.assert_allclose(split, whole.numpy(), atol=2e-2 * float(whole.abs().max()))
 
 
+def test_stored_activations_are_reused_only_for_the_same_images(tmp_path, monkeypatch):
+    model = lite0()
+    imgs, samples = writer_images(n_writers=1, per_writer=2, forged=0)
+    keys = [s.path for s in samples]
+    path = tmp_path / "acts.npy"
+    first = finetune.stored_activations(model, imgs, CUT, path, keys, log=lambda *_: None)
+    calls = []
+    real = finetune.cache_activations
+    monkeypatch.setattr(finetune, "cache_activations", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = finetune.stored_activations(model, imgs, CUT, path, keys, log=lambda *_: None)
+    assert calls == [] and np.array_equal(np.asarray(again), first)
+    other = finetune.stored_activations(model, imgs[::-1].copy(), CUT, path, keys[::-1], log=lambda *_: None)
+    assert calls == [1] and np.array_equal(np.asarray(other), first[::-1])
+
+
 def test_training_changes_only_the_tail_and_fits_the_writers(tmp_path):
     model = lite0()
     before = {k: v.clone() for k, v in model.trunk.state_dict().items()}
