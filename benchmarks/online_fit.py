@@ -19,11 +19,16 @@ the folder's other users per user and seed) negatives too, with the share W of t
 3. ``--buckets``: the online and fused operating points per reference-count bucket (3, 5
    and 10 references for 2-4, 5-9 and 10+; ``ml.online.calibrate.fit_buckets``), with the models
    just fitted, or with ``--stored`` the ones stored for the shipped model (steps 1-2 skipped).
+   ``--no-pressure``: the same on folders whose signatures carry no pressure
+   (``benchmarks/strip_pressure.py`` copies), stored as ``no_pressure_thresholds``: the points for
+   comparisons without pressure (a mouse, a finger; ``OnlineParams.threshold_for``).
 4. ``--write-params`` stores them in ``ml/online/params.json`` under the shipped model's
    version and as ``"default"``.
 
     python benchmarks/online_fit.py --val cache/splits/svc2004_val cache/splits/susig_visual_val \
         --stored --buckets --json docs/results/online_buckets.json --write-params
+    python benchmarks/online_fit.py --val cache/nopressure/svc2004_val cache/nopressure/susig_visual_val \
+        --stored --buckets --no-pressure --json docs/results/online_no_pressure/buckets.json --write-params
 """
 
 import argparse
@@ -33,6 +38,7 @@ from pathlib import Path
 from ml.engine import Engine
 from ml.online import calibrate
 from ml.online.convert import test_user_folders
+from ml.online.evaluate import scan_stroke_writers
 from ml.online.features import GLOBAL_NAMES
 from ml.online.verifier import FEATURE_SETS, PARAMS_PATH, load_params
 
@@ -53,6 +59,13 @@ def _check_no_test_users(folder: Path):
         raise SystemExit(f"{found[0]}: a test user; give validation users only")
 
 
+def _check_no_pressure(folder: Path):
+    samples, _ = scan_stroke_writers(folder)
+    for s in samples:
+        if any("pressure" in p for stroke in s.strokes for p in stroke["points"]):
+            raise SystemExit(f"{s.path}: carries pressure; --no-pressure fits on benchmarks/strip_pressure.py copies")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--val", nargs="+", required=True)
@@ -66,12 +79,17 @@ def main():
     ap.add_argument("--random-per-writer", type=int, default=60, help="random forgeries per user and seed")
     ap.add_argument("--buckets", action="store_true", help="also fit the operating points per reference-count bucket")
     ap.add_argument("--stored", action="store_true", help="no fit: the shipped model's stored parameters (with --buckets)")
+    ap.add_argument("--no-pressure", action="store_true", help="the points for comparisons without pressure (with --stored)")
     a = ap.parse_args()
     if a.stored and not a.buckets:
         ap.error("--stored only makes sense with --buckets")
+    if a.no_pressure and not a.stored:
+        ap.error("--no-pressure fits operating points for the stored models: give --stored --buckets")
     globals_ = (a.globals or list(GLOBAL_NAMES)) if a.features.startswith("base+tnorm+global") else []
     for f in a.val:
         _check_no_test_users(Path(f))
+        if a.no_pressure:
+            _check_no_pressure(Path(f))
     engine = Engine.load()
     if a.stored:
         params, ranking, report = load_params(engine.model_version), [], None
@@ -92,7 +110,13 @@ def main():
                                        random_weight=a.random_weight, random_per_writer=a.random_per_writer)  # fmt: skip
     buckets = None
     if a.buckets:
-        params.bucket_thresholds, buckets = calibrate.fit_buckets(a.val, params, engine, random_per_writer=a.random_per_writer)
+        points, buckets = calibrate.fit_buckets(
+            a.val, params, engine, random_per_writer=a.random_per_writer, pressure=not a.no_pressure
+        )
+        if a.no_pressure:
+            params.no_pressure_thresholds = points
+        else:
+            params.bucket_thresholds = points
     out = {"grid": ranking, "chosen": {"rate_hz": best["rate_hz"], "window": best["window"]}, "fit": report,
            "buckets": buckets, "params": params.to_dict(), "model": engine.model_version}  # fmt: skip
     text = json.dumps(out, indent=2)

@@ -49,20 +49,26 @@ def decision_path_resolve(*, query_is_pad: bool, pad_references: int, engine: Si
     return "fused" if online_params(engine).fused_w is not None else "online"
 
 
-def path_threshold_resolve(*, path: str, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int) -> float:
+def path_threshold_resolve(
+    *, path: str, enrollment_threshold: float | None, engine: SignatureEngine, n_refs: int, pressure: bool = True
+) -> float:
     """The threshold of the deciding path: the enrollment's own (an admin's) applies to every
     path; else the image model's for ``n_refs``, or the online/fused operating point for ``n_refs``
-    pad references (one per reference-count bucket where ``ml/online/params.json`` has them)."""
+    pad references (one per reference-count bucket where ``ml/online/params.json`` has them), those
+    for a comparison without pressure (a mouse, a finger: ``pressure`` False) where it has them."""
     if enrollment_threshold is not None or path == "image":
         return threshold_resolve(enrollment_threshold=enrollment_threshold, engine=engine, n_refs=n_refs)
-    return online_params(engine).threshold_for(path, int(n_refs))
+    return online_params(engine).threshold_for(path, int(n_refs), bool(pressure))
 
 
 def pad_operating_points(*, model_version: str) -> dict[str, dict[str, float]]:
     """The model version's pad operating points, per reference-count bucket a pad enrollment
-    can fall in: ``{"fused": {"2-4": .., "5-9": .., "10+": ..}, "online": {...}}``."""
+    can fall in: ``{"fused": {"2-4": .., "5-9": .., "10+": ..}, "online": {...}}``, and the same
+    for comparisons without pressure under ``"fused_no_pressure"`` and ``"online_no_pressure"``."""
     params = online_params_for(model_version)
-    return {path: params.operating_points(path) for path in ("fused", "online")}
+    out = {path: params.operating_points(path) for path in ("fused", "online")}
+    out.update({f"{path}_no_pressure": params.operating_points(path, pressure=False) for path in ("fused", "online")})
+    return out
 
 
 def replay_tolerance(*, engine: SignatureEngine) -> float:

@@ -92,11 +92,14 @@ def _rates(s: np.ndarray, kind: np.ndarray, t: float) -> dict:
     return {"threshold": float(t), "frr": frr, "far_skilled": far_sk, "far_random": far_ra}
 
 
-def fit_buckets(folders, params: OnlineParams, engine, seeds=range(5), random_per_writer: int = 60) -> tuple[dict, dict]:
+def fit_buckets(folders, params: OnlineParams, engine, seeds=range(5), random_per_writer: int = 60,
+                pressure: bool = True) -> tuple[dict, dict]:  # fmt: skip
     """The online and fused operating points per reference-count bucket a pad enrollment can
     fall in (``PAD_BUCKET_REFS``): each the validation EER point, genuine against skilled, at the
     bucket's protocol count (writers with more genuine signatures than that count only), pooled
     over ``folders`` (validation users only). The fitted models (``params``) are unchanged.
+    ``pressure`` False: ``folders`` hold signatures without pressure, and the points are
+    ``no_pressure_thresholds`` ("before" is then the point such a comparison had until now).
     Returns (``bucket_thresholds`` for ``OnlineParams``, a report: per bucket and per folder,
     the skilled EER and the FRR / FAR at ``params``' thresholds before and at the new ones)."""
     thresholds, report, cache = {"online": {}, "fused": {}}, {}, {}
@@ -124,7 +127,7 @@ def fit_buckets(folders, params: OnlineParams, engine, seeds=range(5), random_pe
             report[bucket][name] = {
                 path: {
                     "eer_skilled": eer(s[k == "genuine"], s[k == "skilled"])[0],
-                    "before": _rates(s, k, params.threshold_for(path, refs)),
+                    "before": _rates(s, k, params.threshold_for(path, refs, pressure)),
                     "after": _rates(s, k, thresholds[path][bucket]),
                 }
                 for path, s in scores[name].items()

@@ -147,7 +147,7 @@ class StrokeScorer:
     def fit(self, refs: np.ndarray) -> dict:
         r = np.asarray(refs, int)
         paths = uses_paths(self.params.features)
-        wd = {"refs": r, "scale": float("nan"), "per_ref": None}
+        wd = {"refs": r, "scale": float("nan"), "per_ref": None, "pressure": all(self.templates[i].has_pressure for i in r)}
         m = self.distances(r, r, paths=paths)
         d = m[0] if paths else m
         if len(r) > 1:
@@ -185,10 +185,11 @@ class StrokeScorer:
             return online_score(self.params, f)
         return fused_score(self.params, self.image_scores(wd, q), f)
 
-    def threshold(self, path: str, n_refs: int) -> float:
+    def threshold(self, path: str, n_refs: int, pressure: bool = True) -> float:
+        """The app's operating point; ``pressure``: the query and the references all carry pressure."""
         if path == "image":  # the app's image operating point for this many references
             return float(self.engine.threshold_for(n_refs))
-        return self.params.threshold_for(path, n_refs)
+        return self.params.threshold_for(path, n_refs, pressure)
 
 
 def evaluate_strokes(
@@ -213,11 +214,12 @@ def evaluate_strokes(
     by = scorer.by_writer()
     if sum(1 for d in by.values() if len(d["genuine"]) >= 2) < 2:
         raise FileNotFoundError(f"{data}: evaluation needs at least two writers with two genuine signatures each")
-    paths, used = [], []
+    paths, used, pressure = [], [], []
 
     def fit(refs):
         wd = scorer.fit(refs)
         wd["path"] = scorer.path_for(decision, len(refs))
+        pressure.append(wd["pressure"])
         return wd
 
     scores, t_w = {}, {}
@@ -225,12 +227,15 @@ def evaluate_strokes(
         scores[w] = s
         used.append(r)
         paths.append(scorer.path_for(decision, r))
-        t_w[w] = scorer.threshold(paths[-1], r)  # the point of the references this writer really had
+        # the point of the references this writer really had; pressure as its references have it (a
+        # writer's signatures come from one device: a pressure-free folder is decided as a mouse is)
+        t_w[w] = scorer.threshold(paths[-1], r, pressure[-1])
     pg, ps, pr = ({w: s[k] for w, s in scores.items()} for k in ("genuine", "skilled", "random"))
     cat = lambda d: np.concatenate(list(d.values())) if d else np.zeros(0)
     kinds = sorted(set(paths))
     path = kinds[0] if len(kinds) == 1 else "mixed"
-    shipped = scorer.threshold(kinds[0], int(references)) if len(kinds) == 1 else None
+    points = {scorer.threshold(kinds[0], int(references), p) for p in set(pressure)} if len(kinds) == 1 else set()
+    shipped = points.pop() if len(points) == 1 else None
     report = summarize(cat(pg), cat(ps), cat(pr), pg, ps, pr, shipped_threshold=shipped)
     if len(set(t_w.values())) > 1:  # as ml.evaluate: a writer with fewer genuine signatures than R may fall in a lower bucket
         per_writer = rates_at_writer_thresholds(pg, ps, pr, t_w)

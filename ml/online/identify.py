@@ -61,7 +61,11 @@ class PadRescorer:
             # longest signature, so the whole short list at once could need gigabytes
             q = [int(self.rows[w][label][row])]
             scores = np.array([sc.score(wds[k], q, wds[k]["path"])[0] for k in candidates], np.float64)
-            thresholds = np.array([sc.threshold(wds[k]["path"], len(wds[k]["refs"])) for k in candidates], np.float64)
+            with_p = sc.templates[q[0]].has_pressure
+            thresholds = np.array(
+                [sc.threshold(wds[k]["path"], len(wds[k]["refs"]), with_p and wds[k]["pressure"]) for k in candidates],
+                np.float64,
+            )
             return scores, thresholds, [wds[k]["path"] for k in candidates]
 
         return rescore

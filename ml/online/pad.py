@@ -27,6 +27,7 @@ from ml.online.replay import replay_distance
 from ml.online.verifier import (
     CHANNEL_SETS,
     OnlineParams,
+    compared_with_pressure,
     fit_online,
     fused_score,
     online_features,
@@ -92,7 +93,8 @@ def pad_fit(refs: list[OnlineTemplate], params: OnlineParams) -> dict:
 
 
 def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query: OnlineTemplate, image_score: float) -> dict:
-    """``{"online", "fused" (None without a fitted fusion), "features", "replay_distance", "replay_index"}``."""
+    """``{"online", "fused" (None without a fitted fusion), "features", "replay_distance", "replay_index",
+    "pressure" (``compared_with_pressure``: which operating points apply)}``."""
     feats = online_features(wd, refs, [query], params.window, params.channels, params.features, params.globals, params.rate_hz)
     s_on = float(online_score(params, feats)[0])
     s_fu = float(fused_score(params, np.array([image_score]), feats)[0]) if params.fused_w is not None else None
@@ -104,6 +106,7 @@ def pad_score(params: OnlineParams, wd: dict, refs: list[OnlineTemplate], query:
         "features": [float(v) for v in feats[0]],
         "replay_distance": float(dists[k]) if dists else None,
         "replay_index": k if dists else None,
+        "pressure": compared_with_pressure(query, refs),
     }
 
 

@@ -70,6 +70,10 @@ class OnlineParams:
     # per reference-count bucket (ml.buckets; fitted at its protocol count on validation users):
     # {"online": {"2-4": t, ...}, "fused": {...}}; a bucket not there takes the threshold above (5 references)
     bucket_thresholds: dict = field(default_factory=dict)
+    # the same, for a comparison without pressure (the query or a pad reference has none: a mouse,
+    # a finger), fitted with the same models on pressure-free copies of the validation users;
+    # empty: the points above serve every comparison
+    no_pressure_thresholds: dict = field(default_factory=dict)
     fitted_on: str = "uncalibrated"
     # replay and pace rules of the app (ml.online.replay, ml.online.pad), fixed on validation users
     replay_tolerance: float = 0.0
@@ -79,16 +83,28 @@ class OnlineParams:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
-    def threshold_for(self, path: str, n_refs: int) -> float:
-        """The operating point of the ``online`` or ``fused`` score for an enrollment of ``n_refs`` pad references."""
+    def threshold_for(self, path: str, n_refs: int, pressure: bool = True) -> float:
+        """The operating point of the ``online`` or ``fused`` score for an enrollment of ``n_refs``
+        pad references; ``pressure`` False: for a comparison without pressure (``compared_with_pressure``),
+        from ``no_pressure_thresholds`` where it has the path (a missing bucket takes its 5-9 point)."""
         if path not in ("online", "fused"):
             raise ValueError(f"no online operating point for the {path!r} path")
         single = self.fused_threshold if path == "fused" else self.online_threshold
-        return float(self.bucket_thresholds.get(path, {}).get(bucket_name(n_refs), single))
+        bucket = bucket_name(n_refs)
+        table = {} if pressure else self.no_pressure_thresholds.get(path, {})
+        if table:
+            return float(table.get(bucket, table.get("5-9", single)))
+        return float(self.bucket_thresholds.get(path, {}).get(bucket, single))
 
-    def operating_points(self, path: str) -> dict[str, float]:
+    def operating_points(self, path: str, pressure: bool = True) -> dict[str, float]:
         """``threshold_for`` of every bucket in ``PAD_BUCKET_REFS``: ``{"2-4": .., "5-9": .., "10+": ..}``."""
-        return {b: self.threshold_for(path, n) for b, n in PAD_BUCKET_REFS.items()}
+        return {b: self.threshold_for(path, n, pressure) for b, n in PAD_BUCKET_REFS.items()}
+
+
+def compared_with_pressure(query: OnlineTemplate, refs: list[OnlineTemplate]) -> bool:
+    """Whether the query and every reference carry a varying pressure: only then does the DTW
+    compare it (``pair_distances``) and the pressure operating points apply (``threshold_for``)."""
+    return bool(query.has_pressure and refs and all(r.has_pressure for r in refs))
 
 
 def feature_count(params: OnlineParams) -> int:

@@ -5,7 +5,7 @@
 
 Both row files come from research/2026-11-30-online-encoder/rows.py over the same validation users
 (SVC2004 1-30, SUSIG visual 1-100), the second on copies with every point's pressure removed
-(research/2026-12-01-online-no-pressure/strip.py), so row i is the same query, references and
+(benchmarks/strip_pressure.py), so row i is the same query, references and
 kind in both. Protocol of research/2026-11-30-online-dtw/heldout.py: 5 user folds; the online
 and fused logistic models (L2 1, random forgeries half the negatives' weight) are fitted on both
 datasets' users of 4 folds, the operating point is their skilled EER threshold there, and the
@@ -13,6 +13,8 @@ datasets' users of 4 folds, the operating point is their skilled EER threshold t
 
 - ``pressure -> stripped``: fitted with pressure (as shipped), scored without: a mouse today;
 - ``stripped -> stripped``: a model fitted without pressure, scored without;
+- ``pressure, point stripped -> stripped``: fitted with pressure, its operating point fitted on
+  the pressure-free copies of the same 4 folds (the weights unchanged, only the threshold);
 - ``both -> stripped`` / ``both -> pressure``: one model fitted on both copies;
 - ``pressure -> pressure``: the shipped setting, for reference.
 """
@@ -55,7 +57,9 @@ def summary(s, t, kd):
     }
 
 
-def held_out(fit_on: list[dict], score_on: dict, kind: str, weight=0.5, l2=1.0) -> dict:
+def held_out(fit_on: list[dict], score_on: dict, kind: str, weight=0.5, l2=1.0, point_on: dict | None = None) -> dict:
+    """``point_on``: the operating point is the skilled EER threshold of these rows (their 4
+    folds) scored by the fitted model, instead of the fitting rows'."""
     held = {n: np.zeros(len(r["label"])) for n, r in score_on.items()}
     thr = {n: np.zeros(len(r["label"])) for n, r in score_on.items()}
     for f in range(5):
@@ -70,6 +74,14 @@ def held_out(fit_on: list[dict], score_on: dict, kind: str, weight=0.5, l2=1.0) 
         w, b = fit_logistic(X, y, l2=l2, weights=negative_weights(kd, weight))
         w = np.asarray(w)
         s = 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
+        if point_on is not None:
+            X, kd = [], []
+            for r in point_on.values():
+                m = r["fold"] != f
+                X.append(design(r, m, kind))
+                kd.append(r["kind"][m])
+            X, kd = np.concatenate(X), np.concatenate(kd)
+            s = 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
         t = eer_threshold(s[kd == "genuine"], s[kd == "skilled"])
         for n, r in score_on.items():
             m = r["fold"] == f
@@ -91,6 +103,7 @@ def main():
                 raise SystemExit(f"{n}_{k} differs between the two row files")
     runs = {
         "pressure -> pressure": ([p], p),
+        "pressure, point stripped -> stripped": ([p], s, s),
         "pressure -> stripped": ([p], s),
         "stripped -> stripped": ([s], s),
         "both -> stripped": ([p, s], s),
@@ -98,10 +111,10 @@ def main():
     }
     out = {}
     for kind in ("online", "fused"):
-        for name, (fit_on, score_on) in runs.items():
-            res = held_out(fit_on, score_on, kind)
+        for name, (fit_on, score_on, *point_on) in runs.items():
+            res = held_out(fit_on, score_on, kind, point_on=point_on[0] if point_on else None)
             out[f"{kind} {name}"] = res
-            print(f"{kind:6s} {name:22s} " + "  ".join(
+            print(f"{kind:6s} {name:38s} " + "  ".join(
                 f"{n}: sk {v['eer_skilled']:5.2f} rnd {v['eer_random']:5.2f} | FRR {v['frr']:5.2f} "
                 f"FARsk {v['far_skilled']:5.2f}" for n, v in res.items()), flush=True)  # fmt: skip
     if a.json:

@@ -250,6 +250,18 @@ def test_pad_operating_point_is_resolved_per_reference_bucket():
         p.threshold_for("image", 5)  # the image path's points are the engine's (Engine.threshold_for)
 
 
+def test_a_comparison_without_pressure_has_its_own_points_where_fitted():
+    p = OnlineParams(
+        fused_threshold=0.7,
+        bucket_thresholds={"fused": {"2-4": 0.6}},
+        no_pressure_thresholds={"fused": {"2-4": 0.75, "5-9": 0.8}},
+    )
+    assert [p.threshold_for("fused", n, pressure=False) for n in (3, 5, 12)] == [0.75, 0.8, 0.8]  # 10+: its 5-9
+    assert [p.threshold_for("fused", n) for n in (3, 5, 12)] == [0.6, 0.7, 0.7]  # a pen with pressure: unchanged
+    assert p.threshold_for("online", 5, pressure=False) == p.online_threshold  # no table for the path
+    assert p.operating_points("fused", pressure=False) == {"2-4": 0.75, "5-9": 0.8, "10+": 0.8}
+
+
 def test_bucket_operating_points_are_fitted_where_the_data_allows_and_evaluate_applies_them(stroke_folder, tmp_path):
     """``fit_buckets`` on generated pad writers (7 genuine each: 3 and 5 references leave queries,
     10 do not): each fitted point sits where FRR and skilled FAR meet on those rows; the bucket
@@ -271,6 +283,7 @@ def test_bucket_operating_points_are_fitted_where_the_data_allows_and_evaluate_a
         assert report[bucket]["pooled"]["fused"]["before"]["threshold"] == base.fused_threshold
     p = load_params(engine.model_version)
     p.bucket_thresholds = {"fused": {"2-4": 0.123, "5-9": 0.456}}
+    p.no_pressure_thresholds = {}  # writer 2 has no pressure: the points above decide it too
     for refs, expected in ((3, 0.123), (5, 0.456)):
         rep = evaluate_strokes(str(stroke_folder), references=refs, params=p)
         assert rep["decision_path"] == "fused" and rep["at_threshold"]["threshold"] == expected
@@ -292,6 +305,7 @@ def test_evaluate_decides_each_writer_at_the_point_of_the_references_it_really_h
         f.unlink()
     p = load_params(Engine.load().model_version)
     p.bucket_thresholds = {"fused": {"2-4": 0.0, "5-9": 1.0}}
+    p.no_pressure_thresholds = {}
     rep = evaluate_strokes(str(data), references=5, params=p)
     assert rep["references_min_used"] == 3 and rep["at_threshold"]["per_writer_thresholds"]
     assert rep["at_threshold"]["frr"] == pytest.approx(4 / 5)  # the two 5-reference writers' 4 queries rejected
@@ -360,8 +374,13 @@ def test_identify_on_stroke_json_rescores_the_short_list_as_a_verification_decid
     records, n, info = identify_eval.folder_records(str(stroke_folder), engine, 5, 0, 1, 20)
     assert n == 3 and info["kind"] == "strokes"
     assert {p for r in records for p in r["paths"]} == {"fused"}
-    fused_point = load_params(engine.model_version).threshold_for("fused", 5)
-    assert all(np.allclose(r["thresholds"], fused_point) for r in records)
+    params = load_params(engine.model_version)
+    # writer 2 draws without pressure: a query of it, or a candidate enrolled with it, is decided at
+    # the point for comparisons without pressure; every other pair at the pen's
+    points = {params.threshold_for("fused", 5), params.threshold_for("fused", 5, pressure=False)}
+    assert all(np.isclose(t, list(points)).any() for r in records for t in r["thresholds"])
+    if len(points) == 2:
+        assert sorted({round(float(t), 9) for r in records for t in r["thresholds"]}) == pytest.approx(sorted(points))
     out = tmp_path / "id.json"
     assert main(["identify", "--data", str(stroke_folder), "--unenrolled", "1", "--json", str(out)]) == 0
     rep = json.loads(out.read_text())
@@ -393,3 +412,20 @@ def test_pad_margin_is_fitted_on_stroke_folders_and_stored_beside_the_image_marg
     assert identify.margin_for(engine.model_version, path, decision="online") == identify.DEFAULT_MARGIN
     with pytest.raises(ValueError, match="stroke-JSON"):
         identify_eval.write_pad_margin(engine, [str(tmp_path)], 5, [0], 1, 20, path=path)
+
+
+def test_evaluate_decides_a_writer_without_pressure_at_the_points_for_it(stroke_folder):
+    """Writer 2's signatures carry no pressure (a mouse): it is decided at the no-pressure point,
+    the others at the pen's. Points of 1 (reject all) and 0 (accept all) make the rates countable:
+    5 references leave 2 genuine queries per writer, 1 skilled forgery each."""
+    from ml.engine import Engine
+    from ml.online.evaluate import evaluate_strokes
+    from ml.online.verifier import load_params
+
+    p = load_params(Engine.load().model_version)
+    p.bucket_thresholds = {"fused": {"5-9": 1.0}}
+    p.no_pressure_thresholds = {"fused": {"5-9": 0.0}}
+    rep = evaluate_strokes(str(stroke_folder), references=5, params=p)
+    assert rep["decision_path"] == "fused" and rep["at_threshold"]["per_writer_thresholds"]
+    assert rep["at_threshold"]["frr"] == pytest.approx(4 / 6)  # writers 1 and 3 reject their 4 queries
+    assert rep["at_threshold"]["far_skilled"] == pytest.approx(1 / 3)  # writer 2 accepts its forgery

@@ -42,6 +42,9 @@ def test_mouse_without_pressure_scores_against_stylus_references():
     out = pad_score(PARAMS, pad_fit(refs, PARAMS), refs, q, image_score=0.9)
     assert 0 <= out["online"] <= 1 and 0 <= out["fused"] <= 1
     assert out["replay_distance"] > PARAMS.replay_tolerance
+    assert out["pressure"] is False  # decided at the points for comparisons without pressure
+    stylus = tpl(with_pressure_wave(demo_strokes("writer-a", 7)))
+    assert pad_score(PARAMS, pad_fit(refs, PARAMS), refs, stylus, image_score=0.9)["pressure"] is True
 
 
 def test_sampling_rate_does_not_change_the_template_much():

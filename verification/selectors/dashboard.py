@@ -150,7 +150,8 @@ def enrollment_score_profile(*, enrollment: Enrollment, impostors: int = 24) -> 
 
 
 def enrollment_pad_point(*, enrollment: Enrollment) -> dict | None:
-    """How a pad query of this enrollment is decided: ``{"pad_references", "path", "threshold"}``
+    """How a pad query of this enrollment is decided: ``{"pad_references", "path", "threshold",
+    "threshold_no_pressure"}`` (a pen with pressure; a mouse or a finger)
     (``decisions.decision_path_resolve`` and ``path_threshold_resolve``); None when too few of its
     references carry pen timing, so that pad queries go the image path, or the model is unavailable."""
     from verification.decisions import decision_path_resolve, path_threshold_resolve
@@ -167,5 +168,9 @@ def enrollment_pad_point(*, enrollment: Enrollment) -> dict | None:
     path = decision_path_resolve(query_is_pad=True, pad_references=n_pad, engine=engine)
     if path == "image":
         return None
-    threshold = path_threshold_resolve(path=path, enrollment_threshold=enrollment.threshold, engine=engine, n_refs=n_pad)
-    return {"pad_references": n_pad, "path": path, "threshold": threshold}
+    point = {"pad_references": n_pad, "path": path}
+    for key, pressure in (("threshold", True), ("threshold_no_pressure", False)):
+        point[key] = path_threshold_resolve(
+            path=path, enrollment_threshold=enrollment.threshold, engine=engine, n_refs=n_pad, pressure=pressure
+        )
+    return point

@@ -165,7 +165,7 @@ def pad_decide(
         out["path"] = path
         out["score"] = float(scored["fused"] if path == VerificationDynamics.Path.FUSED else scored["online"])
         out["threshold"] = path_threshold_resolve(  # the online features come from the pad references alone
-            path=path, enrollment_threshold=enrollment_threshold, engine=engine, n_refs=len(pairs)
+            path=path, enrollment_threshold=enrollment_threshold, engine=engine, n_refs=len(pairs), pressure=scored["pressure"]
         )
     return out
 

@@ -69,7 +69,7 @@ def test_fused_operating_point_follows_the_pad_references_not_every_reference(ad
     v = _verify(admin_client, customer, demo_strokes("writer-a", 23))
     params = online_params(fake_engine)
     assert v["decision_path"] == "fused" and Verification.objects.get(id=v["id"]).dynamics.pad_references == 3
-    assert v["threshold"] == pytest.approx(params.threshold_for("fused", 3))
+    assert v["threshold"] == pytest.approx(params.threshold_for("fused", 3, pressure=False))  # no pressure in demo strokes
     assert path_threshold_resolve(path="fused", enrollment_threshold=None, engine=fake_engine, n_refs=6) == pytest.approx(
         params.threshold_for("fused", 6)
     )
@@ -104,7 +104,9 @@ def test_customer_sees_only_the_decision_even_for_a_replay(enrolled_customer):
     assert body["verification"]["decision"] in {"accept", "review", "reject"}
 
 
-def test_devices_mouse_and_sampling_rates(admin_client, make_customer):
+def test_devices_mouse_and_sampling_rates(admin_client, make_customer, fake_engine):
+    from verification.ml_engine import online_params
+
     customer = make_customer()
     for i in range(4):  # a stylus with pressure at 100 Hz
         r = admin_client.post(
@@ -114,9 +116,15 @@ def test_devices_mouse_and_sampling_rates(admin_client, make_customer):
         )
         assert r.status_code == 202, r.content
     assert admin_client.post(f"/api/customers/{customer.id}/enrollment/", {}, format="json").status_code == 202
-    for strokes in (mouse(resampled(demo_strokes("bea", 8), 60.0)), resampled(demo_strokes("bea", 9), 240.0)):
+    params = online_params(fake_engine)
+    mouse_query = mouse(resampled(demo_strokes("bea", 8), 60.0))
+    stylus_query = with_pressure_wave(resampled(demo_strokes("bea", 9), 240.0))
+    for strokes, pressure in ((mouse_query, False), (stylus_query, True)):
         v = _verify(admin_client, customer, strokes)
         assert v["decision_path"] == "fused" and not v["replay"]
+        assert v["threshold"] == pytest.approx(params.threshold_for("fused", 4, pressure))
+    if params.no_pressure_thresholds:  # the shipped table: a mouse is decided at its own point
+        assert params.threshold_for("fused", 4, False) != params.threshold_for("fused", 4, True)
 
 
 def test_malformed_timing_is_repaired_or_refused_never_a_500(admin_client, enrolled_customer):

@@ -51,9 +51,10 @@ def test_verification_through_the_api_under_a_second(admin_client, real_engine):
         v = r.json()["verification"]
         assert v["status"] == "done" and v["decision"] in {"accept", "reject", "review"}
         assert 0.0 <= v["score"] <= 1.0 and v["model_version"] == real_engine.model_version
-        # 5 pad references and a pad query: the fused path decides at its stored operating point
+        # 5 pad references and a pad query, none with pressure (as a mouse): the fused path decides
+        # at its stored operating point for comparisons without pressure
         assert v["decision_path"] == "fused" and v["replay"] is False
-        assert v["threshold"] == pytest.approx(ml_engine.online_params(real_engine).fused_threshold)
+        assert v["threshold"] == pytest.approx(ml_engine.online_params(real_engine).threshold_for("fused", 5, pressure=False))
     latencies.sort()
     print(
         "API verification latency (real engine, in-process): "
@@ -125,12 +126,16 @@ def test_model_version_lists_the_checkpoints_operating_point_per_reference_bucke
         assert set(live["thresholds"].values()) == {pytest.approx(live["threshold"])}
     # the pad decision's points, from the online table for this version (2-4, 5-9, 10+ pad references)
     params = ml_engine.online_params(real_engine)
-    assert set(live["pad_thresholds"]) == {"fused", "online"}
-    for path, points in live["pad_thresholds"].items():
+    assert set(live["pad_thresholds"]) == {"fused", "online", "fused_no_pressure", "online_no_pressure"}
+    for key, points in live["pad_thresholds"].items():
+        path, pressure = key.split("_")[0], not key.endswith("_no_pressure")
         assert list(points) == ["2-4", "5-9", "10+"]
-        assert points == pytest.approx({b: params.threshold_for(path, n) for b, n in (("2-4", 3), ("5-9", 5), ("10+", 10))})
+        want = {b: params.threshold_for(path, n, pressure) for b, n in (("2-4", 3), ("5-9", 5), ("10+", 10))}
+        assert points == pytest.approx(want)
     web = Client()
     web.force_login(admin_user)
     page = web.get("/manage/models/").content.decode()
-    for bucket, t in [*live["thresholds"].items(), *live["pad_thresholds"]["fused"].items()]:
+    pad = live["pad_thresholds"]
+    for bucket, t in [*live["thresholds"].items(), *pad["fused"].items(), *pad["fused_no_pressure"].items()]:
         assert f'<span class="mono">{bucket}</span>: {t:.3f}' in page
+    assert ("without pressure:" in page) == (pad["fused_no_pressure"] != pad["fused"])

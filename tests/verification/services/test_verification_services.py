@@ -23,9 +23,9 @@ def test_verification_runs_and_records_everything(enrolled_customer, fake_engine
     v.refresh_from_db()
     assert v.status == Verification.Status.DONE
     assert v.decision in {"accept", "reject", "review"}
-    # 4 pad references and a pad query: the fused path decides, at its own operating point for 2-4 references
+    # 4 pad references and a pad query (no pressure): the fused path decides, at its point for 2-4 references without pressure
     assert v.dynamics.decision_path == "fused" and not v.dynamics.replay
-    assert 0.0 <= v.score <= 1.0 and v.threshold == pytest.approx(online_params(fake_engine).threshold_for("fused", 4))
+    assert 0.0 <= v.score <= 1.0 and v.threshold == pytest.approx(online_params(fake_engine).threshold_for("fused", 4, False))
     assert len(v.similarities) == 4
     assert v.model_version.startswith("fake-")
     assert {"preprocess_ms", "embed_ms", "score_ms", "total_ms"} <= set(v.timings)

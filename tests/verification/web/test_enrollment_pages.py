@@ -121,9 +121,20 @@ def test_customer_page_says_how_pad_signatures_are_decided(
 
     customer = enrolled_customer("writer-a")
     point = online_params(fake_engine).threshold_for("fused", 4)
+    no_pressure = online_params(fake_engine).threshold_for("fused", 4, pressure=False)
     page = admin_web.get(f"/manage/customers/{customer.id}/")
-    assert page.context["pad_point"] == {"pad_references": 4, "path": "fused", "threshold": pytest.approx(point)}
-    assert f"against the 4 pad references, at <strong>{point:.3f}</strong> (model)" in page.content.decode()
+    assert page.context["pad_point"] == {
+        "pad_references": 4,
+        "path": "fused",
+        "threshold": pytest.approx(point),
+        "threshold_no_pressure": pytest.approx(no_pressure),
+    }
+    html = page.content.decode()
+    assert f"against the 4 pad references, at <strong>{point:.3f}</strong>" in html
+    if no_pressure != point:  # a mouse or a finger is decided at its own point
+        assert f"<strong>{no_pressure:.3f}</strong> without (a mouse, a finger) (model)" in html
+    else:
+        assert f"at <strong>{point:.3f}</strong> (model)" in html
     active = customer.enrollments.get(status="active")
     active.threshold = 0.9
     active.save(update_fields=["threshold"])

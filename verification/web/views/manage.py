@@ -279,7 +279,10 @@ def jobs(request):
 @admin_required
 def models(request):
     model_version_active()  # make sure the shipped model is registered
-    rows = [{"mv": mv, "pad": pad_operating_points(model_version=mv.name)["fused"]} for mv in model_version_list()]
+    rows = []
+    for mv in model_version_list():
+        points = pad_operating_points(model_version=mv.name)
+        rows.append({"mv": mv, "pad": points["fused"], "pad_no_pressure": points["fused_no_pressure"]})
     return render(request, "web/models.html", page_context(request, rows=rows, nav="models"))
 
 

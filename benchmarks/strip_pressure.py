@@ -1,6 +1,9 @@
 """Copy stroke-JSON writer folders with every point's pressure removed, as a mouse or a finger sends them.
 
-python research/2026-12-01-online-no-pressure/strip.py --src cache/splits/svc2004_val --out cache/nopressure/svc2004_val
+    python benchmarks/strip_pressure.py --src cache/splits/svc2004_val --out cache/nopressure/svc2004_val
+
+What ``benchmarks/online_fit.py --no-pressure`` fits the pressure-free operating points on, and
+how ``benchmarks/online_suite.py`` measures a device without pressure.
 """
 
 from __future__ import annotations
