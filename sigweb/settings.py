@@ -12,6 +12,7 @@ cookies, HSTS and the SSL redirect.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -165,6 +166,13 @@ else:
                 "timeout": env_int("SIGWEB_SQLITE_BUSY_TIMEOUT", 20),
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
+            # Tests get a file too, not Django's default shared-cache in-memory database: there a
+            # background job's write and a test's read lock whole tables, fail at once with
+            # "database table is locked" and no timeout applies. One file per process (and per
+            # pytest-xdist worker, which pytest-django suffixes), removed when the run ends.
+            "TEST": {
+                "NAME": env("SIGWEB_SQLITE_TEST_PATH", str(Path(tempfile.gettempdir()) / f"sigweb-test-{os.getpid()}.sqlite3"))
             },
         }
     }
