@@ -1,7 +1,7 @@
 """Which frozen-Lite0 decision to ship? Measured on validation writers only.
 
     python benchmarks/pretrained_study.py --features cache/lite0_bf16.npz [--variants base no_wi ...]
-        [--folds 4] [--json docs/results/lite0/validation_study.json]
+        [--folds 4] [--baseline ml/weights/sigweb.pt [--fuse]] [--json docs/results/lite0/validation_study.json]
 
 Reads cached pooled features of NON-test writers (``python -m ml.features``; a test-writer
 file is refused), splits them writer-disjointly as ``ml.pretrained`` does, builds each
@@ -22,6 +22,10 @@ Variants: ``base`` (``ml.pretrained.RECIPE``), ``raw`` (no feature standardisati
 before calibration), ``svm_only`` (the SVM margin alone), ``head256`` / ``head512`` (a
 projection head trained on the decision-training writers' cached features,
 ``ml.pretrained.train_head``).
+
+``--fuse`` (with ``--baseline``) adds ``fused_<variant>`` rows: the baseline checkpoint's
+embeddings and the features' embeddings side by side as ``ml.models.Ensemble`` joins them,
+decided by the variant's recipe.
 """
 
 from __future__ import annotations
@@ -34,12 +38,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.data import preprocess_all
 from ml.decision import FEATURES, Decision
 from ml.decision_fit import cv_scores, only_features, protocol_rows, summarize_cv
 from ml.engine import Engine
 from ml.features import load_features
-from ml.pretrained import RECIPE, build_parts, decision_parts, samples_of, split
+from ml.fused import fused_parts
+from ml.pretrained import RECIPE, build_parts, checkpoint_embeddings, decision_parts, samples_of, split
 from ml.writer import protocol_features
 
 VARIANTS = {
@@ -63,13 +67,9 @@ def headline(summary: dict) -> float:
     return float(np.mean([summary[ds][p]["eer_skilled"] for ds, p in HEADLINE if ds in summary and p in summary[ds]]))
 
 
-def baseline_rows(fz: dict, model: str, seeds) -> dict:
+def baseline_rows(fz: dict, engine: Engine, emb: np.ndarray, seeds) -> dict:
     """Protocol rows of a trained checkpoint on the same samples and split: {name: rows}."""
-    engine = Engine.load(model)
     samples = samples_of(fz)
-    imgs, ok = preprocess_all([s.path for s in samples], "cache", 1, canvas=engine.canvas)
-    assert ok.all(), "a sample the Lite0 cache read could not be preprocessed again"
-    emb = engine.embed_images(imgs)
     train_idx, val_idx = split(fz, RECIPE["val_fraction"], RECIPE["split_seed"])
     base, val_emb = decision_parts(samples, emb, train_idx, val_idx, {})
     v1 = []
@@ -80,6 +80,21 @@ def baseline_rows(fz: dict, model: str, seeds) -> dict:
     return {f"{engine.arch}_v1": v1, f"{engine.arch}_v2": protocol_rows(Decision(base), val_emb, seeds=tuple(seeds))}
 
 
+def report(res: dict, name: str, rows: list[dict], folds: int, t0: float, **extra) -> None:
+    summary = summarize_cv(cv_scores(rows, folds))
+    seconds = round(time.time() - t0)
+    res["variants"][name] = {"headline_mean_eer": headline(summary), "summary": summary, **extra, "seconds": seconds}
+    print(
+        json.dumps(
+            {
+                name: res["variants"][name]["headline_mean_eer"],
+                **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()},
+            }
+        ),
+        flush=True,
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", required=True)
@@ -87,6 +102,7 @@ def main(argv=None):
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="protocol seeds of the rows")
     ap.add_argument("--baseline", default=None, help="a trained checkpoint to compare on the same writers")
+    ap.add_argument("--fuse", action="store_true", help="also the baseline's embeddings and these features' side by side")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -103,43 +119,25 @@ def main(argv=None):
             _, base, val_emb, info = build_parts(fz, recipe)
             cache[key] = (protocol_rows(Decision(base), val_emb, seeds=tuple(a.seeds)), info)
         rows, info = cache[key]
-        if cols:
-            rows = zero_columns(rows, cols)
-        summary = summarize_cv(cv_scores(rows, a.folds))
-        res["variants"][name] = {
-            "headline_mean_eer": headline(summary),
-            "summary": summary,
-            "validation_writers": len(info["validation_writers"]),
-            "seconds": round(time.time() - t0),
-        }
-        print(
-            json.dumps(
-                {
-                    name: res["variants"][name]["headline_mean_eer"],
-                    **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()},
-                }
-            ),
-            flush=True,
-        )
+        rows = zero_columns(rows, cols) if cols else rows
+        report(res, name, rows, a.folds, t0, validation_writers=len(info["validation_writers"]))
     if a.baseline:
         t0 = time.time()
-        for name, rows in baseline_rows(fz, a.baseline, a.seeds).items():
-            summary = summarize_cv(cv_scores(rows, a.folds))
-            res["variants"][name] = {
-                "headline_mean_eer": headline(summary),
-                "summary": summary,
-                "model": a.baseline,
-                "seconds": round(time.time() - t0),
-            }
-            print(
-                json.dumps(
-                    {
-                        name: res["variants"][name]["headline_mean_eer"],
-                        **{f"{ds}/{p}": round(v["eer_skilled"], 4) for ds, d in summary.items() for p, v in d.items()},
-                    }
-                ),
-                flush=True,
-            )
+        engine = Engine.load(a.baseline)
+        other = checkpoint_embeddings(fz, engine)
+        for name, rows in baseline_rows(fz, engine, other, a.seeds).items():
+            report(res, name, rows, a.folds, t0, model=a.baseline)
+        if a.fuse:
+            fused: dict = {}
+            for name in a.variants:
+                recipe, cols = VARIANTS[name]
+                key = json.dumps(recipe, sort_keys=True)
+                t0 = time.time()
+                if key not in fused:
+                    _, base, val_emb, _, _ = fused_parts(fz, other, recipe)
+                    fused[key] = protocol_rows(Decision(base), val_emb, seeds=tuple(a.seeds))
+                rows = fused[key]
+                report(res, f"fused_{name}", zero_columns(rows, cols) if cols else rows, a.folds, t0, model=a.baseline)
     text = json.dumps(res, indent=1)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ import torch
 
 from ml import checkpoint as ckpt
 from ml.backbones import LITE0_ORIGIN
-from ml.data import Sample, group_by_writer, split_validation
+from ml.data import Sample, group_by_writer, preprocess_all, split_validation
 from ml.decision import FEATURES, fit_wi
 from ml.decision_fit import base_decision, fit_decision
 from ml.features import load_features
@@ -78,6 +78,14 @@ def embed_features(model, pooled: np.ndarray) -> np.ndarray:
     """Cached pooled features -> embeddings through the model's standardisation and head."""
     with torch.inference_mode():
         return model.embed_pooled(torch.from_numpy(np.asarray(pooled, np.float32))).numpy()
+
+
+def checkpoint_embeddings(fz: dict, engine) -> np.ndarray:
+    """A trained checkpoint's (``ml.engine.Engine``) embeddings of the cached samples, in order."""
+    imgs, ok = preprocess_all([str(p) for p in fz["path"]], "cache", 1, canvas=engine.canvas)
+    if not ok.all():
+        raise ValueError(f"{int((~ok).sum())} cached samples could not be preprocessed again")
+    return engine.embed_images(imgs)
 
 
 def skilled_bank(samples: list[Sample], emb: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""Two models' embeddings side by side in one checkpoint: a trained network (sigfast) and the
+Lite0 trunk with its tuned tail (issue 12).
+
+    python -m ml.fused --model ml/weights/sigweb.pt --features runs/lite0_tuned_e24/features.npz \\
+        --recipe configs/lite0_tuned.yaml --out cache/fused.pt
+
+The embedding is ``ml.models.Ensemble`` of the two: each unit length, concatenated, scaled by
+1/sqrt(2), so the cosine of two embeddings is the mean of the two models' cosines. The
+decision is ``ml.pretrained``'s recipe on the joined embeddings: the random- and
+skilled-forgery banks and the writer-independent model from the decision-training writers of
+its writer-disjoint split, the calibrator and per-bucket operating points on its validation
+writers. ``benchmarks/pretrained_study.py --baseline MODEL --fuse`` scores the same
+construction by cross-validation on those validation writers. Test writers are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml import checkpoint as ckpt
+from ml.backbones import LITE0_ORIGIN
+from ml.data import preprocess_all
+from ml.decision_fit import fit_decision
+from ml.engine import Engine, embed_batches
+from ml.errors import CheckpointError
+from ml.features import load_features
+from ml.pretrained import RECIPE, build_parts, checkpoint_embeddings, decision_parts, embed_features, samples_of, split
+
+
+def join(*embeddings: np.ndarray) -> np.ndarray:
+    """Unit-length embeddings side by side, as ``ml.models.Ensemble`` joins its members."""
+    return np.concatenate(embeddings, axis=1) / np.sqrt(len(embeddings))
+
+
+def fused_parts(fz: dict, other: np.ndarray, recipe: dict):
+    """(Lite0 model, base decision, validation embeddings by writer, info, joined embeddings of
+    every cached sample) for ``other`` (another model's embeddings of the same samples) beside
+    the cached features' Lite0 embeddings."""
+    r = {**RECIPE, **recipe}
+    lite, _, _, info = build_parts(fz, r)
+    emb = join(other, embed_features(lite, fz["features"]))
+    train_idx, val_idx = split(fz, r["val_fraction"], r["split_seed"])
+    base, val_emb = decision_parts(samples_of(fz), emb, train_idx, val_idx, r)
+    return lite, base, val_emb, info, emb
+
+
+def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
+    """The calibrated ensemble checkpoint and its calibration report."""
+    engine = Engine.load(model_path)
+    canvas = tuple(fz["meta"]["model_kwargs"]["canvas"])
+    if tuple(engine.canvas) != canvas:
+        raise CheckpointError(f"{model_path} reads a {engine.canvas} canvas, the features a {canvas} one")
+    partner = ckpt.load(model_path)
+    if partner["arch"] == "ensemble":
+        raise CheckpointError(f"{model_path} is already an ensemble")
+    partner_of = {"path": model_path, "sha256": ckpt.file_hash(model_path), "model_version": engine.model_version}
+    other = checkpoint_embeddings(fz, engine)
+    lite, base, val_emb, info, emb = fused_parts(fz, other, recipe or {})
+    r = info["recipe"]
+    decision, report = fit_decision(
+        base,
+        val_emb,
+        mode=r["calibration_mode"],
+        seeds=tuple(r["calibration_seeds"]),
+        use_features=tuple(r["calibration_features"]),
+    )
+    lite_kwargs = dict(info["model_kwargs"])
+    lite_kwargs.pop("pretrained", None)  # the checkpoint carries the weights itself
+    members = [
+        {"arch": partner["arch"], "kwargs": dict(partner.get("arch_kwargs") or {})},
+        {"arch": "lite0", "kwargs": lite_kwargs},
+    ]
+    state = {f"members.0.{k}": v for k, v in partner["state_dict"].items()}
+    state.update({f"members.1.{k}": v.detach().cpu().clone() for k, v in lite.state_dict().items()})
+    ck = {
+        "kind": ckpt.KIND,
+        "format": ckpt.FORMAT,
+        "arch": "ensemble",
+        "arch_kwargs": {"members": members},
+        "state_dict": state,
+        "preprocess": {
+            "version": partner["preprocess"]["version"],
+            "canvas": list(canvas),
+            "input": "ink bright on black in [0, 1]; the Lite0 member inverts, replicates to RGB and applies "
+            "ImageNet mean/std (ml.backbones)",
+            "precision": lite_kwargs["precision"],
+        },
+        "config": json.loads(json.dumps({"recipe": r, "features": fz["meta"], "partner": partner_of})),
+        "metrics": {"calibration": report},
+        "pretrained": {"origin": LITE0_ORIGIN, "licence": "Apache-2.0", "tuned": fz["meta"].get("finetune")},
+        "decision": decision,
+        "validation_writers": info["validation_writers"],
+        "decision_training_writers": info["train_writers"],
+        "epoch": 0,
+    }
+    # the network as shipped must give the embeddings the decision was fitted on
+    n = min(16, len(emb))
+    imgs, _ = preprocess_all([str(p) for p in fz["path"][:n]], "cache", 1, canvas=canvas)
+    got = embed_batches(ckpt.build_model(ck), imgs, torch.device("cpu"), n)
+    gap = float(np.abs(got - emb[:n]).max())
+    if gap > 1e-2:
+        raise CheckpointError(f"the assembled ensemble's embeddings differ from the fitted ones by {gap:.4f}")
+    report["assembly_max_abs_gap"] = gap
+    return ck, report
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="the trained network's calibrated checkpoint (sigfast)")
+    ap.add_argument("--features", required=True, help="Lite0 features of non-test writers (ml.finetune's features.npz)")
+    ap.add_argument("--recipe", default=None, help="YAML file overriding ml.pretrained.RECIPE")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    recipe = {}
+    if a.recipe:
+        import yaml
+
+        recipe = yaml.safe_load(Path(a.recipe).read_text()) or {}
+    fz = load_features(a.features)
+    if fz["meta"].get("test_writers"):
+        raise SystemExit("refusing to build a model from test-writer features")
+    ck, report = build_checkpoint(a.model, fz, recipe)
+    ckpt.save(ck, a.out)
+    print(json.dumps({"out": a.out, "size_mb": round(Path(a.out).stat().st_size / 2**20, 2), **report}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
