@@ -49,8 +49,9 @@ def fused_parts(fz: dict, other: np.ndarray, recipe: dict):
     return lite, base, val_emb, info, emb
 
 
-def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
-    """The calibrated ensemble checkpoint and its calibration report."""
+def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None, cache_dir="cache") -> tuple[dict, dict]:
+    """The calibrated ensemble checkpoint and its calibration report; the samples' images are
+    preprocessed again for the partner network (kept in ``cache_dir``)."""
     engine = Engine.load(model_path)
     canvas = tuple(fz["meta"]["model_kwargs"]["canvas"])
     if tuple(engine.canvas) != canvas:
@@ -59,7 +60,7 @@ def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None) -> t
     if partner["arch"] == "ensemble":
         raise CheckpointError(f"{model_path} is already an ensemble")
     partner_of = {"path": model_path, "sha256": ckpt.file_hash(model_path), "model_version": engine.model_version}
-    other = checkpoint_embeddings(fz, engine)
+    other = checkpoint_embeddings(fz, engine, cache_dir)
     lite, base, val_emb, info, emb = fused_parts(fz, other, recipe or {})
     r = info["recipe"]
     decision, report = fit_decision(
@@ -100,7 +101,7 @@ def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None) -> t
     }
     # the network as shipped must give the embeddings the decision was fitted on
     n = min(16, len(emb))
-    imgs, _ = preprocess_all([str(p) for p in fz["path"][:n]], "cache", 1, canvas=canvas)
+    imgs, _ = preprocess_all([str(p) for p in fz["path"][:n]], cache_dir, 1, canvas=canvas)
     got = embed_batches(ckpt.build_model(ck), imgs, torch.device("cpu"), n)
     gap = float(np.abs(got - emb[:n]).max())
     if gap > 1e-2:

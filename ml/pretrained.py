@@ -80,9 +80,10 @@ def embed_features(model, pooled: np.ndarray) -> np.ndarray:
         return model.embed_pooled(torch.from_numpy(np.asarray(pooled, np.float32))).numpy()
 
 
-def checkpoint_embeddings(fz: dict, engine) -> np.ndarray:
-    """A trained checkpoint's (``ml.engine.Engine``) embeddings of the cached samples, in order."""
-    imgs, ok = preprocess_all([str(p) for p in fz["path"]], "cache", 1, canvas=engine.canvas)
+def checkpoint_embeddings(fz: dict, engine, cache_dir="cache") -> np.ndarray:
+    """A trained checkpoint's (``ml.engine.Engine``) embeddings of the cached samples, in order
+    (their images preprocessed again, kept in ``cache_dir``)."""
+    imgs, ok = preprocess_all([str(p) for p in fz["path"]], cache_dir, 1, canvas=engine.canvas)
     if not ok.all():
         raise ValueError(f"{int((~ok).sum())} cached samples could not be preprocessed again")
     return engine.embed_images(imgs)
