@@ -40,6 +40,26 @@ def build(arch: str, **kwargs) -> nn.Module:
     return REGISTRY[arch](**kwargs)
 
 
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """For inference: every ``BatchNorm2d`` that directly follows a ``Conv2d`` inside an
+    ``nn.Sequential`` (where child order is execution order) is folded into the convolution's
+    weights and bias, and replaced by ``nn.Identity``. Changes ``module`` in place and returns
+    it; it must be in eval mode (the running statistics are what is folded). The output is
+    the same up to float rounding, one pass over the feature map cheaper per folded layer."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if module.training:
+        raise ValueError("fold_batchnorm needs a module in eval mode")
+    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
+        names = [n for n, _ in seq.named_children()]
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and conv.out_channels == bn.num_features:
+                seq._modules[a] = fuse_conv_bn_eval(conv, bn)
+                seq._modules[b] = nn.Identity()
+    return module
+
+
 def _conv_bn(cin, cout, k, stride=1, pad=None):
     pad = k // 2 if pad is None else pad
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))

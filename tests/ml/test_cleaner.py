@@ -70,6 +70,26 @@ def test_a_clean_generated_signature_is_nearly_unchanged(shipped):
     assert ((cleaned == 255) | (cleaned == flat)).all()  # erase only: a pixel is paper or the input's own
 
 
+@pytest.mark.parametrize("seed", [2, 13])
+def test_inference_twin_gives_the_trained_nets_probabilities_and_masks(shipped, seed):
+    """The folded, channels-last twin the cleaner runs is the trained net up to float rounding:
+    the same kept pixels and the same gate measure on a sheet with print and on a clean signature."""
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in shipped._infer.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in shipped.net.modules())  # the trained net is untouched
+    sheet, _ = ov.overlay(_signature(seed), np.random.default_rng(seed), ov.EVAL)
+    for gray in (cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY), _signature(seed)):
+        _, small = cleaning.working_input(gray, shipped.side)
+        got = shipped.probability(small)
+        h, w = small.shape
+        m = 2 ** (len(shipped.net.down) - 1)
+        x = 1.0 - np.pad(small, ((0, -h % m), (0, -w % m)), constant_values=255).astype(np.float32) / 255.0
+        with torch.inference_mode():
+            want = torch.sigmoid(shipped.net(torch.from_numpy(x)[None, None]))[0, 0, :h, :w].numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        assert ((got >= shipped.threshold) == (want >= shipped.threshold)).all()
+        assert shipped.erased_fraction(small, got) == shipped.erased_fraction(small, want)
+
+
 def test_cleaning_is_deterministic(shipped):
     sheet, _ = ov.overlay(_signature(7), np.random.default_rng(1), ov.EVAL)
     noisy = cv2.cvtColor(sheet, cv2.COLOR_RGB2GRAY)
