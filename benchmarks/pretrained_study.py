@@ -80,6 +80,21 @@ def baseline_rows(fz: dict, engine: Engine, emb: np.ndarray, seeds) -> dict:
     return {f"{engine.arch}_v1": v1, f"{engine.arch}_v2": protocol_rows(Decision(base), val_emb, seeds=tuple(seeds))}
 
 
+def variant_rows(variants, seeds, parts):
+    """(name, protocol rows, info, start time) of each variant; ``parts(recipe)`` -> (base decision,
+    validation embeddings, info), made once per distinct recipe."""
+    cache: dict = {}
+    for name in variants:
+        recipe, cols = VARIANTS[name]
+        key = json.dumps(recipe, sort_keys=True)
+        t0 = time.time()
+        if key not in cache:
+            base, val_emb, info = parts(recipe)
+            cache[key] = (protocol_rows(Decision(base), val_emb, seeds=tuple(seeds)), info)
+        rows, info = cache[key]
+        yield name, zero_columns(rows, cols) if cols else rows, info, t0
+
+
 def report(res: dict, name: str, rows: list[dict], folds: int, t0: float, **extra) -> None:
     summary = summarize_cv(cv_scores(rows, folds))
     seconds = round(time.time() - t0)
@@ -110,16 +125,7 @@ def main(argv=None):
     if fz["meta"].get("test_writers"):
         raise SystemExit("refusing to select on test-writer features")
     res = {"features": a.features, "meta": fz["meta"], "folds": a.folds, "seeds": a.seeds, "variants": {}}
-    cache: dict = {}
-    for name in a.variants:
-        recipe, cols = VARIANTS[name]
-        key = json.dumps(recipe, sort_keys=True)
-        t0 = time.time()
-        if key not in cache:
-            _, base, val_emb, info = build_parts(fz, recipe)
-            cache[key] = (protocol_rows(Decision(base), val_emb, seeds=tuple(a.seeds)), info)
-        rows, info = cache[key]
-        rows = zero_columns(rows, cols) if cols else rows
+    for name, rows, info, t0 in variant_rows(a.variants, a.seeds, lambda recipe: build_parts(fz, recipe)[1:]):
         report(res, name, rows, a.folds, t0, validation_writers=len(info["validation_writers"]))
     if a.baseline:
         t0 = time.time()
@@ -128,16 +134,8 @@ def main(argv=None):
         for name, rows in baseline_rows(fz, engine, other, a.seeds).items():
             report(res, name, rows, a.folds, t0, model=a.baseline)
         if a.fuse:
-            fused: dict = {}
-            for name in a.variants:
-                recipe, cols = VARIANTS[name]
-                key = json.dumps(recipe, sort_keys=True)
-                t0 = time.time()
-                if key not in fused:
-                    _, base, val_emb, _, _ = fused_parts(fz, other, recipe)
-                    fused[key] = protocol_rows(Decision(base), val_emb, seeds=tuple(a.seeds))
-                rows = fused[key]
-                report(res, f"fused_{name}", zero_columns(rows, cols) if cols else rows, a.folds, t0, model=a.baseline)
+            for name, rows, _, t0 in variant_rows(a.variants, a.seeds, lambda recipe: fused_parts(fz, other, recipe)[1:4]):
+                report(res, f"fused_{name}", rows, a.folds, t0, model=a.baseline)
     text = json.dumps(res, indent=1)
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)

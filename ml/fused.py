@@ -16,20 +16,26 @@ construction by cross-validation on those validation writers. Test writers are n
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ml import checkpoint as ckpt
-from ml.backbones import LITE0_ORIGIN
 from ml.data import preprocess_all
-from ml.decision_fit import fit_decision
 from ml.engine import Engine, embed_batches
 from ml.errors import CheckpointError
-from ml.features import load_features
-from ml.pretrained import RECIPE, build_parts, checkpoint_embeddings, decision_parts, embed_features, samples_of, split
+from ml.pretrained import (
+    RECIPE,
+    build_from_files,
+    build_parts,
+    calibrated_checkpoint,
+    checkpoint_embeddings,
+    decision_parts,
+    embed_features,
+    lite0_kwargs,
+    samples_of,
+    split,
+)
 
 
 def join(*embeddings: np.ndarray) -> np.ndarray:
@@ -62,43 +68,23 @@ def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None, cach
     partner_of = {"path": model_path, "sha256": ckpt.file_hash(model_path), "model_version": engine.model_version}
     other = checkpoint_embeddings(fz, engine, cache_dir)
     lite, base, val_emb, info, emb = fused_parts(fz, other, recipe or {})
-    r = info["recipe"]
-    decision, report = fit_decision(
-        base,
-        val_emb,
-        mode=r["calibration_mode"],
-        seeds=tuple(r["calibration_seeds"]),
-        use_features=tuple(r["calibration_features"]),
-    )
-    lite_kwargs = dict(info["model_kwargs"])
-    lite_kwargs.pop("pretrained", None)  # the checkpoint carries the weights itself
+    lite_kwargs = lite0_kwargs(info)
     members = [
         {"arch": partner["arch"], "kwargs": dict(partner.get("arch_kwargs") or {})},
         {"arch": "lite0", "kwargs": lite_kwargs},
     ]
     state = {f"members.0.{k}": v for k, v in partner["state_dict"].items()}
     state.update({f"members.1.{k}": v.detach().cpu().clone() for k, v in lite.state_dict().items()})
-    ck = {
-        "kind": ckpt.KIND,
-        "format": ckpt.FORMAT,
-        "arch": "ensemble",
-        "arch_kwargs": {"members": members},
-        "state_dict": state,
-        "preprocess": {
-            "version": partner["preprocess"]["version"],
-            "canvas": list(canvas),
-            "input": "ink bright on black in [0, 1]; the Lite0 member inverts, replicates to RGB and applies "
-            "ImageNet mean/std (ml.backbones)",
-            "precision": lite_kwargs["precision"],
-        },
-        "config": json.loads(json.dumps({"recipe": r, "features": fz["meta"], "partner": partner_of})),
-        "metrics": {"calibration": report},
-        "pretrained": {"origin": LITE0_ORIGIN, "licence": "Apache-2.0", "tuned": fz["meta"].get("finetune")},
-        "decision": decision,
-        "validation_writers": info["validation_writers"],
-        "decision_training_writers": info["train_writers"],
-        "epoch": 0,
+    preprocess = {
+        "version": partner["preprocess"]["version"],
+        "canvas": list(canvas),
+        "input": "ink bright on black in [0, 1]; the Lite0 member inverts, replicates to RGB and applies "
+        "ImageNet mean/std (ml.backbones)",
+        "precision": lite_kwargs["precision"],
     }
+    ck, report = calibrated_checkpoint(
+        "ensemble", {"members": members}, state, preprocess, base, val_emb, info, fz, partner=partner_of
+    )
     # the network as shipped must give the embeddings the decision was fitted on
     n = min(16, len(emb))
     imgs, _ = preprocess_all([str(p) for p in fz["path"][:n]], cache_dir, 1, canvas=canvas)
@@ -118,17 +104,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    recipe = {}
-    if a.recipe:
-        import yaml
-
-        recipe = yaml.safe_load(Path(a.recipe).read_text()) or {}
-    fz = load_features(a.features)
-    if fz["meta"].get("test_writers"):
-        raise SystemExit("refusing to build a model from test-writer features")
-    ck, report = build_checkpoint(a.model, fz, recipe)
-    ckpt.save(ck, a.out)
-    print(json.dumps({"out": a.out, "size_mb": round(Path(a.out).stat().st_size / 2**20, 2), **report}, indent=1))
+    build_from_files(a.features, a.recipe, a.out, lambda fz, recipe: build_checkpoint(a.model, fz, recipe))
 
 
 if __name__ == "__main__":

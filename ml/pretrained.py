@@ -197,9 +197,11 @@ def build_parts(fz: dict, recipe: dict, model_kwargs: dict | None = None, train_
     return model, base, val_emb, info
 
 
-def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
-    """The calibrated checkpoint dict and the calibration report."""
-    model, base, val_emb, info = build_parts(fz, recipe or {})
+def calibrated_checkpoint(arch: str, arch_kwargs: dict, state: dict, preprocess: dict, base, val_emb, info: dict,
+                          fz: dict, **config) -> tuple[dict, dict]:  # fmt: skip
+    """A checkpoint whose network stands on the Lite0 weights, with the decision calibrated on the
+    validation writers by ``info["recipe"]`` (``build_parts``'s info), and the calibration report.
+    ``config`` adds entries to the checkpoint's config beside the recipe and the features' meta."""
     r = info["recipe"]
     decision, report = fit_decision(
         base,
@@ -208,22 +210,14 @@ def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
         seeds=tuple(r["calibration_seeds"]),
         use_features=tuple(r["calibration_features"]),
     )
-    mk = dict(info["model_kwargs"])
-    mk.pop("pretrained", None)  # the checkpoint carries the weights itself
     ck = {
         "kind": ckpt.KIND,
         "format": ckpt.FORMAT,
-        "arch": "lite0",
-        "arch_kwargs": mk,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "preprocess": {
-            "version": PREPROCESS_VERSION,
-            "canvas": list(mk["canvas"]),
-            "input": "ink bright on black in [0, 1]; the model inverts, replicates to RGB and applies "
-            "ImageNet mean/std (ml.backbones)",
-            "precision": mk["precision"],
-        },
-        "config": json.loads(json.dumps({"recipe": r, "features": fz["meta"]})),
+        "arch": arch,
+        "arch_kwargs": arch_kwargs,
+        "state_dict": state,
+        "preprocess": preprocess,
+        "config": json.loads(json.dumps({"recipe": r, "features": fz["meta"], **config})),
         "metrics": {"calibration": report},
         "pretrained": {"origin": LITE0_ORIGIN, "licence": "Apache-2.0", "tuned": fz["meta"].get("finetune")},
         "decision": decision,
@@ -234,6 +228,45 @@ def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
     return ck, report
 
 
+def lite0_kwargs(info: dict) -> dict:
+    """The Lite0 network's kwargs for a checkpoint, which carries the weights itself."""
+    mk = dict(info["model_kwargs"])
+    mk.pop("pretrained", None)
+    return mk
+
+
+def build_checkpoint(fz: dict, recipe: dict | None = None) -> tuple[dict, dict]:
+    """The calibrated checkpoint dict and the calibration report."""
+    model, base, val_emb, info = build_parts(fz, recipe or {})
+    mk = lite0_kwargs(info)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    preprocess = {
+        "version": PREPROCESS_VERSION,
+        "canvas": list(mk["canvas"]),
+        "input": "ink bright on black in [0, 1]; the model inverts, replicates to RGB and applies "
+        "ImageNet mean/std (ml.backbones)",
+        "precision": mk["precision"],
+    }
+    return calibrated_checkpoint("lite0", mk, state, preprocess, base, val_emb, info, fz)
+
+
+def build_from_files(features: str, recipe_path: str | None, out: str, build) -> None:
+    """The command lines' common part: read the features (test-writer features refused) and the
+    recipe file overriding ``RECIPE``, ``build(fz, recipe)`` -> (checkpoint, report), save, print."""
+    recipe = {}
+    if recipe_path:
+        import yaml
+
+        recipe = yaml.safe_load(Path(recipe_path).read_text()) or {}
+    fz = load_features(features)
+    if fz["meta"].get("test_writers"):
+        raise SystemExit("refusing to build a model from test-writer features")
+    ck, report = build(fz, recipe)
+    # half precision storage of the trunk would change the embeddings: keep fp32
+    ckpt.save(ck, out)
+    print(json.dumps({"out": out, "size_mb": round(Path(out).stat().st_size / 2**20, 2), **report}, indent=1))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", required=True)
@@ -241,18 +274,7 @@ def main(argv=None):
     ap.add_argument("--recipe", default=None, help="JSON/YAML file overriding RECIPE")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    recipe = {}
-    if a.recipe:
-        import yaml
-
-        recipe = yaml.safe_load(Path(a.recipe).read_text()) or {}
-    fz = load_features(a.features)
-    if fz["meta"].get("test_writers"):
-        raise SystemExit("refusing to build a model from test-writer features")
-    ck, report = build_checkpoint(fz, recipe)
-    # half precision storage of the trunk would change the embeddings: keep fp32 (about 14 MB)
-    ckpt.save(ck, a.out)
-    print(json.dumps({"out": a.out, "size_mb": round(Path(a.out).stat().st_size / 2**20, 2), **report}, indent=1))
+    build_from_files(a.features, a.recipe, a.out, build_checkpoint)
 
 
 if __name__ == "__main__":
