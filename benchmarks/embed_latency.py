@@ -43,6 +43,7 @@ from PIL import Image
 
 from ml import checkpoint as ckpt
 from ml import synthetic
+from ml.backbones import inference_precision
 from ml.engine import Engine
 from ml.preprocess import render_strokes
 
@@ -131,8 +132,8 @@ def main() -> int:
         ck["arch_kwargs"] = {**ck["arch_kwargs"], "precision": a.precision}
     engine = Engine(ck)
     model_obj = engine.model
-    precision = "bf16" if getattr(model_obj, "use_bf16", lambda d: False)("cpu") else "fp32"
-    atol = 1e-2 if precision == "bf16" else 1e-4
+    precision = inference_precision(model_obj, "cpu")
+    atol = 1e-4 if precision == "fp32" else 1e-2
     data = scan_png()
 
     torch.set_num_threads(a.threads)

@@ -76,6 +76,14 @@ def bf16_supported(device_type: str = "cpu") -> bool:
         return False
 
 
+def inference_precision(model, device_type: str = "cpu") -> str:
+    """How ``model`` computes on ``device_type``: "bf16" when every network in it runs under
+    bfloat16 autocast there, "fp32" when none does, "mixed" for an ensemble of both."""
+    members = list(getattr(model, "members", None) or [model])
+    bf16 = [bool(getattr(m, "use_bf16", lambda d: False)(device_type)) for m in members]
+    return "bf16" if all(bf16) else "mixed" if any(bf16) else "fp32"
+
+
 @register("lite0")
 class Lite0Embedder(nn.Module):
     """EfficientNet-Lite0 trunk + global pooling (+ optional projection head), L2-normalised.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.backbones import inference_precision
 from ml.data import group_by_writer, preprocess_all, scan_writers
 from ml.engine import Engine
 from ml.metrics import det as det_points
@@ -27,7 +28,7 @@ _LOADED: dict = {}  # (folder, model version, precision) -> the last embedded fo
 def _load(data: str, engine: Engine, workers: int = 2):
     """Embedded samples of a folder. Within one process a saved model's embeddings of the
     same folder are reused (the protocol's seed does not change them)."""
-    prec = "bf16" if getattr(engine.model, "use_bf16", lambda d: False)(engine.device.type) else "fp32"
+    prec = inference_precision(engine.model, engine.device.type)
     key = (str(Path(data).resolve()), engine.model_version, prec, engine.cleaner_version)
     if not engine.model_version.endswith("-unsaved") and key in _LOADED:
         return _LOADED[key]

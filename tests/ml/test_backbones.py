@@ -91,3 +91,16 @@ def test_bf16_falls_back_to_fp32_where_unsupported(monkeypatch):
     monkeypatch.setattr(backbones, "bf16_supported", lambda device_type="cpu": False)
     assert not m.use_bf16("cpu")
     assert not build("lite0", precision="fp32").use_bf16("cpu")
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_inference_precision_names_what_every_member_runs(monkeypatch, supported):
+    from ml.models import Ensemble
+
+    monkeypatch.setattr(backbones, "bf16_supported", lambda device_type="cpu": supported)
+    lite = {"arch": "lite0", "kwargs": {"canvas": [96, 128], "precision": "bf16", "pretrained": False}}
+    small = {"arch": "sigfast", "kwargs": {"widths": [8, 16, 32, 64], "embedding_dim": 64}}
+    assert backbones.inference_precision(build("sigfast", widths=[8, 16, 32, 64], embedding_dim=64)) == "fp32"
+    assert backbones.inference_precision(build("lite0", **lite["kwargs"])) == ("bf16" if supported else "fp32")
+    assert backbones.inference_precision(Ensemble([small, lite])) == ("mixed" if supported else "fp32")
+    assert backbones.inference_precision(Ensemble([lite, lite])) == ("bf16" if supported else "fp32")
