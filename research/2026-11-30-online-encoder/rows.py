@@ -43,13 +43,15 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--random", type=int, default=60)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--model", default=None, help="image model for the image score (default: the shipped one); "
+                    "the online columns are the shipped model's either way")  # fmt: skip
     a = ap.parse_args()
     torch.set_num_threads(1)
     for f in (a.svc, a.susig):
         if test_user_folders(f):
             raise SystemExit(f"{test_user_folders(f)[0]}: a test user")
-    engine = Engine.load()
-    params = load_params(engine.model_version)
+    params = load_params(Engine.load().model_version)
+    engine = Engine.load(a.model) if a.model else Engine.load()
     out = {}
     for name, folder in (("svc", a.svc), ("susig", a.susig)):
         samples, _ = scan_stroke_writers(folder)
