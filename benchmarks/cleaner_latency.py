@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from ml import overlay as ov
+from ml.data import is_test_writer
 from ml.engine import Engine
 
 
@@ -49,7 +50,12 @@ def main():
     torch.set_num_threads(1)
     files = []
     for w in range(a.writers[0], a.writers[1] + 1):
-        files += sorted((Path(a.data) / f"writer_{w}" / "genuine").glob("*.png"))[:3]
+        wdir = next((d for d in (Path(a.data) / f"writer_{w}", Path(a.data) / f"writer_{w:03d}") if d.is_dir()), None)
+        if wdir is None:
+            continue
+        if is_test_writer(Path(a.data).name, wdir.name):
+            raise SystemExit(f"{wdir}: a test writer; time non-test writers only")
+        files += sorted((wdir / "genuine").glob("*.png"))[:3]
     files = files[: a.n]
     material = ov.load_pages(ov.Material(ov.EVAL.name, ov.EVAL.fonts))
     clean = [Path(f).read_bytes() for f in files]
