@@ -10,7 +10,6 @@ channels-last twin of its network) cleans to exactly what the trained network gi
 """
 
 import argparse
-import copy
 import io
 import json
 import os
@@ -86,8 +85,7 @@ def main():
 def same_as_trained_net(cleaner, items: list[bytes]) -> str:
     """How many of ``items`` the cleaner, which runs a folded channels-last twin of its net,
     cleans to exactly the image the trained net itself gives: "k/n"."""
-    trained = copy.copy(cleaner)
-    trained._infer = cleaner.net
+    trained = cleaner.as_trained()
     same = 0
     for b in items:
         gray = np.asarray(Image.open(io.BytesIO(b)).convert("L"))

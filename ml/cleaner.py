@@ -126,6 +126,13 @@ class Cleaner:
         self._infer = fold_batchnorm(copy.deepcopy(self.net)).to(memory_format=torch.channels_last)
         self._lock = threading.Lock()
 
+    def as_trained(self) -> Cleaner:
+        """This cleaner running its trained network itself instead of the inference twin: the
+        reference the twin is checked against (tests, ``benchmarks/cleaner_latency.py``)."""
+        ref = copy.copy(self)
+        ref._infer = self.net
+        return ref
+
     @torch.inference_mode()
     def probability(self, small: np.ndarray, chroma: np.ndarray | None = None) -> np.ndarray:
         """Ink probability (float32, the shape of ``small``) of a flat-fielded working-size image;
