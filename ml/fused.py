@@ -62,7 +62,7 @@ def build_checkpoint(model_path: str, fz: dict, recipe: dict | None = None, cach
     canvas = tuple(fz["meta"]["model_kwargs"]["canvas"])
     if tuple(engine.canvas) != canvas:
         raise CheckpointError(f"{model_path} reads a {engine.canvas} canvas, the features a {canvas} one")
-    partner = ckpt.load(model_path)
+    partner = engine.checkpoint
     if partner["arch"] == "ensemble":
         raise CheckpointError(f"{model_path} is already an ensemble")
     partner_of = {"path": model_path, "sha256": ckpt.file_hash(model_path), "model_version": engine.model_version}

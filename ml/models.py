@@ -53,10 +53,10 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
         names = [n for n, _ in seq.named_children()]
         for a, b in zip(names, names[1:]):
-            conv, bn = seq._modules[a], seq._modules[b]
+            conv, bn = getattr(seq, a), getattr(seq, b)
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and conv.out_channels == bn.num_features:
-                seq._modules[a] = fuse_conv_bn_eval(conv, bn)
-                seq._modules[b] = nn.Identity()
+                setattr(seq, a, fuse_conv_bn_eval(conv, bn))
+                setattr(seq, b, nn.Identity())
     return module
 
 

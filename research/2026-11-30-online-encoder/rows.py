@@ -50,8 +50,9 @@ def main():
     for f in (a.svc, a.susig):
         if test_user_folders(f):
             raise SystemExit(f"{test_user_folders(f)[0]}: a test user")
-    params = load_params(Engine.load().model_version)
-    engine = Engine.load(a.model) if a.model else Engine.load()
+    shipped = Engine.load()
+    params = load_params(shipped.model_version)
+    engine = Engine.load(a.model) if a.model else shipped
     out = {}
     for name, folder in (("svc", a.svc), ("susig", a.susig)):
         samples, _ = scan_stroke_writers(folder)
